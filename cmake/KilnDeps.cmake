@@ -1,0 +1,32 @@
+# Third-party dependencies. Everything comes from Debian 12 packages (tools/setup.sh installs them)
+# except the CUDA toolkit, which lives in /usr/local/cuda. LLVM, Clang and CUDA stay inside runtime/.
+
+find_package(Eigen3 3.3 REQUIRED NO_MODULE)
+find_package(ZLIB REQUIRED)
+find_package(Threads REQUIRED)
+
+find_package(LLVM 14 REQUIRED CONFIG HINTS /usr/lib/llvm-14/lib/cmake/llvm)
+find_package(Clang REQUIRED CONFIG HINTS /usr/lib/llvm-14/lib/cmake/clang)
+message(STATUS "kiln: LLVM ${LLVM_PACKAGE_VERSION} (${LLVM_INSTALL_PREFIX})")
+
+find_path(KILN_STB_INCLUDE_DIR stb_image_write.h PATH_SUFFIXES stb REQUIRED)
+
+if(KILN_ENABLE_CUDA)
+  if(NOT CUDAToolkit_ROOT AND EXISTS /usr/local/cuda)
+    set(CUDAToolkit_ROOT /usr/local/cuda)
+  endif()
+  find_package(CUDAToolkit QUIET)
+  if(CUDAToolkit_FOUND AND TARGET CUDA::nvrtc)
+    message(STATUS "kiln: CUDA ${CUDAToolkit_VERSION}, NVRTC found: CUDA backend on")
+  else()
+    message(STATUS "kiln: NVRTC not found: CUDA backend off")
+    set(KILN_ENABLE_CUDA OFF)
+  endif()
+endif()
+
+if(KILN_BUILD_TESTS)
+  find_package(Catch2 2 REQUIRED)
+endif()
+if(KILN_BUILD_BENCH)
+  find_package(benchmark REQUIRED)
+endif()
