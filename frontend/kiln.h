@@ -1,0 +1,8 @@
+#pragma once
+// The whole DSL: expressions, operations, losses, layers and lowering.
+
+#include "frontend/expr.h"
+#include "frontend/losses.h"
+#include "frontend/lower.h"
+#include "frontend/nn.h"
+#include "frontend/ops.h"

@@ -1,0 +1,71 @@
+#include "frontend/ops.h"
+
+#include "ir/autodiff.h"
+#include "ir/error.h"
+
+namespace kiln::detail {
+
+namespace {
+bool is_batch_matrix(const ir::Val& v) { return v.rank() == 2 && v.shape()[0] == ir::kBatch; }
+} // namespace
+
+ir::Val lower_matmul(const ir::Val& a, const ir::Val& b) {
+  const ir::Shape &sa = a.shape(), &sb = b.shape();
+  if (sa.rank() != 2 || (sb.rank() != 1 && sb.rank() != 2))
+    throw ShapeError(str("[matmul] the left operand must be a matrix and the right one a matrix or ",
+                         "a vector, got ", a.type(), " * ", b.type()));
+  if (is_batch_matrix(a) && is_batch_matrix(b))
+    throw ShapeError(str("[matmul] both operands are batches (", a.type(), " * ", b.type(),
+                         "); use kiln::mul for an elementwise product"));
+  if (is_batch_matrix(b)) {
+    // A applied to every sample: A y_i for each row y_i, i.e. Y A^T.
+    if (sa[1] != sb[1])
+      throw ShapeError(str("[matmul] the matrix ", a.type(), " has ", sa[1], " columns but each sample of ",
+                           b.type(), " has ", sb[1], " features"));
+    return ir::matmul(b, a, false, true);
+  }
+  if (sa[1] != sb[0])
+    throw ShapeError(str("[matmul] inner dimensions differ: ", a.type(), " has ", ir::dim_str(sa[1]),
+                         " columns, ", b.type(), " has ", ir::dim_str(sb[0]), " rows"));
+  if (sb.rank() == 1)
+    return ir::reshape(ir::matmul(a, ir::reshape(b, ir::Shape{sb[0], 1})), ir::Shape{sa[0]});
+  return ir::matmul(a, b);
+}
+
+ir::Val lower_reduce(ir::Op op, const ir::Val& x, std::vector<int64_t> axes, bool all) {
+  if (all) {
+    axes.clear();
+    for (int i = 0; i < x.rank(); ++i) axes.push_back(i);
+  }
+  for (int64_t& a : axes) {
+    if (a < -x.rank() || a >= x.rank())
+      throw ShapeError(str("[", ir::op_name(op), "] axis ", a, " is out of range for ", x.type()));
+    if (a < 0) a += x.rank();
+  }
+  switch (op) {
+  case ir::Op::Sum: return ir::sum(x, axes);
+  case ir::Op::Mean: return ir::mean(x, axes);
+  default: return ir::max(x, axes);
+  }
+}
+
+ir::Val GradTag::lower(LowerCtx& c, const ir::Val& e, const ir::Val& wrt) const {
+  const ir::NodeId w = wrt.id();
+  return {c.builder(), ir::append_gradients(c.builder(), e.id(), std::span(&w, 1)).front()};
+}
+
+ir::Val lower_concat(const std::vector<ir::Val>& in, const std::vector<int64_t>& axis) {
+  int64_t a = axis.at(0);
+  const int rank = in.at(0).rank();
+  if (a < -rank || a >= rank)
+    throw ShapeError(str("[concat] axis ", a, " is out of range for ", in[0].type()));
+  return ir::concat(in, a < 0 ? a + rank : a);
+}
+
+ir::Val lower_transpose(const std::vector<ir::Val>& in, const std::vector<int64_t>&) {
+  if (in.at(0).rank() != 2)
+    throw ShapeError(str("[transpose] expects a matrix, got ", in[0].type()));
+  return ir::transpose(in[0]);
+}
+
+} // namespace kiln::detail

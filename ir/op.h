@@ -1,0 +1,101 @@
+#pragma once
+// The op registry. Every primitive op is one OpDef, defined in one place (ir/ops/<family>.cpp):
+// its shape and dtype rule, its derivative (a vector-Jacobian product written as IR), its
+// reference semantics and its rendering rule. Passes, the interpreter, autodiff and codegen ask
+// the OpDef; nothing else keeps a list of ops.
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "ir/attrs.h"
+#include "ir/op_list.h"
+#include "ir/shape.h"
+#include "ir/tensor.h"
+
+namespace kiln::ir {
+
+enum class Op : uint16_t {
+#define KILN_OP_ENUM(e, s) e,
+  KILN_FOR_EACH_OP(KILN_OP_ENUM)
+#undef KILN_OP_ENUM
+};
+
+inline constexpr int kNumOps = 0
+#define KILN_OP_COUNT(e, s) +1
+    KILN_FOR_EACH_OP(KILN_OP_COUNT)
+#undef KILN_OP_COUNT
+    ;
+
+/** What kind of loop an op needs; passes and codegen dispatch on this, never on Op lists. */
+enum class OpKind : uint8_t { Leaf, Elementwise, Reduce, Movement, MatMul, Index };
+
+using NodeId = uint32_t;
+/** Marks "no gradient flows to this input" in a VJP result. */
+inline constexpr NodeId kNoGrad = UINT32_MAX;
+
+class Builder;
+struct Node;
+
+/** Inputs to a shape/dtype rule. */
+struct InferCtx {
+  std::string_view op;
+  std::span<const Type> in;
+  const Attrs& attrs;
+};
+
+/** Inputs to a reference evaluation of a non-elementwise op. */
+struct EvalCtx {
+  std::span<const Tensor* const> in;
+  const Node& node;
+  /** Concrete output dims (the batch size is known here). */
+  const std::vector<int64_t>& out_dims;
+};
+
+/** Inputs to a derivative rule: the node, its output and the incoming cotangent, as IR. */
+struct VjpCtx {
+  Builder& b;
+  NodeId self;
+  NodeId cotangent;
+};
+
+using InferFn = Type (*)(const InferCtx&);
+using ScalarFn = double (*)(const double* args, const Attrs& attrs);
+using EvalFn = Tensor (*)(const EvalCtx&);
+/** Returns one gradient per input (kNoGrad where none flows). */
+using VjpFn = std::vector<NodeId> (*)(VjpCtx&);
+
+/** Everything kiln knows about one op. */
+struct OpDef {
+  std::string_view name;
+  OpKind kind;
+  /** Number of inputs; -1 for variadic (concat). */
+  int arity;
+  /** Shape and dtype rule; throws kiln::ShapeError naming the op and the operand types. */
+  InferFn infer = nullptr;
+  /** Derivative rule; nullptr exactly when `differentiable` is false. */
+  VjpFn vjp = nullptr;
+  bool differentiable = true;
+  /** Reference semantics of an elementwise op, one element at a time, in double. */
+  ScalarFn scalar = nullptr;
+  /** Reference semantics of every other non-leaf op. */
+  EvalFn eval = nullptr;
+  /** C expression for an elementwise op: {0},{1},{2} are operands, {T} the output C type.
+      Other kinds render through a codegen template chosen by `kind`. */
+  std::string_view render;
+  /** Operands may be swapped (CSE canonicalizes their order). */
+  bool commutative = false;
+};
+
+/** The definition of `op`. */
+const OpDef& op_def(Op op);
+/** Text name ("matmul"). */
+std::string_view op_name(Op op);
+/** Op with this text name, if any. */
+std::optional<Op> op_from_name(std::string_view name);
+/** All ops, in declaration order. */
+std::span<const Op> all_ops();
+
+} // namespace kiln::ir
