@@ -76,9 +76,9 @@ Lowered lower(const Outputs& outputs, ir::DType dtype) {
   return {ctx.builder().graph(), ctx.params()};
 }
 
-std::map<std::string, ir::Tensor> init_parameters(const std::vector<ParamSpec>& params,
-                                                  uint64_t seed, ir::DType dtype) {
-  std::map<std::string, ir::Tensor> out;
+ir::Bindings init_parameters(const std::vector<ParamSpec>& params,
+                              uint64_t seed, ir::DType dtype) {
+  ir::Bindings out;
   for (const ParamSpec& p : params) {
     Rng rng(seed, hash_string(p.name));
     ir::Tensor t(dtype, p.shape.dims());

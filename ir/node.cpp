@@ -53,6 +53,8 @@ NodeId Builder::make(Op op, std::vector<NodeId> inputs, Attrs attrs, std::option
   if (def.kind == OpKind::Leaf) {
     KILN_ASSERT(declared, def.name, " needs a declared type");
     type = *declared;
+    if (op == Op::Param && type.shape.has_batch())
+      throw ShapeError(str("[param] '", attrs.s("name"), "' is ", type, "; a param cannot have the batch dim N"));
     for (int64_t d : type.shape.dims())
       if (d != kBatch && d < 1)
         throw ShapeError(str("[", def.name, "] dims must be >= 1, got ", type.shape));

@@ -83,7 +83,7 @@ const OpDef kReluDef{
     .name = "relu", .kind = OpKind::Elementwise, .arity = 1, .infer = same_float_type,
     // d/dx max(x, 0) = [x > 0] (0 at the kink, as PyTorch)
     .vjp = [](VjpCtx& c) { return grads({grad(c) * greater(in(c, 0), 0.0)}); },
-    .scalar = [](const double* a, const Attrs&) { return a[0] > 0 ? a[0] : 0.0; },
+    .scalar = [](const double* a, const Attrs&) { return a[0] < 0 ? 0.0 : a[0]; }, // NaN stays NaN
     .render = "kiln_relu({0})",
 };
 

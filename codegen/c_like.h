@@ -1,0 +1,81 @@
+#pragma once
+// The backend-neutral half of rendering: C expressions for the nodes of a schedule, evaluated at
+// an index given as C expressions, with inline nodes expanded in place and every value named
+// once per loop iteration. CPU and CUDA renderers drive it with their own loops.
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "codegen/code_writer.h"
+#include "codegen/schedule.h"
+
+namespace kiln::codegen {
+
+/** An index into a value: one C expression per dim. */
+using Index = std::vector<std::string>;
+
+/** Spelling differences between C-like targets. */
+struct Target {
+  /** Prefix of every generated temporary declaration ("const float t3 = ..."). */
+  std::string const_qualifier = "const ";
+  /** C type of the index variables. */
+  std::string index_type = "long long";
+};
+
+/** C type for a dtype. */
+std::string c_type_of(ir::DType t);
+/** C literal of `v` as a `t` ("0.5f", "-__builtin_inff()", "3"). */
+std::string c_literal(double v, ir::DType t);
+/** The dim as C: "N" for the batch dim. */
+std::string c_dim(int64_t d);
+/** Product of dims as C, folding static factors ("(N*14)", "42"). */
+std::string c_numel(const std::vector<int64_t>& dims);
+/** Row-major linear offset of `idx` in an array of `shape`. */
+std::string c_offset(const ir::Shape& shape, const Index& idx);
+
+/** Renders expressions of one schedule into a CodeWriter. */
+class ExprEmitter {
+public:
+  ExprEmitter(const Schedule& sc, CodeWriter& w, Target target = {});
+
+  /** C name of the pointer holding slot `s` ("b3"). */
+  static std::string slot_name(int s) { return "b" + std::to_string(s); }
+
+  /**
+   * The value of `n` at `idx`, as a C expression (a temporary's name, a load or a literal).
+   * Emits the statements it needs. Roots read their buffer, or the value computed in this
+   * iteration when one was bound with bind().
+   */
+  std::string value(ir::NodeId n, const Index& idx);
+  /** Computes root `n` at `idx` from its operands (for the group that owns it). */
+  std::string compute(ir::NodeId n, const Index& idx);
+  /** Declares that `n` at `idx` is the C expression `expr` in the current scope. */
+  void bind(ir::NodeId n, const Index& idx, const std::string& expr);
+
+  /** Opens a scope: values named inside are forgotten at pop_scope() (loop bodies, branches). */
+  void push_scope() { memo_.emplace_back(); }
+  void pop_scope() { memo_.pop_back(); }
+
+  /** A fresh C identifier starting with `stem`. */
+  std::string fresh(const std::string& stem);
+
+  const Schedule& schedule() const { return sc_; }
+  CodeWriter& writer() { return w_; }
+
+private:
+  std::string key(ir::NodeId n, const Index& idx) const;
+  std::string load(ir::NodeId n, const Index& idx);
+  std::string emit_op(ir::NodeId n, const Index& idx);
+  std::string emit_concat(ir::NodeId n, const Index& idx);
+  std::string declare(ir::NodeId n, const std::string& expr);
+
+  const Schedule& sc_;
+  const ir::Graph& g_;
+  CodeWriter& w_;
+  Target target_;
+  std::vector<std::map<std::string, std::string>> memo_;
+  std::map<std::string, int> names_;
+};
+
+} // namespace kiln::codegen

@@ -1,0 +1,201 @@
+#include "codegen/schedule.h"
+
+#include <algorithm>
+#include <set>
+
+#include "ir/error.h"
+#include "ir/print.h"
+
+namespace kiln::codegen {
+
+using ir::Node;
+using ir::NodeId;
+using ir::Op;
+using ir::OpKind;
+
+namespace {
+
+bool is_movement(const Node& n) { return n.def().kind == OpKind::Movement; }
+bool is_accumulator(const Node& n) {
+  return n.def().kind == OpKind::MatMul || n.def().kind == OpKind::Reduce;
+}
+
+/** Rough per-element cost: transcendental functions dominate small kernels. */
+int own_cost(const Node& n) {
+  if (n.def().kind != OpKind::Elementwise) return 1;
+  const std::string_view r = n.def().render;
+  const bool cheap_call = r.starts_with("kiln_relu") || r.starts_with("kiln_abs") ||
+                          r.starts_with("kiln_max") || r.starts_with("kiln_min");
+  return r.starts_with("kiln_") && !cheap_call ? 10 : 1;
+}
+
+/** Number of elements of `s` relative to `from` (>1 when a broadcast expands; N counts as 64). */
+double expansion(const ir::Shape& from, const ir::Shape& to) {
+  auto size = [](const ir::Shape& s) {
+    double n = 1;
+    for (int64_t d : s.dims()) n *= d == ir::kBatch ? 64.0 : static_cast<double>(d);
+    return n;
+  };
+  return size(to) / size(from);
+}
+
+struct Uses {
+  std::vector<std::vector<NodeId>> consumers; // distinct consumers
+  std::vector<bool> matmul_operand, output;
+};
+
+Uses find_uses(const ir::Graph& g) {
+  Uses u{std::vector<std::vector<NodeId>>(g.size()), std::vector<bool>(g.size(), false),
+         std::vector<bool>(g.size(), false)};
+  for (NodeId i = 0; i < g.size(); ++i) {
+    const Node& n = g.node(i);
+    for (NodeId in : n.inputs) {
+      auto& c = u.consumers[in];
+      if (c.empty() || c.back() != i) c.push_back(i);
+      if (n.op == Op::MatMul) u.matmul_operand[in] = true;
+    }
+  }
+  for (const ir::Output& o : g.outputs()) u.output[o.id] = true;
+  return u;
+}
+
+std::vector<Storage> decide_storage(const ir::Graph& g, const Uses& u) {
+  std::vector<Storage> s(g.size(), Storage::Inline);
+  std::vector<int> cost(g.size(), 0);
+  for (NodeId i = 0; i < g.size(); ++i) {
+    const Node& n = g.node(i);
+    if (n.def().kind == OpKind::Leaf) {
+      s[i] = Storage::Leaf;
+      continue;
+    }
+    cost[i] = own_cost(n);
+    for (NodeId in : n.inputs)
+      if (s[in] == Storage::Inline) cost[i] += cost[in];
+    const auto& consumers = u.consumers[i];
+    bool root = is_accumulator(n) || u.output[i] || u.matmul_operand[i];
+    if (!root && consumers.size() > 1) {
+      // Pure index remaps of stored data are free to repeat; anything else is computed once.
+      const bool remap = is_movement(n) && n.op != Op::Concat && s[n.inputs[0]] != Storage::Inline;
+      root = !remap;
+    }
+    if (!root && consumers.size() == 1) {
+      // Do not recompute an expensive expression once per element of a broadcast.
+      const Node& c = g.node(consumers[0]);
+      root = c.op == Op::Broadcast && cost[i] >= 8 && expansion(n.type.shape, c.type.shape) > 1.0;
+    }
+    if (root) {
+      s[i] = Storage::Root;
+      cost[i] = 0;
+    }
+  }
+  return s;
+}
+
+/** A root that a root's expression reads, and whether it reads it at its own loop index. */
+struct Ref {
+  NodeId root;
+  bool same_index;
+};
+
+void collect_refs(const ir::Graph& g, const std::vector<Storage>& s, NodeId n, bool same,
+                  std::vector<Ref>& out) {
+  for (NodeId in : g.node(n).inputs) {
+    if (s[in] == Storage::Root) {
+      out.push_back({in, same});
+    } else if (s[in] == Storage::Inline) {
+      const bool keeps_index = g.node(in).def().kind == OpKind::Elementwise;
+      collect_refs(g, s, in, same && keeps_index, out);
+    }
+  }
+}
+
+/** What the loop for `root` reads: a pointwise root at its own index, an accumulator elsewhere. */
+std::vector<Ref> refs_of(const ir::Graph& g, const std::vector<Storage>& s, NodeId root) {
+  std::vector<Ref> out;
+  const bool pointwise = !is_accumulator(g.node(root));
+  collect_refs(g, s, root, pointwise && g.node(root).def().kind == OpKind::Elementwise, out);
+  return out;
+}
+
+} // namespace
+
+Schedule schedule(const ir::Graph& g) {
+  Schedule sc;
+  sc.graph = g;
+  const Uses u = find_uses(g);
+  sc.storage = decide_storage(g, u);
+  sc.group_of.assign(g.size(), -1);
+
+  for (NodeId i = 0; i < g.size(); ++i) {
+    if (sc.storage[i] != Storage::Root) continue;
+    const Node& n = g.node(i);
+    if (!is_accumulator(n)) {
+      // Join the latest group this root reads from, if it reads that group only at its own
+      // index and everything else it reads is finished before that group starts.
+      const std::vector<Ref> refs = refs_of(g, sc.storage, i);
+      int target = -1;
+      for (const Ref& r : refs) target = std::max(target, sc.group_of[r.root]);
+      bool ok = target >= 0 && sc.groups[static_cast<size_t>(target)].domain == n.type.shape;
+      for (const Ref& r : refs) {
+        const int gr = sc.group_of[r.root];
+        ok = ok && (gr < target || (gr == target && r.same_index));
+      }
+      if (ok) {
+        sc.groups[static_cast<size_t>(target)].roots.push_back(i);
+        sc.group_of[i] = target;
+        continue;
+      }
+    }
+    const Group::Kind kind = n.op == Op::MatMul ? Group::Kind::MatMul
+                             : is_accumulator(n) ? Group::Kind::Reduce
+                                                 : Group::Kind::Pointwise;
+    sc.group_of[i] = static_cast<int>(sc.groups.size());
+    sc.groups.push_back({kind, n.type.shape, {i}});
+  }
+
+  // A root goes to memory when an output, another group, or another index needs it.
+  sc.stored.assign(g.size(), false);
+  for (const ir::Output& o : g.outputs())
+    if (sc.storage[o.id] == Storage::Root) sc.stored[o.id] = true;
+  for (NodeId i = 0; i < g.size(); ++i) {
+    if (sc.storage[i] != Storage::Root) continue;
+    for (const Ref& r : refs_of(g, sc.storage, i))
+      if (sc.group_of[r.root] != sc.group_of[i] || !r.same_index) sc.stored[r.root] = true;
+  }
+
+  // Slots: inputs, params, outputs, scratch.
+  sc.slot_of.assign(g.size(), -1);
+  auto add_slot = [&](Slot::Role role, std::string name, NodeId node) {
+    sc.slots.push_back({role, std::move(name), node, g.node(node).type});
+    return static_cast<int>(sc.slots.size()) - 1;
+  };
+  for (NodeId i : g.leaves(Op::Input)) sc.slot_of[i] = add_slot(Slot::Role::Input, g.node(i).name(), i);
+  for (NodeId i : g.leaves(Op::Param)) sc.slot_of[i] = add_slot(Slot::Role::Param, g.node(i).name(), i);
+  for (const ir::Output& o : g.outputs()) {
+    const int slot = add_slot(Slot::Role::Output, o.name, o.id);
+    if (sc.storage[o.id] == Storage::Root && sc.slot_of[o.id] < 0)
+      sc.slot_of[o.id] = slot;
+    else
+      sc.output_copies.emplace_back(slot, o.id);
+  }
+  for (NodeId i = 0; i < g.size(); ++i)
+    if (sc.stored[i] && sc.slot_of[i] < 0) sc.slot_of[i] = add_slot(Slot::Role::Scratch, "t" + std::to_string(i), i);
+  return sc;
+}
+
+std::string Schedule::describe() const {
+  static constexpr const char* kKind[] = {"pointwise", "reduce", "matmul"};
+  std::string s;
+  for (size_t gi = 0; gi < groups.size(); ++gi) {
+    const Group& grp = groups[gi];
+    s += str("group ", gi, " (", kKind[static_cast<int>(grp.kind)], " over ", grp.domain, "):");
+    for (NodeId r : grp.roots) {
+      s += str(" %", r, " ", ir::op_name(graph.node(r).op), stored[r] ? "*" : "");
+    }
+    s += "\n";
+  }
+  s += "(* = stored to memory)\n";
+  return s;
+}
+
+} // namespace kiln::codegen

@@ -1,0 +1,74 @@
+#pragma once
+// The schedule of a graph: which nodes live in memory, and which loop nests (groups) compute
+// them. Every backend renders the same schedule.
+//
+// A node is either *inline* (recomputed where it is used, as part of a larger expression) or a
+// *root* (computed once per element by a group and, if anyone outside that element's loop
+// iteration needs it, stored in a buffer). A group is one loop nest over a domain; it starts
+// at an accumulator (a matmul or a reduction) or at a pointwise root, and computes further
+// pointwise roots of the same domain at the same index in the same iteration. So a matmul
+// takes its bias, activation and, in the backward pass, the activation's derivative as its
+// epilogue, and an optimizer update fuses into the gradient's matmul.
+
+#include <string>
+#include <vector>
+
+#include "ir/node.h"
+
+namespace kiln::codegen {
+
+/** How a node is computed. */
+enum class Storage : uint8_t {
+  Leaf,   // an input or param buffer, or a constant literal
+  Inline, // recomputed inside the expressions that use it
+  Root,   // computed once per element by a group
+};
+
+/** One loop nest. */
+struct Group {
+  enum class Kind : uint8_t { Pointwise, Reduce, MatMul };
+  Kind kind;
+  /** The iteration space: the roots' shape. */
+  ir::Shape domain;
+  /** Roots computed at every index, in topological order; for Reduce and MatMul the first is
+      the accumulator that gives the loop its structure. */
+  std::vector<ir::NodeId> roots;
+};
+
+/** A buffer the generated function reads or writes, in argument order. */
+struct Slot {
+  enum class Role : uint8_t { Input, Param, Output, Scratch };
+  Role role;
+  /** Leaf or output name; "t<node>" for scratch. */
+  std::string name;
+  ir::NodeId node;
+  ir::Type type;
+};
+
+/** The schedule of one graph. */
+struct Schedule {
+  ir::Graph graph;
+  std::vector<Storage> storage;
+  std::vector<Group> groups;
+  /** Group of every root (-1 for others). */
+  std::vector<int> group_of;
+  /** True for roots stored to memory (outputs and roots needed outside their iteration). */
+  std::vector<bool> stored;
+  /** Argument slots: inputs, params, outputs, then scratch buffers (in the workspace). */
+  std::vector<Slot> slots;
+  /** Slot of every stored root and leaf (-1 for others). An output's node uses its slot. */
+  std::vector<int> slot_of;
+  /** Extra output slots that copy a node already stored elsewhere (slot, node). */
+  std::vector<std::pair<int, ir::NodeId>> output_copies;
+
+  /** Human-readable summary of the groups, for KILN_DEBUG and kernel header comments. */
+  std::string describe() const;
+};
+
+/**
+ * Partitions an optimized graph into groups. Pure. The graph must verify; every output gets
+ * its own slot (an output that is a leaf, a constant or a repeated node is copied into it).
+ */
+Schedule schedule(const ir::Graph& g);
+
+} // namespace kiln::codegen

@@ -1,0 +1,114 @@
+#pragma once
+// A compiled graph: its kernel, its parameters and the buffers it reuses between calls.
+//
+//   kiln::Executable exe = kiln::Executable::compile(graph);
+//   exe.init_params(net.params, /*seed=*/0);
+//   auto out = exe.run({{"y", Y}});            // Eigen in, Eigen out
+//   const kiln::MatrixRM& loss = out.at("loss");
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "codegen/cpu_renderer.h"
+#include "frontend/expr.h"
+#include "ir/interpret.h"
+#include "runtime/matrix.h"
+
+namespace kiln {
+
+namespace runtime {
+class CpuModule;
+class KernelCache;
+} // namespace runtime
+
+/** Options of Executable::compile. */
+struct CompileOptions {
+  /** Run ir::optimize first (off only to test codegen on a graph as it is). */
+  bool optimize = true;
+  /** Name for logs and dumped sources. */
+  std::string name = "graph";
+  /** Disk cache of compiled kernels; nullptr: the default cache (KILN_CACHE_DIR, ...). */
+  runtime::KernelCache* cache = nullptr;
+  /** Skip the disk cache entirely. */
+  bool no_cache = false;
+};
+
+/** A read-only view of host data passed to run() without a copy; rows are samples. */
+struct HostView {
+  const void* data;
+  ir::DType dtype;
+  std::vector<int64_t> dims;
+
+  HostView(const MatrixRM& m);
+  HostView(const MatrixRMd& m);
+  HostView(const Eigen::VectorXi& labels);
+  HostView(const ir::Tensor& t) = delete; // tensors hold doubles; use run_tensors()
+  HostView(const void* data, ir::DType dtype, std::vector<int64_t> dims)
+      : data(data), dtype(dtype), dims(std::move(dims)) {}
+};
+
+/** Inputs of one call, by name. */
+using Feed = std::vector<std::pair<std::string, HostView>>;
+
+/** A graph compiled for the CPU. Move-only; owns its parameters. */
+class Executable {
+public:
+  /**
+   * Optimizes, schedules, renders and compiles `g` (a warm disk cache skips clang). Parameters
+   * start at zero. Throws kiln::CompileError (with clang's log and the dumped source) if the
+   * generated source does not compile.
+   */
+  static Executable compile(const ir::Graph& g, const CompileOptions& options = {});
+
+  Executable(Executable&&) noexcept;
+  Executable& operator=(Executable&&) noexcept;
+  ~Executable();
+
+  /** Names of the graph's inputs, params and outputs, in slot order. */
+  std::vector<std::string> input_names() const;
+  std::vector<std::string> param_names() const;
+  std::vector<std::string> output_names() const;
+
+  /** Sets every param named in `specs` from its initializer (see kiln::init_parameters). */
+  void init_params(const std::vector<ParamSpec>& specs, uint64_t seed);
+  /** Copies values into param `name`; throws kiln::ShapeError on a size mismatch. */
+  void set_param(std::string_view name, const MatrixRM& values);
+  void set_param(std::string_view name, const ir::Tensor& values);
+  /** The current values of param `name`, as a [rows, cols] matrix (a vector is one row). */
+  MatrixRM param(std::string_view name) const;
+  /** Raw pointer to param `name`'s buffer (float or double, row-major). */
+  void* param_data(std::string_view name);
+
+  /**
+   * Runs the kernel. Every input must be fed with its declared static dims; the batch size N
+   * is read from the inputs. Integer labels are checked against the class count of the ops
+   * that use them. Returns every output as a matrix: [N or 1, rest of the dims].
+   */
+  std::map<std::string, MatrixRM> run(const Feed& feed);
+  /** Runs with doubles in and out, whatever the graph's dtypes (for tests against ir::interpret). */
+  std::vector<ir::Tensor> run_tensors(const ir::Bindings& values);
+  /**
+   * The bare call, for loops that own their buffers: `slots` holds one pointer per slot of
+   * kernel().schedule (inputs, params, outputs; scratch slots are ignored). No checks.
+   */
+  void call(int64_t batch, void* const* slots);
+
+  /** The generated kernel (source, schedule, slots). */
+  const codegen::CpuKernel& kernel() const;
+  /** Milliseconds spent in compile(): passes, codegen and clang or the cache. */
+  double compile_ms() const;
+  /** True when the object code came from the disk cache. */
+  bool from_cache() const;
+
+  struct State;
+
+private:
+  explicit Executable(std::unique_ptr<State> s);
+  std::unique_ptr<State> s_;
+};
+
+} // namespace kiln
