@@ -1,0 +1,380 @@
+#include "runtime/jit/cpu_jit.h"
+
+#include "ir/error.h"
+#include "ir/hash.h"
+#include "runtime/jit/clang_frontend.h"
+
+#include <llvm/ADT/StringMap.h>
+#include <llvm/ExecutionEngine/Orc/CompileUtils.h>
+#include <llvm/ExecutionEngine/Orc/Core.h>
+#include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
+#include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
+#include <llvm/ExecutionEngine/Orc/LLJIT.h>
+#include <llvm/ExecutionEngine/Orc/ObjectFileInterface.h>
+#include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/Module.h>
+#include <llvm/Support/Host.h>
+#include <llvm/Support/MemoryBuffer.h>
+#include <llvm/Support/TargetSelect.h>
+#include <llvm/Target/TargetMachine.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+
+namespace kiln::runtime {
+namespace fs = std::filesystem;
+namespace orc = llvm::orc;
+
+struct CpuJit::Impl {
+  std::unique_ptr<orc::LLJIT> jit;
+  orc::JITTargetMachineBuilder host;
+  std::string target_id;
+  std::string compiler_id;
+  std::atomic<int64_t> clang_compiles{0};
+  std::atomic<int64_t> cache_loads{0};
+  std::atomic<uint64_t> next_dylib{0};
+
+  explicit Impl(orc::JITTargetMachineBuilder h) : host(std::move(h)) {}
+};
+
+struct CpuModule::Owner {
+  std::shared_ptr<CpuJit::Impl> impl;
+  orc::JITDylib* dylib = nullptr;
+
+  ~Owner() {
+    // Frees the module's code and data; nothing may throw out of a destructor.
+    if (llvm::Error err = impl->jit->getExecutionSession().removeJITDylib(*dylib))
+      std::fprintf(stderr, "[cpu_jit] could not free a module: %s\n",
+                   llvm::toString(std::move(err)).c_str());
+  }
+};
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Part of every cache key. Bump it when the way objects are built changes (target options,
+// code model), so that objects built the old way are not reused.
+constexpr const char* kObjectFormat = "kiln-cpu-jit-1";
+
+double ms_since(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+// ORC reports the cause of a failed materialisation (e.g. "Symbols not found") through the
+// session's error reporter, not through the failed lookup. Materialisation runs on the thread
+// that looks up, so a per-thread buffer ties each message to its compile.
+std::string& session_errors() {
+  thread_local std::string errors;
+  return errors;
+}
+
+bool debug_enabled() {
+  const char* v = std::getenv("KILN_DEBUG");
+  return v && *v && std::strcmp(v, "0") != 0;
+}
+
+// Module names become file names: keep them to a portable character set.
+std::string file_stem(const std::string& name) {
+  std::string s = name.empty() ? "kernel" : name;
+  for (char& c : s)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.')
+      c = '_';
+  return s;
+}
+
+// Writes `source` to `path`, creating its directory; returns false on any failure.
+bool write_source(const fs::path& path, const std::string& source) {
+  std::error_code ec;
+  fs::create_directories(path.parent_path(), ec);
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << source;
+  out.close();
+  return !ec && out.good();
+}
+
+// The CPU name and its features, sorted so the string is stable across runs.
+std::string host_target_id() {
+  std::string id = llvm::sys::getHostCPUName().str();
+  llvm::StringMap<bool> features;
+  std::vector<std::string> list;
+  if (llvm::sys::getHostCPUFeatures(features))
+    for (const auto& f : features) {
+      list.emplace_back(f.getValue() ? "+" : "-");
+      list.back() += f.getKey();
+    }
+  std::sort(list.begin(), list.end());
+  for (size_t i = 0; i < list.size(); ++i)
+    id += (i == 0 ? ";" : ",") + list[i];
+  return id;
+}
+
+std::vector<std::string> driver_flags(const CpuCompileOptions& o) {
+  std::vector<std::string> f{"-x",
+                             "c++",
+                             "-std=c++17",
+                             "-O" + std::to_string(o.opt_level),
+                             "-march=native",
+                             "-fno-exceptions",
+                             "-fno-rtti",
+                             "-fPIC",
+                             "-ffp-contract=fast"};
+  if (o.fast_math)
+    f.push_back("-ffast-math");
+  f.insert(f.end(), o.extra_flags.begin(), o.extra_flags.end());
+  return f;
+}
+
+[[noreturn]] void throw_compile_error(const std::string& name, const std::string& file_name,
+                                      const std::string& source, const std::string& log) {
+  // Keep the failing source: in KILN_DUMP_DIR when set, else in the temp dir under a name that
+  // differs per source, so concurrent failures do not overwrite each other.
+  fs::path path;
+  if (const char* d = std::getenv("KILN_DUMP_DIR"); d && *d)
+    path = fs::path(d) / file_name;
+  else {
+    std::error_code ec;
+    fs::path tmp = fs::temp_directory_path(ec);
+    if (ec)
+      tmp = "/tmp";
+    path = tmp / "kiln-failed" /
+           (fs::path(file_name).stem().string() + "-" + hash_hex128(source).substr(0, 12) + ".cpp");
+  }
+  std::string where = path.string();
+  if (!write_source(path, source))
+    where.clear();
+  throw CompileError(str("[cpu_jit] failed to compile ", name, " (source ",
+                         where.empty() ? "could not be written to " + path.string() : where, "):\n",
+                         log),
+                     log, where);
+}
+
+llvm::CodeGenOpt::Level codegen_level(int opt_level) {
+  switch (opt_level) {
+  case 0:
+    return llvm::CodeGenOpt::None;
+  case 1:
+    return llvm::CodeGenOpt::Less;
+  case 2:
+    return llvm::CodeGenOpt::Default;
+  default:
+    return llvm::CodeGenOpt::Aggressive;
+  }
+}
+
+// Object code for `module`, with a TargetMachine of its own so that threads never share one.
+llvm::Expected<std::string> emit_object(const orc::JITTargetMachineBuilder& host,
+                                        llvm::Module& module, const CpuCompileOptions& o) {
+  orc::JITTargetMachineBuilder jtmb = host;
+  jtmb.setCodeGenOptLevel(codegen_level(o.opt_level));
+  jtmb.setRelocationModel(llvm::Reloc::PIC_);
+  llvm::TargetOptions& to = jtmb.getOptions();
+  to.AllowFPOpFusion = llvm::FPOpFusion::Fast; // -ffp-contract=fast
+  to.UseInitArray = true; // as clang does; ORC spots dynamic initialisers by .init_array
+  if (o.fast_math)
+    to.UnsafeFPMath = to.NoInfsFPMath = to.NoNaNsFPMath = to.NoSignedZerosFPMath =
+        to.ApproxFuncFPMath = true;
+  auto tm = jtmb.createTargetMachine();
+  if (!tm)
+    return tm.takeError();
+  orc::SimpleCompiler compile(**tm);
+  auto object = compile(module);
+  if (!object)
+    return object.takeError();
+  return std::string((*object)->getBuffer());
+}
+
+// Adds `object` to `dylib` and resolves every symbol it defines into `symbols`, so that link
+// errors show up now rather than on first use. Returns "" or what went wrong.
+std::string link_object(orc::LLJIT& jit, orc::JITDylib& dylib, const std::string& object,
+                        const std::string& file_name,
+                        std::map<std::string, void*, std::less<>>& symbols) {
+  orc::ExecutionSession& es = jit.getExecutionSession();
+  auto generator = orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
+      jit.getDataLayout().getGlobalPrefix());
+  if (!generator)
+    return "cannot search the process for symbols: " + llvm::toString(generator.takeError());
+  dylib.addGenerator(std::move(*generator));
+
+  auto buffer = llvm::MemoryBuffer::getMemBufferCopy(object, file_name);
+  auto interface = orc::getObjectFileInterface(es, buffer->getMemBufferRef());
+  if (!interface)
+    return "not a valid object file: " + llvm::toString(interface.takeError());
+  if (interface->InitSymbol)
+    return "the source has globals that need dynamic initialisation (a constructor or a "
+           "non-constant initialiser), which the JIT does not run; make them constexpr";
+  orc::SymbolLookupSet wanted;
+  for (const auto& entry : interface->SymbolFlags)
+    wanted.add(entry.first);
+  if (llvm::Error err =
+          jit.getObjLinkingLayer().add(dylib, std::move(buffer), std::move(*interface)))
+    return "cannot add the object file: " + llvm::toString(std::move(err));
+
+  session_errors().clear();
+  auto found = es.lookup(
+      orc::makeJITDylibSearchOrder({&dylib}, orc::JITDylibLookupFlags::MatchAllSymbols), wanted);
+  if (!found)
+    return "link error: " + session_errors() + llvm::toString(found.takeError());
+  for (const auto& [sym, address] : *found)
+    symbols.emplace((*sym).str(),
+                    reinterpret_cast<void*>(static_cast<uintptr_t>(address.getAddress())));
+  return "";
+}
+
+} // namespace
+
+CpuJit::CpuJit() {
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  llvm::InitializeNativeTargetAsmParser();
+  auto host = orc::JITTargetMachineBuilder::detectHost();
+  if (!host)
+    throw DeviceError("[cpu_jit] cannot describe the host CPU: " +
+                      llvm::toString(host.takeError()));
+  auto impl = std::make_shared<Impl>(*host);
+  // Objects are added ready-made, but should IR ever be added, ConcurrentIRCompiler makes one
+  // TargetMachine per compile; the default shares one, which breaks with two threads.
+  auto jit = orc::LLJITBuilder()
+                 .setJITTargetMachineBuilder(*host)
+                 .setCompileFunctionCreator(
+                     [](orc::JITTargetMachineBuilder jtmb)
+                         -> llvm::Expected<std::unique_ptr<orc::IRCompileLayer::IRCompiler>> {
+                       return std::make_unique<orc::ConcurrentIRCompiler>(std::move(jtmb));
+                     })
+                 .create();
+  if (!jit)
+    throw DeviceError("[cpu_jit] cannot create the LLVM JIT: " + llvm::toString(jit.takeError()));
+  impl->jit = std::move(*jit);
+  impl->jit->getExecutionSession().setErrorReporter(
+      [](llvm::Error err) { session_errors() += llvm::toString(std::move(err)) + "\n"; });
+  impl->target_id = host_target_id();
+  impl->compiler_id = detail::clang_full_version();
+  impl_ = std::move(impl);
+}
+
+CpuJit::~CpuJit() = default;
+
+CpuJit& CpuJit::instance() {
+  static CpuJit jit;
+  return jit;
+}
+
+CpuJit::Stats CpuJit::stats() const {
+  return Stats{impl_->clang_compiles.load(), impl_->cache_loads.load()};
+}
+
+const std::string& CpuJit::target_id() const {
+  return impl_->target_id;
+}
+const std::string& CpuJit::compiler_id() const {
+  return impl_->compiler_id;
+}
+
+std::shared_ptr<CpuModule> CpuJit::compile(const std::string& source,
+                                           const CpuCompileOptions& options) {
+  return compile(source, options, &KernelCache::default_cache());
+}
+
+std::shared_ptr<CpuModule> CpuJit::compile(const std::string& source,
+                                           const CpuCompileOptions& options, KernelCache* cache) {
+  const auto t_start = Clock::now();
+  const std::string name = options.name.empty() ? "kernel" : options.name;
+  if (options.opt_level < 0 || options.opt_level > 3)
+    throw Error(
+        str("[cpu_jit] ", name, ": opt_level must be 0, 1, 2 or 3, got ", options.opt_level));
+  const std::string file_name = file_stem(name) + ".cpp";
+  const std::vector<std::string> flags = driver_flags(options);
+
+  if (const char* d = std::getenv("KILN_DUMP_DIR"); d && *d)
+    if (!write_source(fs::path(d) / file_name, source))
+      std::fprintf(stderr, "[cpu_jit] KILN_DUMP_DIR: cannot write %s\n",
+                   (fs::path(d) / file_name).c_str());
+
+  // The file name is part of the key: it reaches the object through -main-file-name.
+  std::string flag_text = std::string(kObjectFormat) + "\n" + file_name;
+  for (const std::string& f : flags)
+    flag_text += "\n" + f;
+  const std::string key = make_cache_key(source, flag_text, impl_->compiler_id, impl_->target_id);
+
+  double load_ms = 0, frontend_ms = 0, codegen_ms = 0;
+  auto t = Clock::now();
+  std::optional<std::string> object = cache ? cache->load(key) : std::nullopt;
+  load_ms = ms_since(t);
+  const bool hit = object.has_value();
+  if (hit) {
+    ++impl_->cache_loads;
+  } else {
+    ++impl_->clang_compiles;
+    llvm::LLVMContext context;
+    t = Clock::now();
+    detail::FrontendResult fe = detail::run_clang_frontend(source, file_name, flags, context);
+    frontend_ms = ms_since(t);
+    if (!fe.module)
+      throw_compile_error(name, file_name, source, fe.diagnostics);
+    t = Clock::now();
+    auto emitted = emit_object(impl_->host, *fe.module, options);
+    if (!emitted)
+      throw_compile_error(name, file_name, source,
+                          "code generation failed: " + llvm::toString(emitted.takeError()));
+    object = std::move(*emitted);
+    codegen_ms = ms_since(t);
+  }
+
+  // Link into a JITDylib of its own, so symbols of different modules never clash and the
+  // module can be freed alone.
+  t = Clock::now();
+  auto dylib = impl_->jit->createJITDylib(name + "#" + std::to_string(impl_->next_dylib++));
+  if (!dylib)
+    throw InternalError("[cpu_jit] " + llvm::toString(dylib.takeError()));
+  auto module = std::shared_ptr<CpuModule>(new CpuModule());
+  module->owner_ = std::make_unique<CpuModule::Owner>();
+  module->owner_->impl = impl_;
+  module->owner_->dylib = &*dylib;
+  std::string link_error = link_object(*impl_->jit, *dylib, *object, file_name, module->symbols_);
+  if (!link_error.empty())
+    throw_compile_error(name, file_name, source, link_error);
+  const double link_ms = ms_since(t);
+
+  // Only objects that linked are worth keeping.
+  if (!hit && cache)
+    cache->store(key, *object);
+
+  module->name_ = name;
+  module->from_cache_ = hit;
+  module->compile_ms_ = ms_since(t_start);
+  if (debug_enabled()) {
+    if (hit)
+      std::fprintf(stderr, "[cpu_jit] %s: cache hit, load %.2f ms, link %.2f ms, total %.2f ms\n",
+                   name.c_str(), load_ms, link_ms, module->compile_ms_);
+    else
+      std::fprintf(stderr,
+                   "[cpu_jit] %s: cache %s, frontend+opt %.2f ms, codegen %.2f ms, link %.2f ms, "
+                   "total %.2f ms\n",
+                   name.c_str(), cache && cache->enabled() ? "miss" : "off", frontend_ms,
+                   codegen_ms, link_ms, module->compile_ms_);
+  }
+  return module;
+}
+
+void* CpuModule::symbol(std::string_view name) const {
+  auto it = symbols_.find(name);
+  if (it != symbols_.end())
+    return it->second;
+  std::string defined;
+  for (const auto& [sym, address] : symbols_)
+    defined += (defined.empty() ? "" : ", ") + sym;
+  throw Error(str("[cpu_jit] module ", name_, " has no symbol '", name,
+                  "' (it defines: ", defined.empty() ? "nothing" : defined, ")"));
+}
+
+CpuModule::~CpuModule() = default;
+
+} // namespace kiln::runtime

@@ -1,0 +1,102 @@
+#pragma once
+// Helpers shared by the JIT and kernel-cache tests: scratch directories, stderr capture and
+// environment variables that restore themselves.
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <optional>
+#include <string>
+#include <unistd.h>
+
+namespace kiln::test {
+
+/** A fresh, empty directory under the temp dir, removed with everything in it at scope exit. */
+class TempDir {
+public:
+  TempDir() {
+    static std::atomic<int> counter{0};
+    path_ = std::filesystem::temp_directory_path() /
+            ("kiln-jit-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+private:
+  std::filesystem::path path_;
+};
+
+/** Sets (or with nullopt, unsets) an environment variable for the scope, then restores it. */
+class ScopedEnv {
+public:
+  ScopedEnv(const char* name, std::optional<std::string> value) : name_(name) {
+    if (const char* old = std::getenv(name))
+      old_ = old;
+    if (value)
+      ::setenv(name, value->c_str(), 1);
+    else
+      ::unsetenv(name);
+  }
+  ~ScopedEnv() {
+    if (old_)
+      ::setenv(name_, old_->c_str(), 1);
+    else
+      ::unsetenv(name_);
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+/** Whole file as bytes ("" when it cannot be read). */
+inline std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+/** Replaces the file's contents with `bytes`. */
+inline void write_file(const std::filesystem::path& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << bytes;
+}
+
+/** Runs `fn` with file descriptor 2 redirected to a file and returns what was written to it. */
+template <class Fn>
+std::string capture_stderr(Fn&& fn) {
+  TempDir dir;
+  const std::filesystem::path file = dir.path() / "stderr.txt";
+  std::fflush(stderr);
+  int saved = ::dup(2);
+  std::FILE* sink = std::fopen(file.c_str(), "w");
+  ::dup2(::fileno(sink), 2);
+  struct Restore {
+    int saved;
+    std::FILE* sink;
+    ~Restore() {
+      std::fflush(stderr);
+      ::dup2(saved, 2);
+      ::close(saved);
+      std::fclose(sink);
+    }
+  };
+  {
+    Restore restore{saved, sink};
+    fn();
+  }
+  return read_file(file);
+}
+
+} // namespace kiln::test
