@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "codegen/c_like.h"
+#include "codegen/cpu_gemm.h"
 #include "ir/error.h"
 #include "ir/hash.h"
 
@@ -38,8 +39,18 @@ public:
       }
     }
     for (const auto& [slot, node] : sc_.output_copies) copy(slot, node);
+    for (const auto& [from, to] : sc_.copy_back) {
+      const Slot& dst = sc_.slots[static_cast<size_t>(to)];
+      w_.line("// update " + dst.name + " (it is read after its new value is known)");
+      w_.line("KILN_VECTORIZE");
+      w_.open("for (long long i = 0; i < " + c_numel(dst.type.shape.dims()) + "; ++i)");
+      w_.line(ExprEmitter::slot_name(to) + "[i] = " + ExprEmitter::slot_name(from) + "[i];");
+      w_.close();
+    }
     return w_.str();
   }
+  /** Workspace bytes after the scratch buffers that body()'s blocked matmuls use. */
+  int64_t gemm_workspace() const { return gemm_workspace_; }
 
 private:
   std::string group_title(const Group& grp) const {
@@ -69,9 +80,14 @@ private:
     w_.line(ExprEmitter::slot_name(sc_.slot_of[n]) + "[" + c_offset(g_.node(n).type.shape, idx) + "] = " + v + ";");
   }
 
-  /** Computes and stores the group's roots from `first` on, at `idx`. */
+  /**
+   * Computes the group's roots from `first` on at `idx`, then stores them: every read in this
+   * iteration happens before any write, so a root may overwrite a param it reads (in place).
+   */
   void roots_at(const Group& grp, size_t first, const Index& idx) {
-    for (size_t r = first; r < grp.roots.size(); ++r) store(grp.roots[r], idx, e_.compute(grp.roots[r], idx));
+    std::vector<std::string> values;
+    for (size_t r = first; r < grp.roots.size(); ++r) values.push_back(e_.compute(grp.roots[r], idx));
+    for (size_t r = first; r < grp.roots.size(); ++r) store(grp.roots[r], idx, values[r - first]);
   }
 
   void pointwise(const Group& grp) {
@@ -89,12 +105,25 @@ private:
     const ir::Shape& in = g_.node(x).type.shape;
     const std::vector<int64_t>& axes = n.attrs.ints("axes");
     const std::string t = c_type_of(n.type.dtype);
-    const Index out = open_loops(grp.domain.dims(), "i", nullptr);
-    e_.push_scope();
-    const std::string acc = e_.fresh("acc");
-    w_.line(t + " " + acc + " = " + (n.op == Op::Max ? c_literal(-INFINITY, n.type.dtype) : c_literal(0, n.type.dtype)) + ";");
     std::vector<int64_t> rdims;
     for (int64_t a : axes) rdims.push_back(in[static_cast<int>(a)]);
+    const Index out = open_loops(grp.domain.dims(), "i", nullptr);
+    e_.push_scope();
+    if (g_.node(x).op == Op::Constant) {
+      // A reduction of a splat needs no loop (mean's derivative divides by such a count).
+      const std::string c = c_literal(g_.node(x).attrs.f("value"), n.type.dtype);
+      const std::string v = n.op == Op::Sum ? "(" + c + " * (" + t + ")(" + c_numel(rdims) + "))" : c;
+      const std::string name = e_.fresh("t" + std::to_string(r));
+      w_.line("const " + t + " " + name + " = " + v + ";");
+      e_.bind(r, out, name);
+      store(r, out, name);
+      roots_at(grp, 1, out);
+      e_.pop_scope();
+      close_loops(out.size());
+      return;
+    }
+    const std::string acc = e_.fresh("acc");
+    w_.line(t + " " + acc + " = " + (n.op == Op::Max ? c_literal(-INFINITY, n.type.dtype) : c_literal(0, n.type.dtype)) + ";");
     const Index red = open_loops(rdims, "r", "KILN_VECTORIZE");
     w_.line("KILN_REASSOCIATE");
     e_.push_scope();
@@ -122,6 +151,26 @@ private:
   }
 
   void matmul(const Group& grp) {
+    MatmulDesc d = describe_matmul(g_, grp.roots[0]);
+    const GemmPlan plan = plan_gemm(d);
+    if (!plan.blocked) return rowwise_matmul(grp);
+    // Large products: the blocked GEMM, packing into the workspace after the scratch buffers.
+    d.workspace = "kiln_ws";
+    gemm_workspace_ = std::max(gemm_workspace_, gemm_workspace_bytes(d));
+    auto epilogue = [&](const Index& at, const std::string& v) {
+      e_.bind(d.node, at, v);
+      store(d.node, at, v);
+      roots_at(grp, 1, at);
+    };
+    if (plan.min_rows > 0) w_.open("if (N >= " + std::to_string(plan.min_rows) + ")");
+    emit_blocked_matmul(w_, e_, d, epilogue);
+    if (plan.min_rows == 0) return;
+    w_.reopen("else");
+    rowwise_matmul(grp);
+    w_.close();
+  }
+
+  void rowwise_matmul(const Group& grp) {
     const NodeId m = grp.roots[0];
     const Node& n = g_.node(m);
     const NodeId a = n.inputs[0], b = n.inputs[1];
@@ -209,6 +258,8 @@ private:
   const ir::Graph& g_;
   CodeWriter w_;
   ExprEmitter e_;
+  /** Bytes the blocked matmuls pack into, after the scratch buffers. */
+  int64_t gemm_workspace_ = 0;
 };
 
 std::string signature_block(const Schedule& sc, std::vector<ScratchSize>& scratch) {
@@ -220,7 +271,7 @@ std::string signature_block(const Schedule& sc, std::vector<ScratchSize>& scratc
     const Slot& slot = sc.slots[s];
     const std::string t = c_type_of(slot.type.dtype);
     const std::string name = ExprEmitter::slot_name(static_cast<int>(s));
-    const bool readonly = slot.role == Slot::Role::Input || slot.role == Slot::Role::Param;
+    const bool readonly = slot.role == Slot::Role::Input || (slot.role == Slot::Role::Param && !slot.written);
     const std::string decl = (readonly ? "const " : "") + t + "* __restrict " + name;
     if (slot.role != Slot::Role::Scratch) {
       w.line(decl + " = (" + (readonly ? "const " : "") + t + "*)slots[" + std::to_string(s) + "]; // " +
@@ -237,6 +288,108 @@ std::string signature_block(const Schedule& sc, std::vector<ScratchSize>& scratc
   return w.str();
 }
 
+
+/** Per-sample element count of a data input [N, ...]. */
+int64_t row_elems(const Slot& s) { return s.type.shape.static_numel(); }
+
+int64_t dtype_bytes(ir::DType t) { return t == ir::DType::F64 || t == ir::DType::I64 ? 8 : 4; }
+
+size_t find_slot(const Schedule& sc, Slot::Role role, const std::string& name, const char* what) {
+  for (size_t i = 0; i < sc.slots.size(); ++i)
+    if (sc.slots[i].role == role && sc.slots[i].name == name) return i;
+  throw Error(str("[epoch] the step graph has no ", what, " named '", name, "'"));
+}
+
+/**
+ * The fused epoch: shuffles the resident data set with kiln's PCG32 (the same stream as
+ * kiln::Rng(seed), so the host can reproduce it), then runs the step over every mini-batch,
+ * summing each metric times the batch size into stats.
+ */
+std::string epoch_function(const CpuKernel& k, const EpochSpec& spec) {
+  const Schedule& sc = k.schedule;
+  CodeWriter w;
+  w.open("extern \"C\" void " + k.epoch_name +
+         "(long long n, long long batch, int shuffle, unsigned long long seed, void* const* data, "
+         "void* const* slots, void* workspace, double* stats)");
+  w.line("char* ws = (char*)workspace;");
+  w.line("void* step_ws = ws;");
+  w.line("ws += kiln_align64(kiln_step_workspace(batch));");
+  w.line("long long* perm = (long long*)ws;");
+  w.line("ws += kiln_align64((long long)sizeof(long long) * n);");
+  w.line("void* s[" + std::to_string(sc.slots.size()) + "];");
+  w.line("for (int i = 0; i < " + std::to_string(sc.slots.size()) + "; ++i) s[i] = slots[i];");
+  std::vector<size_t> data_slots;
+  for (size_t d = 0; d < spec.data.size(); ++d) {
+    const size_t slot = find_slot(sc, Slot::Role::Input, spec.data[d], "input");
+    data_slots.push_back(slot);
+    const std::string t = c_type_of(sc.slots[slot].type.dtype);
+    w.line(t + "* buf" + std::to_string(d) + " = (" + t + "*)ws;");
+    w.line("ws += kiln_align64((long long)sizeof(" + t + ") * batch * " + std::to_string(row_elems(sc.slots[slot])) + ");");
+    w.line("s[" + std::to_string(slot) + "] = buf" + std::to_string(d) + ";");
+  }
+  w.line("for (long long i = 0; i < n; ++i) perm[i] = i;");
+  w.open("if (shuffle)");
+  w.line("kiln_pcg32 rng = kiln_pcg32_seed(seed);");
+  w.open("for (long long i = n - 1; i > 0; --i)");
+  w.line("const long long j = (long long)kiln_pcg32_below(&rng, (unsigned)(i + 1));");
+  w.line("const long long t = perm[i]; perm[i] = perm[j]; perm[j] = t;");
+  w.close();
+  w.close();
+  w.open("for (long long b0 = 0; b0 < n; b0 += batch)");
+  w.line("const long long nb = n - b0 < batch ? n - b0 : batch;");
+  w.open("for (long long r = 0; r < nb; ++r)");
+  w.line("const long long src = perm[b0 + r];");
+  for (size_t d = 0; d < spec.data.size(); ++d) {
+    const Slot& sl = sc.slots[data_slots[d]];
+    const std::string t = c_type_of(sl.type.dtype), row = std::to_string(row_elems(sl));
+    w.line("__builtin_memcpy(buf" + std::to_string(d) + " + r * " + row + ", (const " + t + "*)data[" +
+           std::to_string(d) + "] + src * " + row + ", sizeof(" + t + ") * " + row + ");");
+  }
+  w.close();
+  w.line("kiln_step(nb, s, step_ws);");
+  for (size_t m = 0; m < spec.metrics.size(); ++m) {
+    const size_t slot = find_slot(sc, Slot::Role::Output, spec.metrics[m], "output");
+    if (!sc.slots[slot].type.shape.is_scalar())
+      throw Error(str("[epoch] metric '", spec.metrics[m], "' must be a scalar output, got ", sc.slots[slot].type));
+    const std::string t = c_type_of(sc.slots[slot].type.dtype);
+    w.line("stats[" + std::to_string(m) + "] += (double)((const " + t + "*)s[" + std::to_string(slot) + "])[0] * (double)nb;");
+  }
+  w.close();
+  w.line("stats[" + std::to_string(spec.metrics.size()) + "] += (double)n;");
+  w.close();
+  return w.str();
+}
+
+// kiln_pcg32 matches kiln::Rng (ir/rng.h) for stream 0: same state update, output and bounds.
+constexpr const char* kPcg32 = R"KILN(typedef struct { unsigned long long state; } kiln_pcg32;
+static inline unsigned kiln_pcg32_next(kiln_pcg32* r) {
+  const unsigned long long old = r->state;
+  r->state = old * 6364136223846793005ULL + 1ULL;
+  const unsigned x = (unsigned)(((old >> 18u) ^ old) >> 27u);
+  const unsigned rot = (unsigned)(old >> 59u);
+  return (x >> rot) | (x << ((32u - rot) & 31u));
+}
+static inline kiln_pcg32 kiln_pcg32_seed(unsigned long long seed) {
+  kiln_pcg32 r = {0ULL};
+  kiln_pcg32_next(&r);
+  r.state += seed;
+  kiln_pcg32_next(&r);
+  return r;
+}
+static inline unsigned kiln_pcg32_below(kiln_pcg32* r, unsigned n) {
+  unsigned long long m = (unsigned long long)kiln_pcg32_next(r) * n;
+  unsigned l = (unsigned)m;
+  if (l < n) {
+    const unsigned t = (0u - n) % n;
+    while (l < t) {
+      m = (unsigned long long)kiln_pcg32_next(r) * n;
+      l = (unsigned)m;
+    }
+  }
+  return (unsigned)(m >> 32);
+}
+)KILN";
+
 } // namespace
 
 int64_t CpuKernel::workspace_bytes(int64_t N) const {
@@ -245,11 +398,22 @@ int64_t CpuKernel::workspace_bytes(int64_t N) const {
   return total;
 }
 
-CpuKernel render_cpu(const ir::Graph& g) {
+int64_t CpuKernel::epoch_workspace_bytes(int64_t n, int64_t batch) const {
+  auto align = [](int64_t b) { return (b + 63) & ~int64_t{63}; };
+  int64_t total = align(workspace_bytes(batch)) + align(8 * n);
+  for (const std::string& name : epoch_data)
+    total += align(dtype_bytes(schedule.slots[find_slot(schedule, Slot::Role::Input, name, "input")].type.dtype) *
+                   batch * row_elems(schedule.slots[find_slot(schedule, Slot::Role::Input, name, "input")]));
+  return total;
+}
+
+CpuKernel render_cpu(const ir::Graph& g, const CpuOptions& options) {
   CpuKernel k;
-  k.schedule = schedule(g);
+  k.schedule = schedule(g, options.updates);
   const std::string decls = signature_block(k.schedule, k.scratch);
-  const std::string body = CpuEmitter(k.schedule).body();
+  CpuEmitter emitter(k.schedule);
+  const std::string body = emitter.body();
+  if (emitter.gemm_workspace() > 0) k.scratch.push_back({0, emitter.gemm_workspace()});
 
   std::string comment = "// kiln CPU kernel. Groups (one loop nest each; * = stored):\n";
   for (size_t gi = 0; gi < k.schedule.groups.size(); ++gi) {
@@ -261,17 +425,31 @@ CpuKernel render_cpu(const ir::Graph& g) {
   // The name comes from the content, so identical graphs share one cache entry and one symbol.
   k.name = "kiln_" + hash_hex128(decls + body).substr(0, 16);
   CodeWriter fn;
-  fn.open("extern \"C\" void " + k.name + "(long long N, void* const* slots, void* workspace)");
+  fn.open("static inline void kiln_step(long long N, void* const* slots, void* workspace)");
   std::string out = comment + cpu_prelude() + kLoopMacros + "\n" + fn.str();
-  for (size_t pos = 0, next; pos < decls.size(); pos = next + 1) {
-    next = decls.find('\n', pos);
-    out += "  " + decls.substr(pos, next - pos) + "\n";
+  for (const std::string* part : {&decls, &body})
+    for (size_t pos = 0, next; pos < part->size(); pos = next + 1) {
+      next = part->find('\n', pos);
+      out += "  " + part->substr(pos, next - pos) + "\n";
+    }
+  out += "}\n\n";
+  // The exported entry point; the epoch loop below calls the same (inlined) step.
+  out += "extern \"C\" void " + k.name + "(long long N, void* const* slots, void* workspace) {\n"
+         "  kiln_step(N, slots, workspace);\n}\n";
+  if (options.epoch) {
+    k.epoch_name = k.name + "_epoch";
+    k.epoch_data = options.epoch->data;
+    CodeWriter ws;
+    ws.open("static inline long long kiln_step_workspace(long long N)");
+    ws.line("long long total = 0;");
+    for (const ScratchSize& sz : k.scratch)
+      ws.line("total += kiln_align64(" + std::to_string(sz.per_batch) + "LL * N + " + std::to_string(sz.fixed) + "LL);");
+    ws.line("(void)N;");
+    ws.line("return total;");
+    ws.close();
+    out += "\n" + std::string(kPcg32) + ws.str() + epoch_function(k, *options.epoch);
   }
-  for (size_t pos = 0, next; pos < body.size(); pos = next + 1) {
-    next = body.find('\n', pos);
-    out += "  " + body.substr(pos, next - pos) + "\n";
-  }
-  k.source = out + "}\n";
+  k.source = out;
   return k;
 }
 

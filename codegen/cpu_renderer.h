@@ -9,6 +9,7 @@
 // workspace_bytes(N) bytes aligned to 64.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,29 @@ struct ScratchSize {
   int64_t fixed = 0;
 };
 
+/** Options of a fused epoch (see CpuOptions::epoch). */
+struct EpochSpec {
+  /** Inputs fed from the resident data set, one row per sample (e.g. "y", "c"). */
+  std::vector<std::string> data;
+  /** Scalar outputs averaged over the epoch, weighted by batch size (e.g. "loss", "acc"). */
+  std::vector<std::string> metrics;
+};
+
+/** What to render besides the step. */
+struct CpuOptions {
+  /** Outputs that replace params after every call (optimizer steps). */
+  std::vector<Update> updates;
+  /**
+   * Also render `<name>_epoch`, which runs the step over a whole resident data set:
+   *   void <name>_epoch(long long n, long long batch, int shuffle, unsigned long long seed,
+   *                     void* const* data, void* const* slots, void* workspace, double* stats);
+   * data[k] holds all n rows of input spec.data[k]; slots are the step's (data inputs are
+   * ignored); stats[m] accumulates metric m times each batch size, stats[metrics] adds n.
+   * The workspace needs epoch_workspace_bytes(n, batch) bytes.
+   */
+  std::optional<EpochSpec> epoch;
+};
+
 /** A rendered CPU kernel. */
 struct CpuKernel {
   /** The entry point's symbol: "kiln_" + a hash of the source, so equal kernels share it. */
@@ -32,12 +56,18 @@ struct CpuKernel {
   /** Scratch buffers in workspace order (the Scratch slots, in slot order). */
   std::vector<ScratchSize> scratch;
 
+  /** The fused epoch's symbol ("" when not rendered) and its data inputs. */
+  std::string epoch_name;
+  std::vector<std::string> epoch_data;
+
   /** Workspace bytes the kernel needs for batch size N. */
   int64_t workspace_bytes(int64_t N) const;
+  /** Workspace bytes of the fused epoch over n samples in batches of `batch`. */
+  int64_t epoch_workspace_bytes(int64_t n, int64_t batch) const;
 };
 
 /** Renders `g` (optimized, verified) for the CPU. Pure. */
-CpuKernel render_cpu(const ir::Graph& g);
+CpuKernel render_cpu(const ir::Graph& g, const CpuOptions& options = {});
 
 /** The source every CPU kernel starts with: kiln's math functions and loop pragmas. */
 const std::string& cpu_prelude();

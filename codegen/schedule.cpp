@@ -109,6 +109,19 @@ void collect_refs(const ir::Graph& g, const std::vector<Storage>& s, NodeId n, b
   }
 }
 
+/** Leaves (inputs, params) an expression reads, and whether at the root's own index. */
+void collect_leaf_reads(const ir::Graph& g, const std::vector<Storage>& s, NodeId n, bool same,
+                        std::vector<Ref>& out) {
+  for (NodeId in : g.node(n).inputs) {
+    const Node& x = g.node(in);
+    if (x.op == Op::Input || x.op == Op::Param) {
+      out.push_back({in, same});
+    } else if (s[in] == Storage::Inline) {
+      collect_leaf_reads(g, s, in, same && x.def().kind == OpKind::Elementwise, out);
+    }
+  }
+}
+
 /** What the loop for `root` reads: a pointwise root at its own index, an accumulator elsewhere. */
 std::vector<Ref> refs_of(const ir::Graph& g, const std::vector<Storage>& s, NodeId root) {
   std::vector<Ref> out;
@@ -119,15 +132,46 @@ std::vector<Ref> refs_of(const ir::Graph& g, const std::vector<Storage>& s, Node
 
 } // namespace
 
-Schedule schedule(const ir::Graph& g) {
+namespace {
+/**
+ * Can `out` be stored straight into param `p`'s buffer? Only if every read of p happens in an
+ * earlier group, or in out's own group at the same index (its roots are all computed before
+ * any is stored), and no output copies p at the end.
+ */
+bool writes_in_place(const Schedule& sc, NodeId out, NodeId p) {
+  const ir::Graph& g = sc.graph;
+  if (sc.storage[out] != Storage::Root || sc.slot_of[out] >= 0) return false;
+  const int group = sc.group_of[out];
+  for (NodeId r = 0; r < g.size(); ++r) {
+    if (sc.storage[r] != Storage::Root) continue;
+    std::vector<Ref> reads;
+    const bool pointwise = !is_accumulator(g.node(r));
+    collect_leaf_reads(g, sc.storage, r, pointwise && g.node(r).def().kind == OpKind::Elementwise, reads);
+    for (const Ref& x : reads)
+      if (x.root == p && (sc.group_of[r] > group || (sc.group_of[r] == group && !x.same_index))) return false;
+  }
+  for (const auto& [slot, node] : sc.output_copies)
+    if (node == p) return false;
+  return true;
+}
+} // namespace
+
+Schedule schedule(const ir::Graph& g, const std::vector<Update>& updates) {
   Schedule sc;
   sc.graph = g;
   const Uses u = find_uses(g);
   sc.storage = decide_storage(g, u);
   sc.group_of.assign(g.size(), -1);
 
-  for (NodeId i = 0; i < g.size(); ++i) {
-    if (sc.storage[i] != Storage::Root) continue;
+  // Roots that read no other root (e.g. an optimizer's per-step scalars, which depend only on
+  // the step count and the learning rate) go first, wherever autodiff happened to create them,
+  // so that the updates that use them can join the epilogue of their gradient's matmul.
+  std::vector<NodeId> order, later;
+  for (NodeId i = 0; i < g.size(); ++i)
+    if (sc.storage[i] == Storage::Root) (refs_of(g, sc.storage, i).empty() ? order : later).push_back(i);
+  order.insert(order.end(), later.begin(), later.end());
+
+  for (NodeId i : order) {
     const Node& n = g.node(i);
     if (!is_accumulator(n)) {
       // Join the latest group this root reads from, if it reads that group only at its own
@@ -171,12 +215,48 @@ Schedule schedule(const ir::Graph& g) {
   };
   for (NodeId i : g.leaves(Op::Input)) sc.slot_of[i] = add_slot(Slot::Role::Input, g.node(i).name(), i);
   for (NodeId i : g.leaves(Op::Param)) sc.slot_of[i] = add_slot(Slot::Role::Param, g.node(i).name(), i);
+  std::vector<std::pair<const ir::Output*, NodeId>> updated; // output, its param
+  for (const Update& u : updates) {
+    const auto p = g.find_leaf(Op::Param, u.param);
+    if (!p) throw Error(str("[schedule] update '", u.output, "' names no param '", u.param, "'"));
+    const ir::Output* o = nullptr;
+    for (const ir::Output& x : g.outputs())
+      if (x.name == u.output) o = &x;
+    if (!o) throw Error(str("[schedule] update of param '", u.param, "' names no output '", u.output, "'"));
+    updated.emplace_back(o, *p);
+  }
+  auto update_of = [&](const ir::Output& o) -> std::optional<NodeId> {
+    for (const auto& [x, p] : updated)
+      if (x == &o) return p;
+    return std::nullopt;
+  };
+  std::vector<std::pair<const ir::Output*, NodeId>> deferred;
   for (const ir::Output& o : g.outputs()) {
+    if (update_of(o)) {
+      deferred.emplace_back(&o, *update_of(o));
+      continue;
+    }
     const int slot = add_slot(Slot::Role::Output, o.name, o.id);
     if (sc.storage[o.id] == Storage::Root && sc.slot_of[o.id] < 0)
       sc.slot_of[o.id] = slot;
     else
       sc.output_copies.emplace_back(slot, o.id);
+  }
+  // Updates last: whether one can be written in place depends on the other outputs' copies.
+  for (const auto& [o, p] : deferred) {
+    if (o->id == p) continue; // the param does not change
+    Slot& param_slot = sc.slots[static_cast<size_t>(sc.slot_of[p])];
+    param_slot.written = true;
+    if (writes_in_place(sc, o->id, p)) {
+      sc.slot_of[o->id] = sc.slot_of[p];
+      continue;
+    }
+    const int slot = add_slot(Slot::Role::Output, o->name, o->id);
+    if (sc.storage[o->id] == Storage::Root && sc.slot_of[o->id] < 0)
+      sc.slot_of[o->id] = slot;
+    else
+      sc.output_copies.emplace_back(slot, o->id);
+    sc.copy_back.emplace_back(slot, sc.slot_of[p]);
   }
   for (NodeId i = 0; i < g.size(); ++i)
     if (sc.stored[i] && sc.slot_of[i] < 0) sc.slot_of[i] = add_slot(Slot::Role::Scratch, "t" + std::to_string(i), i);

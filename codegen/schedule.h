@@ -43,6 +43,14 @@ struct Slot {
   std::string name;
   ir::NodeId node;
   ir::Type type;
+  /** A param the kernel overwrites (see Update). */
+  bool written = false;
+};
+
+/** An output that replaces a param at the end of every call (an optimizer step's new weights). */
+struct Update {
+  std::string output;
+  std::string param;
 };
 
 /** The schedule of one graph. */
@@ -60,6 +68,11 @@ struct Schedule {
   std::vector<int> slot_of;
   /** Extra output slots that copy a node already stored elsewhere (slot, node). */
   std::vector<std::pair<int, ir::NodeId>> output_copies;
+  /**
+   * Updates the kernel could not write in place (a later read needs the old value): copied
+   * from the output slot to the param slot at the very end (from, to).
+   */
+  std::vector<std::pair<int, int>> copy_back;
 
   /** Human-readable summary of the groups, for KILN_DEBUG and kernel header comments. */
   std::string describe() const;
@@ -67,8 +80,11 @@ struct Schedule {
 
 /**
  * Partitions an optimized graph into groups. Pure. The graph must verify; every output gets
- * its own slot (an output that is a leaf, a constant or a repeated node is copied into it).
+ * its own slot (an output that is a leaf, a constant or a repeated node is copied into it),
+ * except an update's output, which is written straight into its param's buffer when nothing
+ * reads the param's old value after it is written (else it is copied there at the end).
+ * Throws kiln::Error when an update names a missing output or param.
  */
-Schedule schedule(const ir::Graph& g);
+Schedule schedule(const ir::Graph& g, const std::vector<Update>& updates = {});
 
 } // namespace kiln::codegen

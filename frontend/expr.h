@@ -8,6 +8,7 @@
 // Sub-expressions are held by value (leaves share their identity through a shared_ptr), so
 // `auto h = tanh(K * y + b);` never dangles.
 
+#include <array>
 #include <concepts>
 #include <initializer_list>
 #include <map>
@@ -16,9 +17,11 @@
 #include <tuple>
 #include <type_traits>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "frontend/shape.h"
+#include "ir/error.h"
 #include "ir/val.h"
 
 namespace kiln {
@@ -128,11 +131,17 @@ public:
 
   explicit Apply(Tag tag, Args... args) : tag_(std::move(tag)), args_(std::move(args)...) {}
 
-  ir::Val lower(LowerCtx& c) const {
-    return std::apply([&](const Args&... a) { return tag_.lower(c, a.lower(c)...); }, args_);
-  }
+  ir::Val lower(LowerCtx& c) const { return lower_args(c, std::index_sequence_for<Args...>{}); }
 
 private:
+  // Operands lower left to right: a braced list is evaluated in order, function arguments are
+  // not (GCC goes right to left), and the node order is what listings and kernel caches see.
+  template <size_t... I>
+  ir::Val lower_args(LowerCtx& c, std::index_sequence<I...>) const {
+    const std::array<ir::Val, sizeof...(I)> in{std::get<I>(args_).lower(c)...};
+    return tag_.lower(c, in[I]...);
+  }
+
   Tag tag_;
   std::tuple<Args...> args_;
 };
@@ -235,6 +244,8 @@ public:
 
 private:
   static std::shared_ptr<detail::LeafState> make(int64_t classes, std::string name) {
+    if (classes < 1)
+      throw ShapeError(str("[Labels] '", name, "' needs at least one class, got ", classes));
     auto s = detail::make_leaf(detail::LeafKind::Labels, std::move(name), {ir::kBatch});
     s->num_classes = classes;
     return s;

@@ -24,13 +24,15 @@ std::vector<int64_t> feature_axes(const ir::Val& f) {
   return axes;
 }
 
-// log(sum(exp(f))) over the last axis; shifting by the (constant) max keeps exp in range.
-ir::Val logsumexp(const ir::Val& f) {
+/** f shifted by its (constant) row max, so exp stays in range and large logits keep digits. */
+ir::Val shifted_logits(const ir::Val& f) {
   const int64_t last = f.rank() - 1;
   const ir::Val m = ir::stop_gradient(ir::max(f, {last}));
-  const ir::Val shifted = f - ir::expand_to(m, f.shape(), {last});
-  return m + ir::log(ir::sum(ir::exp(shifted), {last}));
+  return f - ir::expand_to(m, f.shape(), {last});
 }
+
+// log(sum(exp(s))) over the last axis of shifted logits s.
+ir::Val logsumexp_shifted(const ir::Val& s) { return ir::log(ir::sum(ir::exp(s), {s.rank() - 1})); }
 
 void check_logits(const char* what, const ir::Val& f, int64_t classes) {
   require_batch(what, f);
@@ -59,12 +61,15 @@ ir::Val lower_cross_entropy(const ir::Val& f, const ir::Val& c, int64_t classes)
   if (!is_float(c.dtype())) {
     if (c.shape() != ir::Shape{ir::kBatch})
       throw ShapeError(str("[cross_entropy] labels must be [N], got ", c.type()));
-    return ir::mean(logsumexp(f) - ir::gather(f, c), {0});
+    // lse(f) - f_c, computed as lse(s) - s_c with s = f - max(f): no digits lost to the max.
+    const ir::Val s = shifted_logits(f);
+    return ir::mean(logsumexp_shifted(s) - ir::gather(s, c), {0});
   }
   require_same("cross_entropy", f, c);
-  // -sum_k c_k log softmax(f)_k = sum_k c_k (lse(f) - f_k)
-  const ir::Val lse = ir::expand_to(logsumexp(f), f.shape(), {1});
-  return ir::mean(ir::sum(c * (lse - f), {1}), {0});
+  // -sum_k c_k log softmax(f)_k = sum_k c_k (lse(s) - s_k)
+  const ir::Val s = shifted_logits(f);
+  const ir::Val lse = ir::expand_to(logsumexp_shifted(s), f.shape(), {1});
+  return ir::mean(ir::sum(c * (lse - s), {1}), {0});
 }
 
 ir::Val lower_accuracy(const ir::Val& f, const ir::Val& labels, int64_t classes) {

@@ -24,10 +24,11 @@ Init Init::default_for(const std::vector<int64_t>& dims) {
 namespace detail {
 
 std::shared_ptr<LeafState> make_leaf(LeafKind kind, std::string name, std::vector<int64_t> dims) {
-  for (int64_t d : dims)
-    if (d != ir::kBatch && d < 1)
+  // Only an input's leading dim is the batch; a -1 anywhere else is a bad size, not a second N.
+  for (size_t i = 0; i < dims.size(); ++i)
+    if (dims[i] < 1 && !(i == 0 && kind != LeafKind::Param && dims[i] == ir::kBatch))
       throw ShapeError(str("[", kind == LeafKind::Param ? "Param" : "Input", "] '", name,
-                           "' has a dim ", d, "; every dim must be >= 1"));
+                           "' has a dim ", dims[i], "; every dim must be >= 1"));
   auto s = std::make_shared<LeafState>();
   s->kind = kind;
   s->name = std::move(name);

@@ -13,15 +13,15 @@ std::string unique_prefix(const char* kind) {
   return kind + std::to_string(counter++) + ".";
 }
 
-void check_dims(const char* layer, std::initializer_list<int64_t> dims) {
-  for (int64_t d : dims)
-    if (d < 1) throw ShapeError(str("[", layer, "] sizes must be >= 1, got ", d));
+/** `size` once it is known to be >= 1; called in member initializers, before the Params exist. */
+int64_t checked(const char* layer, int64_t size) {
+  if (size < 1) throw ShapeError(str("[", layer, "] sizes must be >= 1, got ", size));
+  return size;
 }
 } // namespace
 
 Linear::Linear(int64_t in, int64_t out, bool bias)
-    : weight({out, in}), bias({out}), has_bias(bias) {
-  check_dims("Linear", {in, out});
+    : weight({checked("Linear", out), checked("Linear", in)}), bias({out}), has_bias(bias) {
   weight.init(Init::fan_in_uniform(in));
   this->bias.init(Init::fan_in_uniform(in));
   set_prefix(unique_prefix("linear"));
@@ -60,8 +60,8 @@ Activation ELU() { return {"ELU", [](const Expr& x, double) -> Expr { return elu
 Activation Identity() { return {"Identity", [](const Expr& x, double) { return x; }}; }
 
 Residual::Residual(int64_t width, Layer activation)
-    : weight({width, width}), bias({width}), activation_(std::move(activation)), width_(width) {
-  check_dims("Residual", {width});
+    : weight({checked("Residual", width), width}), bias({width}), activation_(std::move(activation)),
+      width_(width) {
   weight.init(Init::fan_in_uniform(width));
   bias.init(Init::fan_in_uniform(width));
   set_prefix(unique_prefix("residual"));
@@ -78,9 +78,8 @@ std::string Residual::describe() const {
 }
 
 Dense::Dense(int64_t in, int64_t growth, Layer activation)
-    : weight({growth, in}), bias({growth}), activation_(std::move(activation)), in_(in),
-      growth_(growth) {
-  check_dims("Dense", {in, growth});
+    : weight({checked("Dense", growth), checked("Dense", in)}), bias({growth}),
+      activation_(std::move(activation)), in_(in), growth_(growth) {
   weight.init(Init::fan_in_uniform(in));
   bias.init(Init::fan_in_uniform(in));
   set_prefix(unique_prefix("dense"));
@@ -125,8 +124,13 @@ void Sequential::set_prefix(const std::string& prefix) {
 
 std::string Sequential::describe() const {
   std::string s = "Sequential(\n";
-  for (size_t i = 0; i < layers_.size(); ++i)
-    s += "  (" + std::to_string(i) + "): " + layers_[i].describe() + "\n";
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    // A nested container's lines go one level deeper, as PyTorch prints them.
+    std::string child = layers_[i].describe();
+    for (size_t p = child.find('\n'); p != std::string::npos; p = child.find('\n', p + 3))
+      child.replace(p, 1, "\n  ");
+    s += "  (" + std::to_string(i) + "): " + child + "\n";
+  }
   return s + ")";
 }
 

@@ -7,23 +7,33 @@ namespace kiln::detail {
 
 namespace {
 bool is_batch_matrix(const ir::Val& v) { return v.rank() == 2 && v.shape()[0] == ir::kBatch; }
+
+void require_matrix_operands(const ir::Val& a, const ir::Val& b) {
+  if (a.rank() != 2 || (b.rank() != 1 && b.rank() != 2))
+    throw ShapeError(str("[matmul] the left operand must be a matrix and the right one a matrix or ",
+                         "a vector, got ", a.type(), " * ", b.type()));
+}
 } // namespace
 
 ir::Val lower_matmul(const ir::Val& a, const ir::Val& b) {
+  require_matrix_operands(a, b);
   const ir::Shape &sa = a.shape(), &sb = b.shape();
-  if (sa.rank() != 2 || (sb.rank() != 1 && sb.rank() != 2))
-    throw ShapeError(str("[matmul] the left operand must be a matrix and the right one a matrix or ",
-                         "a vector, got ", a.type(), " * ", b.type()));
   if (is_batch_matrix(a) && is_batch_matrix(b))
     throw ShapeError(str("[matmul] both operands are batches (", a.type(), " * ", b.type(),
                          "); use kiln::mul for an elementwise product"));
   if (is_batch_matrix(b)) {
     // A applied to every sample: A y_i for each row y_i, i.e. Y A^T.
     if (sa[1] != sb[1])
-      throw ShapeError(str("[matmul] the matrix ", a.type(), " has ", sa[1], " columns but each sample of ",
-                           b.type(), " has ", sb[1], " features"));
+      throw ShapeError(str("[matmul] the matrix ", a.type(), " has ", ir::dim_str(sa[1]),
+                           " columns but each sample of ", b.type(), " has ", sb[1], " features"));
     return ir::matmul(b, a, false, true);
   }
+  return lower_plain_matmul(a, b);
+}
+
+ir::Val lower_plain_matmul(const ir::Val& a, const ir::Val& b) {
+  require_matrix_operands(a, b);
+  const ir::Shape &sa = a.shape(), &sb = b.shape();
   if (sa[1] != sb[0])
     throw ShapeError(str("[matmul] inner dimensions differ: ", a.type(), " has ", ir::dim_str(sa[1]),
                          " columns, ", b.type(), " has ", ir::dim_str(sb[0]), " rows"));

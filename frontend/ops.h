@@ -42,11 +42,22 @@ struct MapTag {
 };
 
 ir::Val lower_matmul(const ir::Val& a, const ir::Val& b);
+ir::Val lower_plain_matmul(const ir::Val& a, const ir::Val& b);
 
+/** `a * b`: a matrix applied to each sample of a batch, else the plain product. */
 struct MatMulTag {
   template <class A, class B>
   using Shape = shape::MatMul<A, B>;
   ir::Val lower(LowerCtx&, const ir::Val& a, const ir::Val& b) const { return lower_matmul(a, b); }
+};
+
+/** kiln::matmul(a, b): always the plain product, whatever the operands hold. */
+struct PlainMatMulTag {
+  template <class A, class B>
+  using Shape = shape::PlainMatMul<A, B>;
+  ir::Val lower(LowerCtx&, const ir::Val& a, const ir::Val& b) const {
+    return lower_plain_matmul(a, b);
+  }
 };
 
 ir::Val lower_reduce(ir::Op op, const ir::Val& x, std::vector<int64_t> axes, bool all);
@@ -139,10 +150,13 @@ template <Operand A, Operand B>
 auto mul(const A& a, const B& b) {
   return detail::map<ir::Op::Mul>(a, b);
 }
-/** The plain matrix product (no per-sample interpretation): a [m, k] times b [k, n]. */
+/**
+ * The plain matrix product (no per-sample interpretation): a [m, k] times b [k, n] or b [k].
+ * k may be the batch dim: matmul(transpose(y), g) sums over the samples.
+ */
 template <Expression A, Expression B>
 auto matmul(const A& a, const B& b) {
-  return make_apply(detail::MatMulTag{}, a, b);
+  return make_apply(detail::PlainMatMulTag{}, a, b);
 }
 
 // Elementwise functions (primitives).

@@ -108,6 +108,26 @@ constexpr auto matmul_shape() {
 template <class A, class B>
 using MatMul = decltype(matmul_shape<A, B>());
 
+/** Result shape of kiln::matmul(a, b), the plain product [m, k] [k, n] or [m, k] [k]. */
+template <class A, class B>
+constexpr auto plain_matmul_shape() {
+  if constexpr (!is_static<A> || !is_static<B>) {
+    return AnyShape{};
+  } else {
+    static_assert(A::rank == 2 && (B::rank == 1 || B::rank == 2),
+                  "matmul: the left operand must be a matrix and the right one a matrix or a vector");
+    static_assert(dims_match(A::dims[1], B::dims[0]),
+                  "matmul: the columns of the left operand must equal the rows of the right one");
+    if constexpr (B::rank == 1)
+      return Dims<A::dims[0]>{};
+    else
+      return Dims<A::dims[0], B::dims[1]>{};
+  }
+}
+
+template <class A, class B>
+using PlainMatMul = decltype(plain_matmul_shape<A, B>());
+
 /** Scalar (rank 0). */
 template <class S>
 constexpr bool is_scalar() {

@@ -4,6 +4,8 @@
 #include <charconv>
 #include <cmath>
 #include <map>
+#include <optional>
+#include <variant>
 
 #include "ir/error.h"
 #include "ir/print.h"
@@ -163,6 +165,12 @@ Graph parse_graph(std::string_view text) {
         }
       }
       Attrs attrs = p.attrs();
+      // A constant's value is a double even when written without a point ("value=1").
+      std::optional<double> int_value;
+      for (const auto& [key, v] : attrs.items())
+        if (key == "value" && std::holds_alternative<int64_t>(v))
+          int_value = static_cast<double>(std::get<int64_t>(v));
+      if (*op == Op::Constant && int_value) attrs.set("value", *int_value);
       p.expect(':');
       const Type type = p.type();
       if (!p.at_end()) p.fail("unexpected text after the type");

@@ -1,5 +1,6 @@
 #include "runtime/executable.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -71,6 +72,9 @@ struct Executable::State {
   codegen::CpuKernel kernel;
   std::shared_ptr<runtime::CpuModule> module;
   void (*fn)(long long, void* const*, void*) = nullptr;
+  void (*epoch)(long long, long long, int, unsigned long long, void* const*, void* const*, void*, double*) = nullptr;
+  AlignedBuffer epoch_workspace;
+  size_t epoch_metrics = 0;
   std::vector<AlignedBuffer> owned; // params and outputs, by slot (inputs stay empty)
   AlignedBuffer workspace;
   std::vector<void*> slots;
@@ -104,6 +108,12 @@ struct Executable::State {
     out_batch = batch;
   }
 
+  /**
+   * Points the input slots at the fed data after checking names, dims, dtypes and labels;
+   * returns the batch size. Inputs listed in `skip` are not expected in the feed.
+   */
+  int64_t bind_inputs(const Feed& feed, const std::vector<std::string>& skip = {});
+
   void invoke(int64_t batch) {
     const runtime::DenormalsAreZero ftz; // denormals slow training kernels down ~5x
     fn(static_cast<long long>(batch), slots.data(), workspace.data());
@@ -119,7 +129,7 @@ Executable Executable::compile(const ir::Graph& graph, const CompileOptions& opt
   const auto t0 = std::chrono::steady_clock::now();
   auto s = std::make_unique<State>();
   const ir::Graph g = options.optimize ? ir::optimize(graph) : graph;
-  s->kernel = codegen::render_cpu(g);
+  s->kernel = codegen::render_cpu(g, {.updates = options.updates, .epoch = options.epoch});
   if (debug_level() >= 1)
     std::fprintf(stderr, "[kiln] %s: %zu nodes, schedule:\n%s", options.name.c_str(), g.size(),
                  s->kernel.schedule.describe().c_str());
@@ -127,6 +137,11 @@ Executable Executable::compile(const ir::Graph& graph, const CompileOptions& opt
       options.no_cache ? nullptr : options.cache ? options.cache : &runtime::KernelCache::default_cache();
   s->module = runtime::CpuJit::instance().compile(s->kernel.source, {.name = s->kernel.name}, cache);
   s->fn = s->module->function<void(long long, void* const*, void*)>(s->kernel.name);
+  if (options.epoch) {
+    s->epoch = s->module->function<void(long long, long long, int, unsigned long long, void* const*, void* const*,
+                                        void*, double*)>(s->kernel.epoch_name);
+    s->epoch_metrics = options.epoch->metrics.size();
+  }
 
   const auto& slots = s->kernel.schedule.slots;
   s->owned.resize(slots.size());
@@ -197,19 +212,47 @@ MatrixRM Executable::param(std::string_view name) const {
 
 void* Executable::param_data(std::string_view name) { return s_->slots[s_->find(name, Slot::Role::Param)]; }
 
-std::map<std::string, MatrixRM> Executable::run(const Feed& feed) {
-  const auto& slots = s_->kernel.schedule.slots;
+void Executable::bind_param(std::string_view name, void* data) {
+  if (!data) throw Error(str("[Executable] bind_param('", name, "'): null pointer"));
+  s_->slots[s_->find(name, Slot::Role::Param)] = data;
+}
+
+std::vector<double> Executable::run_epoch(int64_t n, int64_t batch, bool shuffle, uint64_t seed,
+                                          const std::vector<const void*>& data, const Feed& feed) {
+  if (!s_->epoch) throw Error("[Executable] run_epoch: compiled without CompileOptions::epoch");
+  const std::vector<std::string>& names = s_->kernel.epoch_data;
+  if (data.size() != names.size())
+    throw Error(str("[Executable] run_epoch: ", names.size(), " data arrays expected, got ", data.size()));
+  if (n < 1 || batch < 1) throw Error(str("[Executable] run_epoch: n and batch must be >= 1, got ", n, " and ", batch));
+  s_->bind_inputs(feed, names);
+  s_->prepare(batch); // output buffers of one step
+  s_->epoch_workspace.resize(static_cast<size_t>(s_->kernel.epoch_workspace_bytes(n, batch)));
+  const size_t metrics = s_->epoch_metrics;
+  std::vector<double> stats(metrics + 1, 0.0);
+  {
+    const runtime::DenormalsAreZero ftz;
+    s_->epoch(static_cast<long long>(n), static_cast<long long>(batch), shuffle ? 1 : 0, seed,
+              const_cast<void* const*>(data.data()), s_->slots.data(), s_->epoch_workspace.data(), stats.data());
+  }
+  std::vector<double> out;
+  for (size_t m = 0; m < metrics; ++m) out.push_back(stats[m] / stats[metrics]);
+  return out;
+}
+
+int64_t Executable::State::bind_inputs(const Feed& feed, const std::vector<std::string>& skip) {
+  const auto& slots = kernel.schedule.slots;
   std::optional<int64_t> batch;
   std::string batch_from;
   for (size_t i = 0; i < slots.size(); ++i) {
     if (slots[i].role != Slot::Role::Input) continue;
+    if (std::find(skip.begin(), skip.end(), slots[i].name) != skip.end()) continue;
     const HostView* v = nullptr;
     for (const auto& [name, view] : feed)
       if (name == slots[i].name) v = &view;
     if (!v) throw Error(str("[Executable] input '", slots[i].name, "' (", slots[i].type, ") was not fed"));
     const ir::Shape& s = slots[i].type.shape;
     // A vector feeds [N] or [N, 1]; a matrix feeds [N, d] or [N, ...] with the rest flattened.
-    const int64_t rows = v->dims[0], cols = v->dims.size() > 1 ? v->dims[1] : 1;
+    const int64_t rows = v->dims.empty() ? 1 : v->dims[0], cols = v->dims.size() > 1 ? v->dims[1] : 1;
     const int64_t want_cols = s.rank() == 0 ? 1 : s.static_numel() / (s.has_batch() ? 1 : s[0]);
     const bool ok = v->dtype == slots[i].type.dtype && (s.has_batch() ? cols == want_cols : rows * cols == s.static_numel());
     if (!ok)
@@ -222,16 +265,21 @@ std::map<std::string, MatrixRM> Executable::run(const Feed& feed) {
       batch = rows;
       batch_from = slots[i].name;
     }
-    if (s_->label_depth[i] > 0) {
+    if (label_depth[i] > 0) {
       const auto* l = static_cast<const int32_t*>(v->data);
       for (int64_t r = 0; r < rows * cols; ++r)
-        if (l[r] < 0 || l[r] >= s_->label_depth[i])
+        if (l[r] < 0 || l[r] >= label_depth[i])
           throw DataError(str("[Executable] labels '", slots[i].name, "' hold ", l[r], " at row ", r,
-                              ", outside [0, ", s_->label_depth[i], ")"));
+                              ", outside [0, ", label_depth[i], ")"));
     }
-    s_->slots[i] = const_cast<void*>(v->data);
+    this->slots[i] = const_cast<void*>(v->data);
   }
-  const int64_t n = batch.value_or(1);
+  return batch.value_or(1);
+}
+
+std::map<std::string, MatrixRM> Executable::run(const Feed& feed) {
+  const auto& slots = s_->kernel.schedule.slots;
+  const int64_t n = s_->bind_inputs(feed);
   s_->prepare(n);
   s_->invoke(n);
   std::map<std::string, MatrixRM> out;

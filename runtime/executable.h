@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,6 +36,10 @@ struct CompileOptions {
   runtime::KernelCache* cache = nullptr;
   /** Skip the disk cache entirely. */
   bool no_cache = false;
+  /** Outputs that replace params after every call (an optimizer step's new weights). */
+  std::vector<codegen::Update> updates;
+  /** Also compile the fused epoch over these data inputs (see run_epoch). */
+  std::optional<codegen::EpochSpec> epoch;
 };
 
 /** A read-only view of host data passed to run() without a copy; rows are samples. */
@@ -82,6 +87,20 @@ public:
   MatrixRM param(std::string_view name) const;
   /** Raw pointer to param `name`'s buffer (float or double, row-major). */
   void* param_data(std::string_view name);
+  /**
+   * Makes param `name` live in caller-owned memory (e.g. another Executable's param_data), so
+   * several kernels share one set of weights. The memory must outlive every later call.
+   */
+  void bind_param(std::string_view name, void* data);
+
+  /**
+   * Runs the fused epoch (compiled with CompileOptions::epoch) over n resident samples:
+   * data[k] points at all n rows of input epoch->data[k]; other inputs (e.g. "lr") come from
+   * `feed`. Shuffles with kiln::Rng(seed) when `shuffle`. Returns each metric averaged over the
+   * epoch (weighted by batch size).
+   */
+  std::vector<double> run_epoch(int64_t n, int64_t batch, bool shuffle, uint64_t seed,
+                                const std::vector<const void*>& data, const Feed& feed = {});
 
   /**
    * Runs the kernel. Every input must be fed with its declared static dims; the batch size N

@@ -56,7 +56,11 @@ std::optional<NodeId> movement(Builder& b, const Node& n, const std::vector<Node
   switch (n.op) {
   case Op::Reshape:
     if (from == n.type.shape) return in[0];
-    if (is(b, in[0], Op::Reshape)) return b.make(Op::Reshape, {arg(b, in[0])}, n.attrs);
+    if (is(b, in[0], Op::Reshape)) {
+      const NodeId x = arg(b, in[0]);
+      if (b.type(x).shape == n.type.shape) return x; // a round trip
+      return b.make(Op::Reshape, {x}, n.attrs);
+    }
     return std::nullopt;
   case Op::Broadcast:
     if (from == n.type.shape) return in[0];

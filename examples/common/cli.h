@@ -1,0 +1,38 @@
+#pragma once
+// What every example shares: command-line options with the course's values as defaults, and
+// the one summary line a script can read ("result: key=value ...").
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace kiln::examples {
+
+struct Options {
+  int epochs = 20;
+  int batch_size = 5;
+  double lr = 1e-3;
+  uint64_t seed = 42;
+  /** "cpu", or "cuda" where a GPU is available. */
+  std::string device = "cpu";
+  /** Folder for the plots and logs (created if missing). */
+  std::string out = "out";
+};
+
+/**
+ * Parses --epochs, --batch-size, --lr, --seed, --device, --out (and --help, which prints
+ * `about` and the defaults and exits). Exits with status 2 and a message on a bad option.
+ */
+Options parse_options(int argc, char** argv, Options defaults, const std::string& about);
+
+/** Creates the output folder; returns it with a trailing '/'. */
+std::string prepare_out(const Options& o);
+
+/** Prints "result: k1=v1 k2=v2 ..." on stdout. */
+void print_result(const std::vector<std::pair<std::string, double>>& values);
+
+/** Exits with a clear message when the device is not the CPU and no GPU backend can train. */
+void require_device(const Options& o);
+
+} // namespace kiln::examples

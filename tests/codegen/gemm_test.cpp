@@ -1,0 +1,192 @@
+// The blocked GEMM of large matrix products (codegen/cpu_gemm.h) against the reference
+// interpreter: every transpose combination, tile-multiple and ragged sizes, several B panels, a
+// dynamic row count on both sides of the size rule, fused epilogues with one and two outputs,
+// f32 and f64, and the narrow-vector variant taken on hosts without AVX-512.
+
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <memory>
+
+#include "codegen/cpu_gemm.h"
+#include "ir/interpret.h"
+#include "ir/passes.h"
+#include "ir/rng.h"
+#include "ir/val.h"
+#include "runtime/executable.h"
+#include "runtime/jit/cpu_jit.h"
+#include "tests/support/compare.h"
+
+using namespace kiln;
+using namespace kiln::test;
+using ir::DType;
+using ir::kBatch;
+using ir::Shape;
+using ir::Val;
+
+namespace {
+
+double tolerance(DType t) { return t == DType::F32 ? 2e-5 : 1e-12; }
+
+/** C[rows, cols] = op(A) op(B) over `depth`, with rows possibly kBatch. */
+struct Product {
+  int64_t rows, cols, depth;
+  bool ta = false, tb = false;
+};
+
+enum class Epilogue { None, BiasTanh, TwoOutputs };
+
+/** Adds `p` to `b` under names suffixed `tag`: leaves a<tag>, b<tag>, bias<tag>; outputs c<tag>, (u<tag>). */
+void add_product(ir::Builder& b, const Product& p, DType t, Epilogue epi, const std::string& tag) {
+  const Shape as = p.ta ? Shape{p.depth, p.rows} : Shape{p.rows, p.depth};
+  const Shape bs = p.tb ? Shape{p.cols, p.depth} : Shape{p.depth, p.cols};
+  const Val A{b, b.input("a" + tag, {t, as})};
+  const Val B{b, b.param("b" + tag, {t, bs})};
+  const Val C = ir::matmul(A, B, p.ta, p.tb);
+  if (epi == Epilogue::None) {
+    b.set_output("c" + tag, C.id());
+    return;
+  }
+  const Val bias{b, b.param("bias" + tag, {t, Shape{p.cols}})};
+  b.set_output("c" + tag, ir::tanh(C + bias).id());
+  // A second output of the same tile: its derivative-like companion, as a backward pass has.
+  if (epi == Epilogue::TwoOutputs) b.set_output("u" + tag, (ir::sigmoid(C) * C - bias).id());
+}
+
+/** Uniform values in [-1, 1] for every leaf of `g`, with `batch` for N. */
+ir::Bindings random_values(const ir::Graph& g, int64_t batch, uint64_t seed) {
+  ir::Bindings v;
+  Rng rng(seed);
+  for (ir::Op op : {ir::Op::Input, ir::Op::Param})
+    for (ir::NodeId id : g.leaves(op)) {
+      const ir::Type& type = g.node(id).type;
+      ir::Tensor x(type.dtype, type.shape.concrete(batch));
+      for (double& e : x.data) e = rng.uniform(-1, 1);
+      v.emplace(g.node(id).name(), std::move(x));
+    }
+  return v;
+}
+
+/** Occurrences of `what` in the kernel's source (the GEMM's header comment names its choices). */
+size_t count(const std::string& source, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = source.find(what); at != std::string::npos; at = source.find(what, at + 1)) ++n;
+  return n;
+}
+
+/** Runs `exe` on `values` and checks every output against the interpreter. */
+void check(Executable& exe, const ir::Graph& g, const ir::Bindings& values, DType t) {
+  const std::vector<ir::Tensor> got = exe.run_tensors(values);
+  const std::vector<ir::Tensor> want = ir::interpret(ir::optimize(g), values, ir::Precision::Native);
+  REQUIRE(got.size() == want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    INFO("output " << g.outputs()[i].name << "\n" << side_by_side(got[i], want[i]));
+    CHECK(max_rel_error(got[i], want[i]) <= tolerance(t));
+  }
+}
+
+} // namespace
+
+TEST_CASE("blocked GEMM: every transpose combination, on and off the tile grid, equals the interpreter") {
+  // 61 x 45 is off the grid of 14 x 32 (f32) or 14 x 16 (f64) tiles in both dims; 56 x 64 is on
+  // it. 300 columns of depth 600 take several B panels. Rows of 4 KiB (depth 1024 in f32, 512 in
+  // f64) would alias in L1, so A is packed rather than read in place.
+  for (DType t : {DType::F32, DType::F64}) {
+    std::vector<Product> products;
+    for (int combo = 0; combo < 4; ++combo) products.push_back({61, 45, 70, (combo & 1) != 0, (combo & 2) != 0});
+    products.push_back({56, 64, 64});
+    products.push_back({17, 300, 600, false, true});
+    products.push_back({20, 40, t == DType::F32 ? 1024 : 512});
+    ir::Builder b;
+    for (size_t n = 0; n < products.size(); ++n) add_product(b, products[n], t, Epilogue::None, std::to_string(n));
+    const ir::Graph g = b.graph();
+    INFO(to_string(t));
+    Executable exe = Executable::compile(g, {.name = "gemm_grid"});
+    CHECK(count(exe.kernel().source, "blocked GEMM") == products.size());
+    // The two products with ta, and the one with 4 KiB rows.
+    CHECK(count(exe.kernel().source, "A packed") == 3);
+    check(exe, g, random_values(g, 1, 7), t);
+  }
+}
+
+TEST_CASE("blocked GEMM: a dynamic row count, on both sides of the size rule, with a fused epilogue") {
+  for (DType t : {DType::F32, DType::F64}) {
+    ir::Builder b;
+    add_product(b, {kBatch, 64, 64}, t, Epilogue::BiasTanh, "0");
+    add_product(b, {kBatch, 50, 40, false, true}, t, Epilogue::TwoOutputs, "1");
+    add_product(b, {kBatch, 33, 48, true, false}, t, Epilogue::BiasTanh, "2");
+    const ir::Graph g = b.graph();
+    Executable exe = Executable::compile(g, {.name = "gemm_batch"});
+    REQUIRE(count(exe.kernel().source, "blocked GEMM") == 3);
+    // The rule switches to the blocked GEMM at N = ceil(48^3 / (cols * depth)) >= 16.
+    CHECK(exe.kernel().source.find("if (N >= 27)") != std::string::npos);
+    for (int64_t batch : {1, 13, 26, 27, 29, 100, 141}) {
+      INFO(to_string(t) << " batch " << batch);
+      check(exe, g, random_values(g, batch, static_cast<uint64_t>(batch)), t);
+    }
+  }
+}
+
+TEST_CASE("blocked GEMM: the size rule keeps small and thin products on the row loop") {
+  const codegen::MatmulDesc small{.rows = 8, .cols = 8, .depth = 8};
+  CHECK_FALSE(codegen::plan_gemm(small).blocked);
+  const codegen::MatmulDesc thin{.rows = 4096, .cols = 4, .depth = 256};
+  CHECK_FALSE(codegen::plan_gemm(thin).blocked);
+  const codegen::MatmulDesc dynamic_cols{.rows = 256, .cols = kBatch, .depth = 256};
+  CHECK_FALSE(codegen::plan_gemm(dynamic_cols).blocked);
+  const codegen::MatmulDesc big{.rows = 1024, .cols = 256, .depth = 256};
+  CHECK(codegen::plan_gemm(big).blocked);
+  CHECK(codegen::plan_gemm(big).min_rows == 0);
+  const codegen::MatmulDesc batch{.rows = kBatch, .cols = 256, .depth = 256};
+  CHECK(codegen::plan_gemm(batch).blocked);
+  CHECK(codegen::plan_gemm(batch).min_rows == 16);
+}
+
+TEST_CASE("blocked GEMM: the variant for hosts without AVX-512 gives the same products") {
+  // Same source, compiled as for an AVX2 host: the tile takes 3 rows and 64-byte vectors lower to
+  // pairs of 256-bit ones.
+  for (DType t : {DType::F32, DType::F64}) {
+    ir::Builder b;
+    add_product(b, {kBatch, 45, 70, t == DType::F64, true}, t, Epilogue::TwoOutputs, "0");
+    if (t == DType::F32) add_product(b, {kBatch, 64, 64, true, false}, t, Epilogue::None, "1");
+    const ir::Graph g = ir::optimize(b.graph());
+    const codegen::CpuKernel k = codegen::render_cpu(g);
+    REQUIRE(count(k.source, "blocked GEMM") == (t == DType::F32 ? 2 : 1));
+    auto module = runtime::CpuJit::instance().compile(
+        k.source, {.name = "gemm_avx2", .extra_flags = {"-mno-avx512f"}});
+    auto* fn = module->function<void(long long, void* const*, void*)>(k.name);
+
+    const int64_t batch = 59;
+    const ir::Bindings values = random_values(g, batch, 3);
+    std::vector<std::vector<double>> f64(k.schedule.slots.size());
+    std::vector<std::vector<float>> f32(k.schedule.slots.size());
+    std::vector<void*> slots;
+    for (size_t s = 0; s < k.schedule.slots.size(); ++s) {
+      const codegen::Slot& sl = k.schedule.slots[s];
+      const int64_t n = sl.type.shape.numel(batch);
+      f64[s].assign(static_cast<size_t>(n), 0.0);
+      if (auto it = values.find(sl.name); it != values.end() && sl.role != codegen::Slot::Role::Output)
+        f64[s] = it->second.data;
+      f32[s].assign(f64[s].begin(), f64[s].end());
+      slots.push_back(t == DType::F64 ? static_cast<void*>(f64[s].data()) : static_cast<void*>(f32[s].data()));
+    }
+    const auto bytes = static_cast<size_t>(k.workspace_bytes(batch) + 64);
+    std::unique_ptr<std::byte[], void (*)(std::byte*)> ws(
+        static_cast<std::byte*>(std::aligned_alloc(64, (bytes + 63) & ~size_t{63})),
+        [](std::byte* p) { std::free(p); });
+    fn(batch, slots.data(), ws.get());
+
+    const std::vector<ir::Tensor> want = ir::interpret(g, values, ir::Precision::Native);
+    size_t o = 0;
+    for (size_t s = 0; s < k.schedule.slots.size(); ++s) {
+      const codegen::Slot& sl = k.schedule.slots[s];
+      if (sl.role != codegen::Slot::Role::Output) continue;
+      ir::Tensor got(sl.type.dtype, sl.type.shape.concrete(batch));
+      for (size_t i = 0; i < got.data.size(); ++i) got.data[i] = t == DType::F64 ? f64[s][i] : f32[s][i];
+      INFO(to_string(t) << " output " << sl.name << "\n" << side_by_side(got, want[o]));
+      CHECK(max_rel_error(got, want[o]) <= tolerance(t));
+      ++o;
+    }
+    CHECK(o == want.size());
+  }
+}
