@@ -1,4 +1,4 @@
-// kiln's foundation demo: the course's network F(y) = W tanh(K y + b) with a cross-entropy
+// A tour of the IR: the course's network F(y) = W tanh(K y + b) with a cross-entropy
 // loss, lowered to IR, differentiated symbolically, optimized, and written as Graphviz.
 
 #include <cstdio>
@@ -11,7 +11,7 @@
 #include "ir/print.h"
 
 int main(int argc, char** argv) {
-  const std::string dot_path = argc > 1 ? argv[1] : "kiln_demo.dot";
+  const std::string dot_path = argc > 1 ? argv[1] : "ir_tour.dot";
 
   kiln::Input y{{2}, "y"};
   kiln::Labels c{3, "c"};
@@ -29,7 +29,7 @@ int main(int argc, char** argv) {
               kiln::ir::to_text(optimized).c_str());
 
   std::ofstream(dot_path) << kiln::ir::to_dot(optimized, "F(y) = W tanh(K y + b): gradients");
-  std::printf("%zu nodes before optimization, %zu after. Graphviz: %s (render with: dot -Tpng %s -o demo.png)\n",
+  std::printf("%zu nodes before optimization, %zu after. Graphviz: %s (render with: dot -Tpng %s -o ir_tour.png)\n",
               grads.size(), optimized.size(), dot_path.c_str(), dot_path.c_str());
   return 0;
 }
