@@ -1,0 +1,21 @@
+#include "bench/harness/peer.h"
+
+#include "bench/peers/eigen_mlp.h"
+#ifdef KILN_BENCH_HAVE_TORCH
+#include "bench/peers/torch_mlp.h"
+#endif
+
+namespace kiln::bench {
+
+std::vector<Peer> available_peers() {
+  std::vector<Peer> peers;
+  // kiln's variants go here, first, once they exist: e.g. make_peer<KilnMlp>("kiln", ...),
+  // where KilnMlp offers step/run_epochs/set_parameters like EigenMlp (or a Trainer subclass).
+  peers.push_back(make_peer<EigenMlp>("eigen", set_eigen_threads));
+#ifdef KILN_BENCH_HAVE_TORCH
+  peers.push_back(make_peer<TorchMlp>("torch", set_torch_threads, /*slow_runs=*/true));
+#endif
+  return peers;
+}
+
+} // namespace kiln::bench
