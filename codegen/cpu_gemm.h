@@ -4,10 +4,11 @@
 // its derivative, an optimizer update) evaluated per tile while the tile is in L1, never as a
 // separate pass over C.
 //
-// The micro-kernel is written with GCC/Clang vector extensions (64-byte vectors), so the same
-// source compiles with the in-process Clang JIT and with g++ for ahead-of-time files; on a host
-// without AVX-512 the vectors lower to AVX2 (or SSE) and a shorter tile is selected by the
-// preprocessor, so the result stays correct (and reasonably fast) everywhere.
+// The micro-kernel is written with GCC/Clang vector extensions, no intrinsics and no headers, so
+// the same source compiles with the in-process Clang JIT and with g++ for ahead-of-time files.
+// The preprocessor picks the tile for the target: 64-byte vectors with AVX-512, 32-byte ones
+// with AVX, 16-byte ones otherwise; the packed layouts are the same for all. Blocking, sizes and
+// measurements: bench/gemm/README.md.
 
 #include <cstdint>
 #include <functional>
@@ -39,20 +40,27 @@ MatmulDesc describe_matmul(const ir::Graph& g, ir::NodeId matmul);
 struct GemmPlan {
   bool blocked = false;
   /**
-   * With a dynamic row count: the blocked GEMM pays off only when N >= min_rows, so the caller
-   * renders `if (N >= min_rows) { blocked } else { simple }`. 0 when the rule holds for every N.
+   * With a dynamic row count or depth: the blocked GEMM pays off only when N >= min_batch, so
+   * the caller renders `if (N >= min_batch) { blocked } else { simple }`. 0 when the blocked
+   * GEMM alone serves every N.
    */
-  int64_t min_rows = 0;
+  int64_t min_batch = 0;
 };
 
 /**
- * The size rule: the blocked GEMM needs static cols and depth and enough work per call to pay
- * for packing B (rows * cols * depth of about 48^3 and more, measured on AVX-512 with
- * bench/gemm).
+ * The size rule (crossovers measured with bench/gemm): static cols of at least 16, at least 8
+ * rows, and rows * cols * depth of at least 48^3, enough work per call to pay for packing B.
+ * - Static depth (at least 16): a dynamic row count takes the blocked GEMM behind
+ *   N >= min_batch = max(8, ceil(48^3 / (cols * depth))), and only when cols * depth >= 64^2.
+ * - Depth N (a gradient summed over the batch) with static rows: blocked when rows * cols >= 64^2;
+ *   min_batch = ceil(48^3 / (rows * cols)), or 0 (no branch, no row loop) when that is below 8.
  */
 GemmPlan plan_gemm(const MatmulDesc& d);
 
-/** Workspace bytes the blocked GEMM of `d` needs (packed B panel and one packed A sliver). */
+/**
+ * Workspace bytes the blocked GEMM of `d` needs: packed B, one A sliver, partial sums. Static,
+ * for a dynamic depth too.
+ */
 int64_t gemm_workspace_bytes(const MatmulDesc& d);
 
 /**
@@ -64,8 +72,10 @@ using GemmEpilogue = std::function<void(const Index& ij, const std::string& valu
 /**
  * Emits the blocked GEMM for `d` (plan_gemm(d).blocked must hold) as one C block: pack B into
  * panels of NR columns, then for every sliver of MR rows and every panel, a register-resident
- * MR x NR tile over the whole depth followed by `epilogue` at each element of the tile. Operands
- * are read through `e` (ExprEmitter::value), so any stored or leaf node works.
+ * MR x NR tile over the depth (over depth blocks, with partial sums in the workspace, for deep
+ * products and a depth of N), and `epilogue` at each element of the tile as soon as it is final
+ * (with a depth of N, also for N = 0, on zeros). Operands are read through `e`
+ * (ExprEmitter::value), or straight from their buffers, so any stored, inline or leaf node works.
  */
 void emit_blocked_matmul(CodeWriter& w, ExprEmitter& e, const MatmulDesc& d,
                          const GemmEpilogue& epilogue);

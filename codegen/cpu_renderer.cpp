@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "codegen/c_like.h"
+#include "codegen/share_groups.h"
 #include "codegen/cpu_gemm.h"
 #include "ir/error.h"
 #include "ir/hash.h"
@@ -16,7 +17,13 @@ using ir::Op;
 namespace {
 
 constexpr const char* kLoopMacros = R"KILN(#ifdef __clang__
+#ifdef __AVX512F__
+// With mask registers a loop's remainder costs one masked vector op, not a scalar loop: the
+// widths of small layers (10, 14, ...) are rarely multiples of the vector length.
+#define KILN_VECTORIZE _Pragma("clang loop vectorize(enable) vectorize_predicate(enable)")
+#else
 #define KILN_VECTORIZE _Pragma("clang loop vectorize(enable) interleave(enable)")
+#endif
 #define KILN_REASSOCIATE _Pragma("clang fp reassociate(on)")
 #else
 #define KILN_VECTORIZE _Pragma("GCC ivdep")
@@ -25,19 +32,33 @@ constexpr const char* kLoopMacros = R"KILN(#ifdef __clang__
 static inline long long kiln_align64(long long bytes) { return (bytes + 63) & ~63LL; }
 )KILN";
 
+/** How the step declares a slot's pointer ("const float* __restrict"). */
+std::string slot_pointer_type(const Slot& slot) {
+  const bool readonly = slot.role == Slot::Role::Input || (slot.role == Slot::Role::Param && !slot.written);
+  return (readonly ? "const " : "") + c_type_of(slot.type.dtype) + "* __restrict";
+}
+
+/** Outputs up to this many elements accumulate in one local array (16 KiB of floats). */
+constexpr int64_t kWholeOutputLimit = 4096;
+
 class CpuEmitter {
 public:
   explicit CpuEmitter(const Schedule& sc) : sc_(sc), g_(sc.graph), e_(sc, w_) {}
 
-  std::string body() {
+  /** The step's statements; loop nests that repeat (deep nets) become shared functions. */
+  SharedGroups body() {
+    std::vector<std::string> blocks;
     for (const Group& grp : sc_.groups) {
+      const size_t before = w_.str().size();
       w_.line("// " + group_title(grp));
       switch (grp.kind) {
       case Group::Kind::Pointwise: pointwise(grp); break;
       case Group::Kind::Reduce: reduce(grp); break;
       case Group::Kind::MatMul: matmul(grp); break;
       }
+      blocks.push_back(w_.str().substr(before));
     }
+    const size_t tail = w_.str().size();
     for (const auto& [slot, node] : sc_.output_copies) copy(slot, node);
     for (const auto& [from, to] : sc_.copy_back) {
       const Slot& dst = sc_.slots[static_cast<size_t>(to)];
@@ -47,7 +68,10 @@ public:
       w_.line(ExprEmitter::slot_name(to) + "[i] = " + ExprEmitter::slot_name(from) + "[i];");
       w_.close();
     }
-    return w_.str();
+    blocks.push_back(w_.str().substr(tail));
+    return share_repeated_groups(blocks, [&](const std::string& buffer) {
+      return slot_pointer_type(sc_.slots[std::stoul(buffer.substr(1))]);
+    });
   }
   /** Workspace bytes after the scratch buffers that body()'s blocked matmuls use. */
   int64_t gemm_workspace() const { return gemm_workspace_; }
@@ -98,6 +122,53 @@ private:
     close_loops(idx.size());
   }
 
+  /**
+   * A reduction that keeps the innermost axis into a small static output (e.g. a bias gradient,
+   * summed over the batch): the reduced loops run outermost and the kept ones, contiguous,
+   * innermost into an accumulator array, so it vectorizes; then the epilogue as one loop.
+   */
+  void outer_reduce(const Group& grp, const std::vector<int64_t>& rdims) {
+    const NodeId r = grp.roots[0];
+    const Node& n = g_.node(r);
+    const NodeId x = n.inputs[0];
+    const ir::Shape& in = g_.node(x).type.shape;
+    const std::vector<int64_t>& axes = n.attrs.ints("axes");
+    const std::string t = c_type_of(n.type.dtype);
+    const std::string acc = e_.fresh("acc");
+    w_.line(t + " " + acc + "[" + std::to_string(grp.domain.static_numel()) + "];");
+    const Index q = open_loops({grp.domain.static_numel()}, "q", "KILN_VECTORIZE");
+    w_.line(acc + "[" + q[0] + "] = " +
+            (n.op == Op::Max ? c_literal(-INFINITY, n.type.dtype) : c_literal(0, n.type.dtype)) + ";");
+    close_loops(1);
+    const Index red = open_loops(rdims, "r", nullptr);
+    const Index out = open_loops(grp.domain.dims(), "i", "KILN_VECTORIZE");
+    e_.push_scope();
+    Index at;
+    for (int d = 0, o = 0, k = 0; d < in.rank(); ++d) {
+      const bool reduced = k < static_cast<int>(axes.size()) && axes[static_cast<size_t>(k)] == d;
+      at.push_back(reduced ? red[static_cast<size_t>(k++)] : out[static_cast<size_t>(o++)]);
+    }
+    const std::string v = e_.value(x, at);
+    const std::string cell = acc + "[" + c_offset(grp.domain, out) + "]";
+    if (n.op == Op::Max)
+      w_.line(cell + " = " + cell + " < " + v + " ? " + v + " : " + cell + ";");
+    else
+      w_.line(cell + " += " + v + ";");
+    e_.pop_scope();
+    close_loops(out.size() + red.size());
+    const Index o = open_loops(grp.domain.dims(), "i", "KILN_VECTORIZE");
+    e_.push_scope();
+    std::string result = acc + "[" + c_offset(grp.domain, o) + "]";
+    if (n.op == Op::Mean) result = "(" + result + " / (" + t + ")(" + c_numel(rdims) + "))";
+    const std::string name = e_.fresh("t" + std::to_string(r));
+    w_.line("const " + t + " " + name + " = " + result + ";");
+    e_.bind(r, o, name);
+    store(r, o, name);
+    roots_at(grp, 1, o);
+    e_.pop_scope();
+    close_loops(o.size());
+  }
+
   void reduce(const Group& grp) {
     const NodeId r = grp.roots[0];
     const Node& n = g_.node(r);
@@ -121,6 +192,12 @@ private:
       e_.pop_scope();
       close_loops(out.size());
       return;
+    }
+    const bool last_kept = axes.empty() || axes.back() != in.rank() - 1;
+    if (last_kept && !grp.domain.has_batch() && grp.domain.static_numel() <= kWholeOutputLimit) {
+      e_.pop_scope();
+      close_loops(out.size());
+      return outer_reduce(grp, rdims);
     }
     const std::string acc = e_.fresh("acc");
     w_.line(t + " " + acc + " = " + (n.op == Op::Max ? c_literal(-INFINITY, n.type.dtype) : c_literal(0, n.type.dtype)) + ";");
@@ -153,7 +230,14 @@ private:
   void matmul(const Group& grp) {
     MatmulDesc d = describe_matmul(g_, grp.roots[0]);
     const GemmPlan plan = plan_gemm(d);
-    if (!plan.blocked) return rowwise_matmul(grp);
+    if (!plan.blocked) {
+      const ir::Shape& out = g_.node(grp.roots[0]).type.shape;
+      // Thin outputs (a column or a few): a row at a time would be scalar.
+      if (out[0] != ir::kBatch && out[1] != ir::kBatch && out[1] < 8 && out[0] > out[1] &&
+          out[0] * out[1] <= kWholeOutputLimit)
+        return whole_matmul(grp);
+      return rowwise_matmul(grp);
+    }
     // Large products: the blocked GEMM, packing into the workspace after the scratch buffers.
     d.workspace = "kiln_ws";
     gemm_workspace_ = std::max(gemm_workspace_, gemm_workspace_bytes(d));
@@ -162,12 +246,61 @@ private:
       store(d.node, at, v);
       roots_at(grp, 1, at);
     };
-    if (plan.min_rows > 0) w_.open("if (N >= " + std::to_string(plan.min_rows) + ")");
+    if (plan.min_batch > 0) w_.open("if (N >= " + std::to_string(plan.min_batch) + ")");
     emit_blocked_matmul(w_, e_, d, epilogue);
-    if (plan.min_rows == 0) return;
+    if (plan.min_batch == 0) return;
     w_.reopen("else");
     rowwise_matmul(grp);
     w_.close();
+  }
+
+  /**
+   * A product whose whole (static, small) output fits in an accumulator array: the depth loop
+   * runs outermost, so weight gradients summed over the batch and thin outputs (one column)
+   * still vectorize, and the epilogue (an optimizer update) runs as one vector loop.
+   */
+  void whole_matmul(const Group& grp) {
+    const NodeId m = grp.roots[0];
+    const Node& n = g_.node(m);
+    const NodeId a = n.inputs[0], b = n.inputs[1];
+    const bool ta = n.attrs.i("ta") != 0, tb = n.attrs.i("tb") != 0;
+    const int64_t rows = n.type.shape[0], cols = n.type.shape[1];
+    const int64_t k = g_.node(a).type.shape[ta ? 0 : 1];
+    const std::string t = c_type_of(n.type.dtype), c = std::to_string(cols);
+    // Vectorize over the longer of the two output dims.
+    const bool by_rows = cols < 8 && rows > cols;
+    const std::string acc = e_.fresh("acc");
+    w_.line(t + " " + acc + "[" + std::to_string(rows * cols) + "];");
+    Index q = open_loops({rows * cols}, "q", "KILN_VECTORIZE");
+    w_.line(acc + "[" + q[0] + "] = " + c_literal(0, n.type.dtype) + ";");
+    close_loops(1);
+    const Index kk = open_loops({k}, "k", nullptr);
+    const Index outer = open_loops({by_rows ? cols : rows}, by_rows ? "j" : "i", nullptr);
+    e_.push_scope();
+    const std::string fixed = e_.fresh(by_rows ? "bv" : "av");
+    w_.line("const " + t + " " + fixed + " = " +
+            (by_rows ? e_.value(b, tb ? Index{outer[0], kk[0]} : Index{kk[0], outer[0]})
+                     : e_.value(a, ta ? Index{kk[0], outer[0]} : Index{outer[0], kk[0]})) + ";");
+    const Index inner = open_loops({by_rows ? rows : cols}, by_rows ? "i" : "j", "KILN_VECTORIZE");
+    e_.push_scope();
+    const std::string i = by_rows ? inner[0] : outer[0], j = by_rows ? outer[0] : inner[0];
+    const std::string other = by_rows ? e_.value(a, ta ? Index{kk[0], i} : Index{i, kk[0]})
+                                      : e_.value(b, tb ? Index{j, kk[0]} : Index{kk[0], j});
+    w_.line(acc + "[" + i + "*" + c + " + " + j + "] += " + fixed + " * " + other + ";");
+    e_.pop_scope();
+    close_loops(1);
+    e_.pop_scope();
+    close_loops(2);
+    const Index eo = open_loops({by_rows ? cols : rows}, by_rows ? "j" : "i", nullptr);
+    const Index ei = open_loops({by_rows ? rows : cols}, by_rows ? "i" : "j", "KILN_VECTORIZE");
+    e_.push_scope();
+    const Index at = by_rows ? Index{ei[0], eo[0]} : Index{eo[0], ei[0]};
+    const std::string v = acc + "[" + at[0] + "*" + c + " + " + at[1] + "]";
+    e_.bind(m, at, v);
+    store(m, at, v);
+    roots_at(grp, 1, at);
+    e_.pop_scope();
+    close_loops(2);
   }
 
   void rowwise_matmul(const Group& grp) {
@@ -272,7 +405,7 @@ std::string signature_block(const Schedule& sc, std::vector<ScratchSize>& scratc
     const std::string t = c_type_of(slot.type.dtype);
     const std::string name = ExprEmitter::slot_name(static_cast<int>(s));
     const bool readonly = slot.role == Slot::Role::Input || (slot.role == Slot::Role::Param && !slot.written);
-    const std::string decl = (readonly ? "const " : "") + t + "* __restrict " + name;
+    const std::string decl = slot_pointer_type(slot) + " " + name;
     if (slot.role != Slot::Role::Scratch) {
       w.line(decl + " = (" + (readonly ? "const " : "") + t + "*)slots[" + std::to_string(s) + "]; // " +
              slot.name + " " + slot.type.str());
@@ -346,7 +479,7 @@ std::string epoch_function(const CpuKernel& k, const EpochSpec& spec) {
            std::to_string(d) + "] + src * " + row + ", sizeof(" + t + ") * " + row + ");");
   }
   w.close();
-  w.line("kiln_step(nb, s, step_ws);");
+  w.line("kiln_run(nb, s, step_ws);");
   for (size_t m = 0; m < spec.metrics.size(); ++m) {
     const size_t slot = find_slot(sc, Slot::Role::Output, spec.metrics[m], "output");
     if (!sc.slots[slot].type.shape.is_scalar())
@@ -412,7 +545,8 @@ CpuKernel render_cpu(const ir::Graph& g, const CpuOptions& options) {
   k.schedule = schedule(g, options.updates);
   const std::string decls = signature_block(k.schedule, k.scratch);
   CpuEmitter emitter(k.schedule);
-  const std::string body = emitter.body();
+  const SharedGroups shared = emitter.body();
+  const std::string& body = shared.body;
   if (emitter.gemm_workspace() > 0) k.scratch.push_back({0, emitter.gemm_workspace()});
 
   std::string comment = "// kiln CPU kernel. Groups (one loop nest each; * = stored):\n";
@@ -423,19 +557,31 @@ CpuKernel render_cpu(const ir::Graph& g, const CpuOptions& options) {
     comment += line + "\n";
   }
   // The name comes from the content, so identical graphs share one cache entry and one symbol.
-  k.name = "kiln_" + hash_hex128(decls + body).substr(0, 16);
-  CodeWriter fn;
-  fn.open("static inline void kiln_step(long long N, void* const* slots, void* workspace)");
-  std::string out = comment + cpu_prelude() + kLoopMacros + "\n" + fn.str();
-  for (const std::string* part : {&decls, &body})
-    for (size_t pos = 0, next; pos < part->size(); pos = next + 1) {
-      next = part->find('\n', pos);
-      out += "  " + part->substr(pos, next - pos) + "\n";
-    }
-  out += "}\n\n";
-  // The exported entry point; the epoch loop below calls the same (inlined) step.
+  k.name = "kiln_" + hash_hex128(shared.functions + decls + body).substr(0, 16);
+  // One copy of the step, called by the entry point and by the epoch loop (a call per step
+  // costs nanoseconds; a second inlined copy doubles clang's time).
+  std::string out = comment + cpu_prelude() + kLoopMacros + "\n" + shared.functions;
+  auto step_function = [&](const std::string& name, const std::string& signature, const std::string& first) {
+    out += "__attribute__((noinline)) static void " + name + signature + " {\n" + first;
+    for (const std::string* part : {&decls, &body})
+      for (size_t pos = 0, next; pos < part->size(); pos = next + 1) {
+        next = part->find('\n', pos);
+        out += "  " + part->substr(pos, next - pos) + "\n";
+      }
+    out += "}\n\n";
+  };
+  step_function("kiln_step", "(long long N, void* const* slots, void* workspace)", "");
+  constexpr size_t kMaxSpecializedSource = 60000;
+  const bool fixed = options.batch_hint && *options.batch_hint > 0 && decls.size() + body.size() < kMaxSpecializedSource;
+  std::string call = "kiln_step(N, slots, workspace);";
+  if (fixed) {
+    const std::string hint = std::to_string(*options.batch_hint);
+    step_function("kiln_step_fixed", "(void* const* slots, void* workspace)", "  const long long N = " + hint + ";\n");
+    call = "if (N == " + hint + ") kiln_step_fixed(slots, workspace); else " + call;
+  }
+  out += "static inline void kiln_run(long long N, void* const* slots, void* workspace) {\n  " + call + "\n}\n\n";
   out += "extern \"C\" void " + k.name + "(long long N, void* const* slots, void* workspace) {\n"
-         "  kiln_step(N, slots, workspace);\n}\n";
+         "  kiln_run(N, slots, workspace);\n}\n";
   if (options.epoch) {
     k.epoch_name = k.name + "_epoch";
     k.epoch_data = options.epoch->data;

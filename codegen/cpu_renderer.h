@@ -44,6 +44,13 @@ struct CpuOptions {
    * The workspace needs epoch_workspace_bytes(n, batch) bytes.
    */
   std::optional<EpochSpec> epoch;
+  /**
+   * A batch size to specialize for: the step is rendered a second time with N fixed to it
+   * (all loop bounds static, so clang unrolls and vectorizes them fully) and the entry points
+   * use that copy whenever N matches. Skipped for large steps, where it would only double the
+   * compile time.
+   */
+  std::optional<int64_t> batch_hint;
 };
 
 /** A rendered CPU kernel. */

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "examples/common/cli.h"
+#include "examples/common/history.h"
 #include "frontend/kiln.h"
 #include "runtime/data/data.h"
 #include "runtime/plot/plot.h"
@@ -29,14 +30,7 @@ int main(int argc, char** argv) {
                                 {.epochs = o.epochs, .batch_size = o.batch_size, .seed = o.seed,
                                  .csv_log = out + "classification_2d.csv"});
 
-  std::vector<double> epochs, train_loss, val_loss;
-  for (const EpochStats& e : h.epochs) {
-    epochs.push_back(e.epoch);
-    train_loss.push_back(e.train_loss);
-    val_loss.push_back(e.val_loss);
-  }
-  plot::loss_curves(out + "classification_2d_loss.png", "2-14-10-3 on 3 level sets: cross-entropy per epoch",
-                    {{"train", epochs, train_loss}, {"validation", epochs, val_loss}}, true);
+  examples::plot_loss_curves(out + "classification_2d_loss.png", "2-14-10-3 on 3 level sets: cross-entropy per epoch", h);
   // The decision regions: the network's class at the centre of every cell of a 200x200 grid.
   constexpr int kGrid = 200;
   MatrixRM cells(kGrid * kGrid, 2);
@@ -55,7 +49,7 @@ int main(int argc, char** argv) {
   plot::decision_regions(out + "classification_2d_regions.png", "decision regions (validation points)", box,
                          classes, parts.val.x, parts.val.labels, 3);
 
-  const EpochStats& last = h.epochs.back();
+  const EpochStats last = examples::final_stats(h, trainer, parts.train, parts.val);
   std::printf("classification_2d: %d epochs of %d steps, plots in %s\n", o.epochs,
               (parts.train.rows() + o.batch_size - 1) / o.batch_size, out.c_str());
   examples::print_result({{"val_loss", last.val_loss},

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "examples/common/cli.h"
+#include "examples/common/history.h"
 #include "frontend/kiln.h"
 #include "runtime/data/data.h"
 #include "runtime/plot/plot.h"
@@ -28,14 +29,7 @@ int main(int argc, char** argv) {
                                 {.epochs = o.epochs, .batch_size = o.batch_size, .seed = o.seed,
                                  .csv_log = out + "regression_1d.csv"});
 
-  std::vector<double> epochs, train_loss, val_loss;
-  for (const EpochStats& e : h.epochs) {
-    epochs.push_back(e.epoch);
-    train_loss.push_back(e.train_loss);
-    val_loss.push_back(e.val_loss);
-  }
-  plot::loss_curves(out + "regression_1d_loss.png", "1-14-10-1 on sin(x): MSE per epoch",
-                    {{"train", epochs, train_loss}, {"validation", epochs, val_loss}}, true);
+  examples::plot_loss_curves(out + "regression_1d_loss.png", "1-14-10-1 on sin(x): MSE per epoch", h);
   MatrixRM grid(200, 1);
   Eigen::VectorXd gx(200), truth(200), pred(200);
   for (int i = 0; i < 200; ++i) grid(i, 0) = static_cast<float>(gx(i) = -3.0 + 6.0 * i / 199.0);
@@ -47,7 +41,7 @@ int main(int argc, char** argv) {
   plot::prediction_1d(out + "regression_1d_prediction.png", "sin(x): data, truth and the network",
                       val.x.col(0).cast<double>(), val.y.col(0).cast<double>(), gx, truth, pred);
 
-  const EpochStats& last = h.epochs.back();
+  const EpochStats last = examples::final_stats(h, trainer, train, val);
   std::printf("regression_1d: %d epochs of %d steps, plots in %s\n", o.epochs, (train.rows() + o.batch_size - 1) / o.batch_size, out.c_str());
   examples::print_result({{"val_loss", last.val_loss},
                           {"train_loss", last.train_loss},

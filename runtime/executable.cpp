@@ -14,6 +14,13 @@
 #include "ir/passes.h"
 #include "runtime/denormals.h"
 #include "runtime/jit/cpu_jit.h"
+#if KILN_HAS_CUDA
+#include "runtime/cuda/cuda_executable.h"
+#else
+namespace kiln::runtime {
+class CudaProgram {}; // kiln was built without the CUDA backend
+} // namespace kiln::runtime
+#endif
 
 namespace kiln {
 
@@ -69,7 +76,11 @@ HostView::HostView(const MatrixRMd& m) : data(m.data()), dtype(ir::DType::F64), 
 HostView::HostView(const Eigen::VectorXi& l) : data(l.data()), dtype(ir::DType::I32), dims{l.size()} {}
 
 struct Executable::State {
+  Device device;
+  /** On the CPU the kernel; on a CUDA device only its schedule (the CUDA module is in `cuda`). */
   codegen::CpuKernel kernel;
+  std::unique_ptr<runtime::CudaProgram> cuda;
+  std::optional<codegen::EpochSpec> epoch_spec;
   std::shared_ptr<runtime::CpuModule> module;
   void (*fn)(long long, void* const*, void*) = nullptr;
   void (*epoch)(long long, long long, int, unsigned long long, void* const*, void* const*, void*, double*) = nullptr;
@@ -115,8 +126,33 @@ struct Executable::State {
   int64_t bind_inputs(const Feed& feed, const std::vector<std::string>& skip = {});
 
   void invoke(int64_t batch) {
+#if KILN_HAS_CUDA
+    if (cuda) return cuda->run(batch, slots);
+#endif
     const runtime::DenormalsAreZero ftz; // denormals slow training kernels down ~5x
     fn(static_cast<long long>(batch), slots.data(), workspace.data());
+  }
+
+  /** CUDA: copies param slot i's host value to the device. */
+  void param_written(size_t i) {
+#if KILN_HAS_CUDA
+    if (cuda) cuda->write_param(i, slots[i]);
+#else
+    (void)i;
+#endif
+  }
+  /** CUDA: refreshes param slot i's host value from the device. */
+  void param_wanted(size_t i) {
+#if KILN_HAS_CUDA
+    if (cuda) cuda->read_param(i, slots[i]);
+#else
+    (void)i;
+#endif
+  }
+
+  runtime::CudaProgram& program(const char* what) const {
+    if (!cuda) throw Error(str("[Executable] ", what, ": compiled for ", device.str(), ", not a CUDA device"));
+    return *cuda;
   }
 };
 
@@ -128,16 +164,44 @@ Executable::~Executable() = default;
 Executable Executable::compile(const ir::Graph& graph, const CompileOptions& options) {
   const auto t0 = std::chrono::steady_clock::now();
   auto s = std::make_unique<State>();
+  s->device = options.device;
   const ir::Graph g = options.optimize ? ir::optimize(graph) : graph;
-  s->kernel = codegen::render_cpu(g, {.updates = options.updates, .epoch = options.epoch});
-  if (debug_level() >= 1)
-    std::fprintf(stderr, "[kiln] %s: %zu nodes, schedule:\n%s", options.name.c_str(), g.size(),
-                 s->kernel.schedule.describe().c_str());
-  runtime::KernelCache* cache =
-      options.no_cache ? nullptr : options.cache ? options.cache : &runtime::KernelCache::default_cache();
-  s->module = runtime::CpuJit::instance().compile(s->kernel.source, {.name = s->kernel.name}, cache);
-  s->fn = s->module->function<void(long long, void* const*, void*)>(s->kernel.name);
-  if (options.epoch) {
+  if (options.device.is_cuda()) {
+#if KILN_HAS_CUDA
+    codegen::CudaKernel ck = codegen::render_cuda(
+        g, {.updates = options.updates,
+            .epoch = options.epoch,
+            .fast_math = options.fast_math,
+            .plans = options.cuda_plans});
+    s->kernel.schedule = ck.schedule;
+    if (debug_level() >= 1) {
+      std::string plans;
+      for (const codegen::CudaPlan& p : ck.plans) plans += "  " + p.summary + "\n";
+      std::fprintf(stderr, "[kiln] %s on %s: %zu nodes, schedule:\n%splans:\n%s", options.name.c_str(),
+                   options.device.str().c_str(), g.size(), ck.schedule.describe().c_str(), plans.c_str());
+    }
+    s->cuda = std::make_unique<runtime::CudaProgram>(
+        std::move(ck), runtime::CudaProgramOptions{.device = options.device.index,
+                                                   .fast_math = options.fast_math,
+                                                   .use_cache = !options.no_cache,
+                                                   .cache = options.cache,
+                                                   .name = options.name});
+    s->epoch_spec = options.epoch;
+#else
+    throw DeviceError("[cuda] no GPU: kiln was built without the CUDA backend (KILN_ENABLE_CUDA=OFF) (needed by "
+                      "Executable::compile)");
+#endif
+  } else {
+    s->kernel = codegen::render_cpu(g, {.updates = options.updates, .epoch = options.epoch, .batch_hint = options.batch_hint});
+    if (debug_level() >= 1)
+      std::fprintf(stderr, "[kiln] %s: %zu nodes, schedule:\n%s", options.name.c_str(), g.size(),
+                   s->kernel.schedule.describe().c_str());
+    runtime::KernelCache* cache =
+        options.no_cache ? nullptr : options.cache ? options.cache : &runtime::KernelCache::default_cache();
+    s->module = runtime::CpuJit::instance().compile(s->kernel.source, {.name = s->kernel.name}, cache);
+    s->fn = s->module->function<void(long long, void* const*, void*)>(s->kernel.name);
+  }
+  if (options.epoch && !s->cuda) {
     s->epoch = s->module->function<void(long long, long long, int, unsigned long long, void* const*, void* const*,
                                         void*, double*)>(s->kernel.epoch_name);
     s->epoch_metrics = options.epoch->metrics.size();
@@ -189,6 +253,7 @@ void Executable::set_param(std::string_view name, const ir::Tensor& values) {
     throw ShapeError(str("[Executable] param '", name, "' is ", sl.type, " but ", values.numel(),
                          " values were given (", values.type_str(), ")"));
   for (int64_t k = 0; k < values.numel(); ++k) write_value(s_->slots[i], sl.type.dtype, k, values[k]);
+  s_->param_written(i);
 }
 
 void Executable::set_param(std::string_view name, const MatrixRM& values) {
@@ -198,6 +263,7 @@ void Executable::set_param(std::string_view name, const MatrixRM& values) {
     throw ShapeError(str("[Executable] param '", name, "' is ", sl.type, " but a ", values.rows(),
                          "x", values.cols(), " matrix was given"));
   for (int64_t k = 0; k < values.size(); ++k) write_value(s_->slots[i], sl.type.dtype, k, values.data()[k]);
+  s_->param_written(i);
 }
 
 MatrixRM Executable::param(std::string_view name) const {
@@ -205,27 +271,48 @@ MatrixRM Executable::param(std::string_view name) const {
   const Slot& sl = s_->slot(i);
   const auto& d = sl.type.shape.dims();
   const int64_t rows = d.size() >= 2 ? d[0] : 1, cols = sl.type.shape.static_numel() / rows;
+  s_->param_wanted(i);
   MatrixRM m(rows, cols);
   for (int64_t k = 0; k < m.size(); ++k) m.data()[k] = static_cast<float>(read_value(s_->slots[i], sl.type.dtype, k));
   return m;
 }
 
-void* Executable::param_data(std::string_view name) { return s_->slots[s_->find(name, Slot::Role::Param)]; }
+void* Executable::param_data(std::string_view name) {
+  const size_t i = s_->find(name, Slot::Role::Param);
+#if KILN_HAS_CUDA
+  if (s_->cuda) return s_->cuda->param_address(i);
+#endif
+  return s_->slots[i];
+}
 
 void Executable::bind_param(std::string_view name, void* data) {
   if (!data) throw Error(str("[Executable] bind_param('", name, "'): null pointer"));
-  s_->slots[s_->find(name, Slot::Role::Param)] = data;
+  const size_t i = s_->find(name, Slot::Role::Param);
+#if KILN_HAS_CUDA
+  if (s_->cuda) return s_->cuda->bind_param(i, data);
+#endif
+  s_->slots[i] = data;
 }
 
 std::vector<double> Executable::run_epoch(int64_t n, int64_t batch, bool shuffle, uint64_t seed,
                                           const std::vector<const void*>& data, const Feed& feed) {
-  if (!s_->epoch) throw Error("[Executable] run_epoch: compiled without CompileOptions::epoch");
-  const std::vector<std::string>& names = s_->kernel.epoch_data;
+  if (!s_->epoch && !s_->epoch_spec) throw Error("[Executable] run_epoch: compiled without CompileOptions::epoch");
+  const std::vector<std::string>& names = s_->epoch_spec ? s_->epoch_spec->data : s_->kernel.epoch_data;
   if (data.size() != names.size())
     throw Error(str("[Executable] run_epoch: ", names.size(), " data arrays expected, got ", data.size()));
   if (n < 1 || batch < 1) throw Error(str("[Executable] run_epoch: n and batch must be >= 1, got ", n, " and ", batch));
   s_->bind_inputs(feed, names);
   s_->prepare(batch); // output buffers of one step
+#if KILN_HAS_CUDA
+  if (s_->cuda) {
+    std::vector<size_t> metrics;
+    for (const std::string& m : s_->epoch_spec->metrics) metrics.push_back(s_->find(m, Slot::Role::Output));
+    const std::vector<double> stats = s_->cuda->run_epoch(n, batch, shuffle, seed, data, names, metrics, s_->slots);
+    std::vector<double> out;
+    for (size_t m = 0; m < metrics.size(); ++m) out.push_back(stats[m] / stats.back());
+    return out;
+  }
+#endif
   s_->epoch_workspace.resize(static_cast<size_t>(s_->kernel.epoch_workspace_bytes(n, batch)));
   const size_t metrics = s_->epoch_metrics;
   std::vector<double> stats(metrics + 1, 0.0);
@@ -319,6 +406,7 @@ std::vector<ir::Tensor> Executable::run_tensors(const ir::Bindings& values) {
       dst = s_->slots[i] = inputs[i].data();
     }
     for (int64_t k = 0; k < t.numel(); ++k) write_value(dst, sl.type.dtype, k, t[k]);
+    if (sl.role == Slot::Role::Param) s_->param_written(i);
   }
   const int64_t n = batch.value_or(1);
   s_->prepare(n);
@@ -336,13 +424,42 @@ std::vector<ir::Tensor> Executable::run_tensors(const ir::Bindings& values) {
 }
 
 void Executable::call(int64_t batch, void* const* slots) {
+#if KILN_HAS_CUDA
+  if (s_->cuda) return s_->cuda->call(batch, slots);
+#endif
   s_->prepare(batch); // sizes the workspace; the caller's slots replace ours for this call
   const runtime::DenormalsAreZero ftz;
   s_->fn(static_cast<long long>(batch), slots, s_->workspace.data());
 }
 
+Device Executable::device() const { return s_->device; }
 const codegen::CpuKernel& Executable::kernel() const { return s_->kernel; }
 double Executable::compile_ms() const { return s_->compile_ms; }
-bool Executable::from_cache() const { return s_->module->from_cache(); }
+
+const codegen::CudaKernel& Executable::cuda_kernel() const {
+#if KILN_HAS_CUDA
+  return s_->program("cuda_kernel()").kernel();
+#else
+  s_->program("cuda_kernel()");
+  throw InternalError("unreachable");
+#endif
+}
+
+const codegen::CudaPlan& Executable::cuda_plan(int64_t batch) const {
+#if KILN_HAS_CUDA
+  return s_->program("cuda_plan()").plan_for(batch);
+#else
+  (void)batch;
+  s_->program("cuda_plan()");
+  throw InternalError("unreachable");
+#endif
+}
+
+bool Executable::from_cache() const {
+#if KILN_HAS_CUDA
+  if (s_->cuda) return s_->cuda->from_cache();
+#endif
+  return s_->module->from_cache();
+}
 
 } // namespace kiln

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "codegen/cpu_renderer.h"
+#include "codegen/cuda_renderer.h"
 #include "frontend/expr.h"
 #include "ir/interpret.h"
 #include "runtime/matrix.h"
@@ -23,8 +24,26 @@ namespace kiln {
 
 namespace runtime {
 class CpuModule;
+class CudaProgram;
 class KernelCache;
 } // namespace runtime
+
+/** Where an Executable runs. */
+struct Device {
+  enum class Kind : uint8_t { Cpu, Cuda };
+  Kind kind = Kind::Cpu;
+  /** CUDA device ordinal (0 for the CPU). */
+  int index = 0;
+
+  /** The host CPU, through the in-process Clang JIT. */
+  static Device cpu() { return {}; }
+  /** CUDA device `i`, through NVRTC and the driver API opened at run time. */
+  static Device cuda(int i = 0) { return {Kind::Cuda, i}; }
+  bool is_cuda() const { return kind == Kind::Cuda; }
+  bool operator==(const Device&) const = default;
+  /** "cpu" or "cuda:<i>". */
+  std::string str() const { return is_cuda() ? "cuda:" + std::to_string(index) : "cpu"; }
+};
 
 /** Options of Executable::compile. */
 struct CompileOptions {
@@ -40,6 +59,21 @@ struct CompileOptions {
   std::vector<codegen::Update> updates;
   /** Also compile the fused epoch over these data inputs (see run_epoch). */
   std::optional<codegen::EpochSpec> epoch;
+  /**
+   * The batch size most calls will use (e.g. the training batch): the CPU kernel gets a copy of
+   * the step specialized for it (static loop bounds), used whenever N equals it.
+   */
+  std::optional<int64_t> batch_hint;
+  /**
+   * Where to run. Device::cuda(i) renders CUDA C++ from the same schedule, compiles it with
+   * NVRTC and keeps params, outputs and scratch in device memory; compile() throws
+   * kiln::DeviceError "[cuda] no GPU: <the driver's reason> ..." where there is none.
+   */
+  Device device = Device::cpu();
+  /** CUDA: approximate float exp/log/tanh/sigmoid/sin/cos/pow (SFU intrinsics, --use_fast_math). */
+  bool fast_math = false;
+  /** CUDA: restrict the step's launch plans (for tests; see codegen/cuda_renderer.h). */
+  codegen::CudaPlanChoice cuda_plans = codegen::CudaPlanChoice::Auto;
 };
 
 /** A read-only view of host data passed to run() without a copy; rows are samples. */
@@ -59,7 +93,12 @@ struct HostView {
 /** Inputs of one call, by name. */
 using Feed = std::vector<std::pair<std::string, HostView>>;
 
-/** A graph compiled for the CPU. Move-only; owns its parameters. */
+/**
+ * A graph compiled for the CPU or a CUDA device. Move-only; owns its parameters. On a CUDA
+ * device the API is the same: run() uploads the inputs and downloads the outputs, params live
+ * on the device (param() and set_param() copy), and param_data() / bind_param() / call() deal
+ * in device addresses.
+ */
 class Executable {
 public:
   /**
@@ -85,11 +124,15 @@ public:
   void set_param(std::string_view name, const ir::Tensor& values);
   /** The current values of param `name`, as a [rows, cols] matrix (a vector is one row). */
   MatrixRM param(std::string_view name) const;
-  /** Raw pointer to param `name`'s buffer (float or double, row-major). */
+  /**
+   * Raw pointer to param `name`'s buffer (float or double, row-major); on a CUDA device, its
+   * device address.
+   */
   void* param_data(std::string_view name);
   /**
-   * Makes param `name` live in caller-owned memory (e.g. another Executable's param_data), so
-   * several kernels share one set of weights. The memory must outlive every later call.
+   * Makes param `name` live in caller-owned memory (e.g. another Executable's param_data on
+   * the same device), so several kernels share one set of weights. The memory must outlive
+   * every later call.
    */
   void bind_param(std::string_view name, void* data);
 
@@ -112,13 +155,23 @@ public:
   std::vector<ir::Tensor> run_tensors(const ir::Bindings& values);
   /**
    * The bare call, for loops that own their buffers: `slots` holds one pointer per slot of
-   * kernel().schedule (inputs, params, outputs; scratch slots are ignored). No checks.
+   * kernel().schedule (inputs, params, outputs; scratch slots are ignored), device addresses
+   * on a CUDA device. No checks.
    */
   void call(int64_t batch, void* const* slots);
 
-  /** The generated kernel (source, schedule, slots). */
+  /** The device the executable runs on. */
+  Device device() const;
+  /**
+   * The generated CPU kernel (source, schedule, slots). On a CUDA device only its schedule is
+   * filled in (the same schedule as cuda_kernel()'s); the source is empty.
+   */
   const codegen::CpuKernel& kernel() const;
-  /** Milliseconds spent in compile(): passes, codegen and clang or the cache. */
+  /** The generated CUDA module; throws kiln::Error on the CPU. */
+  const codegen::CudaKernel& cuda_kernel() const;
+  /** CUDA: the launch plan run() uses at batch size N; throws kiln::Error on the CPU. */
+  const codegen::CudaPlan& cuda_plan(int64_t batch) const;
+  /** Milliseconds spent in compile(): passes, codegen and clang, NVRTC or the cache. */
   double compile_ms() const;
   /** True when the object code came from the disk cache. */
   bool from_cache() const;

@@ -72,6 +72,7 @@ struct Trainer::State {
   std::shared_ptr<optim::Optimizer> optimizer;
 
   bool compiled = false;
+  Device device;
   int64_t features = 0, targets = 0; // targets: outputs (regression) or classes
   std::vector<std::string> params;    // network params
   std::vector<std::pair<std::string, double>> state; // optimizer state and "step"
@@ -100,7 +101,8 @@ struct Trainer::State {
     return out;
   }
 
-  void compile(int64_t in_features, int64_t target_dims, uint64_t seed, double wd) {
+  void compile(int64_t in_features, int64_t target_dims, uint64_t seed, double wd, Device on, int64_t batch) {
+    device = on;
     features = in_features;
     targets = target_dims;
     weight_decay = wd;
@@ -115,10 +117,12 @@ struct Trainer::State {
     if (loss.classification) epoch.metrics.push_back("acc");
     // Three kernels, compiled side by side (the JIT is thread-safe).
     auto step_f = std::async(std::launch::async, [&] {
-      return Executable::compile(sg.graph, {.name = "step", .updates = sg.updates, .epoch = epoch});
+      return Executable::compile(sg.graph, {.name = "step", .updates = sg.updates, .epoch = epoch, .batch_hint = batch,
+                                            .device = device});
     });
-    auto eval_f = std::async(std::launch::async, [&] { return Executable::compile(eval_net.graph, {.name = "eval"}); });
-    predict.emplace(Executable::compile(predict_net.graph, {.name = "predict"}));
+    auto eval_f = std::async(std::launch::async,
+                             [&] { return Executable::compile(eval_net.graph, {.name = "eval", .device = device}); });
+    predict.emplace(Executable::compile(predict_net.graph, {.name = "predict", .device = device}));
     eval.emplace(eval_f.get());
     step.emplace(step_f.get());
     step->init_params(train.params, seed);
@@ -252,8 +256,11 @@ History Trainer::fit(const data::Dataset& train, const data::Dataset* val, const
   History h;
   if (!s.compiled) {
     const auto t0 = Clock::now();
-    s.compile(train.x.cols(), targets, o.seed, o.weight_decay);
+    s.compile(train.x.cols(), targets, o.seed, o.weight_decay, o.device, o.batch_size);
     h.compile_time_s = seconds_since(t0);
+  } else if (o.device != s.device) {
+    throw Error(str("[fit] the network was compiled for ", s.device.str(), " by the first fit(); this fit asks for ",
+                    o.device.str()));
   } else if (train.x.cols() != s.features || targets != s.targets) {
     throw ShapeError(str("[fit] the network was built for ", s.features, " features and ", s.targets,
                          " targets; this data set has ", train.x.cols(), " and ", targets));

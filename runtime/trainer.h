@@ -83,6 +83,12 @@ struct FitOptions {
   std::function<bool(const EpochStats&)> early_stop;
   /** Run each epoch as one call into generated code (off: one call per mini-batch). */
   bool fused_epoch = true;
+  /**
+   * Where the first fit() compiles the network (later fits must ask for the same device).
+   * Device::cuda(i) keeps weights and optimizer state on the GPU and runs each epoch as one
+   * launch where the step fits one block.
+   */
+  Device device = Device::cpu();
 };
 
 /** Loss (and accuracy for classification) over a data set. */

@@ -1,6 +1,7 @@
 #include "bench/harness/peer.h"
 
 #include "bench/peers/eigen_mlp.h"
+#include "bench/peers/kiln_mlp.h"
 #ifdef KILN_BENCH_HAVE_TORCH
 #include "bench/peers/torch_mlp.h"
 #endif
@@ -9,8 +10,8 @@ namespace kiln::bench {
 
 std::vector<Peer> available_peers() {
   std::vector<Peer> peers;
-  // kiln's variants go here, first, once they exist: e.g. make_peer<KilnMlp>("kiln", ...),
-  // where KilnMlp offers step/run_epochs/set_parameters like EigenMlp (or a Trainer subclass).
+  // kiln's kernels are single-threaded: the thread count does not apply to them.
+  peers.push_back(make_peer<KilnMlp>("kiln", [](int) {}));
   peers.push_back(make_peer<EigenMlp>("eigen", set_eigen_threads));
 #ifdef KILN_BENCH_HAVE_TORCH
   peers.push_back(make_peer<TorchMlp>("torch", set_torch_threads, /*slow_runs=*/true));

@@ -126,7 +126,9 @@ std::vector<std::string> driver_flags(const CpuCompileOptions& o) {
                              "-fno-exceptions",
                              "-fno-rtti",
                              "-fPIC",
-                             "-ffp-contract=fast"};
+                             "-ffp-contract=fast",
+                             // Kernels never read errno: sqrt becomes one (vectorizable) instruction.
+                             "-fno-math-errno"};
   if (o.fast_math)
     f.push_back("-ffast-math");
   f.insert(f.end(), o.extra_flags.begin(), o.extra_flags.end());

@@ -75,7 +75,8 @@ private:
 
 /**
  * The process-wide CPU JIT. Compiles with
- * `-x c++ -std=c++17 -O<n> -march=native -fno-exceptions -fno-rtti -fPIC -ffp-contract=fast`
+ * `-x c++ -std=c++17 -O<n> -march=native -fno-exceptions -fno-rtti -fPIC -ffp-contract=fast
+ * -fno-math-errno`
  * (plus -ffast-math and the extra flags). Sources must be self-contained (no standard headers
  * needed, though they resolve) and must not need dynamic initialisation of globals.
  *

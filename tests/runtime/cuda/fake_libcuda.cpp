@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <map>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -54,10 +56,44 @@ T arg(void** args, int i) {
   return v;
 }
 
+struct Registered {
+  KilnFakeKernel fn;
+  void* ctx;
+  std::vector<unsigned> sizes;
+};
+std::mutex g_registry_mutex;
+KilnFakeResolver g_resolver = nullptr;
+std::map<std::string, Registered>& registry() {
+  static std::map<std::string, Registered> r;
+  return r;
+}
+
 // Builds the CPU emulation of one launch, with argument values copied now (as the driver does),
 // so a captured launch replays with the values it was captured with.
 CUresult emulate(const FakeFunction& fn, unsigned grid, unsigned block, unsigned shared,
-                 void** args, Work& out) {
+                 void** args, Work& out, bool resolve = true) {
+  {
+    std::lock_guard<std::mutex> lock(g_registry_mutex);
+    auto it = registry().find(fn.name);
+    if (it != registry().end()) {
+      const Registered r = it->second;
+      std::vector<std::vector<unsigned char>> values;
+      for (size_t i = 0; i < r.sizes.size(); ++i) {
+        const auto* p = static_cast<const unsigned char*>(args[i]);
+        values.emplace_back(p, p + r.sizes[i]);
+      }
+      out = [=]() mutable {
+        std::vector<void*> ptrs;
+        for (auto& v : values)
+          ptrs.push_back(v.data());
+        r.fn(r.ctx, grid, block, shared, ptrs.data());
+      };
+      return CUDA_SUCCESS;
+    }
+  }
+  if (resolve && g_resolver != nullptr && fn.name != "fused_tanh_affine" &&
+      fn.name != "block_sum" && g_resolver(fn.name.c_str()) != 0)
+    return emulate(fn, grid, block, shared, args, out, false);
   if (fn.name == "fused_tanh_affine") {
     const float* x = ptr<const float>(arg<CUdeviceptr>(args, 0));
     float* y = ptr<float>(arg<CUdeviceptr>(args, 1));
@@ -130,6 +166,16 @@ extern "C" {
 
 KilnFakeCudaState* kiln_fake_cuda_state() {
   return &g_state;
+}
+
+void kiln_fake_cuda_set_resolver(KilnFakeResolver resolver) {
+  g_resolver = resolver;
+}
+
+void kiln_fake_cuda_register(const char* name, KilnFakeKernel fn, void* ctx, int nargs,
+                             const unsigned* arg_sizes) {
+  std::lock_guard<std::mutex> lock(g_registry_mutex);
+  registry()[name] = Registered{fn, ctx, std::vector<unsigned>(arg_sizes, arg_sizes + nargs)};
 }
 
 CUresult cuInit(unsigned int) {

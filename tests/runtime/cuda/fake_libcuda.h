@@ -2,7 +2,9 @@
 // A stand-in for libcuda.so.1, built only for the tests (fake_libcuda.cpp): it lets the device
 // layer (contexts, buffers, modules, launches, graphs) run end to end on a machine without a
 // GPU. Device memory is host memory; the two test kernels of cuda_test_util.h are emulated on
-// the CPU, everything else it is asked to launch fails with CUDA_ERROR_NOT_SUPPORTED.
+// the CPU, and so is every kernel a test registers with kiln_fake_cuda_register (e.g. kiln's
+// generated kernels compiled for the CPU by cuda_emulator.h); everything else it is asked to
+// launch fails with CUDA_ERROR_NOT_SUPPORTED.
 
 /** Live-object counters, so tests can check that every handle kiln takes is given back. */
 struct KilnFakeCudaState {
@@ -19,3 +21,27 @@ struct KilnFakeCudaState {
 
 /** The fake driver's counters (look it up with dlsym in the loaded fake). */
 extern "C" KilnFakeCudaState* kiln_fake_cuda_state();
+
+/**
+ * A kernel run on the CPU for the fake: `args` holds one pointer per kernel parameter, to a
+ * copy of the value taken at launch time (as the real driver does).
+ */
+typedef void (*KilnFakeKernel)(void* ctx, unsigned grid, unsigned block, unsigned shared,
+                               void** args);
+
+/**
+ * Makes launches of the kernel `name` (in any module whose image holds the name) run `fn`.
+ * `arg_sizes` gives the byte size of each of the `nargs` parameters. Registering a name again
+ * replaces the kernel.
+ */
+extern "C" void kiln_fake_cuda_register(const char* name, KilnFakeKernel fn, void* ctx, int nargs,
+                                        const unsigned* arg_sizes);
+
+/**
+ * Called with the name of a kernel that is neither built in nor registered, before its launch
+ * fails; it may register the kernel and return nonzero to have the launch retried.
+ */
+typedef int (*KilnFakeResolver)(const char* name);
+
+/** Installs the resolver (nullptr: none). */
+extern "C" void kiln_fake_cuda_set_resolver(KilnFakeResolver resolver);

@@ -1,0 +1,34 @@
+#pragma once
+// kiln as a benchmark peer: the MlpSpec's network written with kiln's layers, its training
+// step (forward, loss, backward, Adam) compiled into one kernel, and whole runs as one fused
+// epoch call per epoch.
+
+#include <memory>
+#include <span>
+
+#include "bench/peers/mlp_spec.h"
+
+namespace kiln::bench {
+
+class KilnMlp {
+public:
+  explicit KilnMlp(const MlpSpec& spec);
+  ~KilnMlp();
+  KilnMlp(KilnMlp&&) noexcept;
+
+  /** Flat parameters in PyTorch's layout; also resets Adam's state and step count. */
+  void set_parameters(std::span<const float> flat);
+  void get_parameters(std::span<float> flat) const;
+  /** One fused step on rows [batch, inputs]; returns the loss. */
+  float step(const float* x, const float* target, int batch);
+  /** `epochs` fused epochs (kiln shuffles inside the kernel, seeded from `seed`); returns the
+      last epoch's mean loss. */
+  float run_epochs(const DataView<float>& data, int epochs, int batch, uint64_t seed);
+
+  struct State;
+
+private:
+  std::unique_ptr<State> s_;
+};
+
+} // namespace kiln::bench

@@ -1,0 +1,143 @@
+#include "codegen/share_groups.h"
+
+#include <cctype>
+#include <map>
+#include <set>
+
+#include "ir/hash.h"
+
+namespace kiln::codegen {
+
+namespace {
+
+bool is_outer(const std::string& id) {
+  if (id == "N" || id == "kiln_ws") return true;
+  if (id.size() < 2 || id[0] != 'b') return false;
+  for (size_t i = 1; i < id.size(); ++i)
+    if (!std::isdigit(static_cast<unsigned char>(id[i]))) return false;
+  return true;
+}
+
+/** A generated temporary or loop variable: lower-case letters, digits, '_' (not kiln_*). */
+bool is_local(const std::string& id) {
+  static const std::set<std::string> kKeywords = {
+      "auto", "bool", "break", "char", "const", "continue", "do", "double", "else", "false",
+      "float", "for", "if", "int", "long", "return", "short", "signed", "sizeof", "static",
+      "struct", "true", "typedef", "unsigned", "void", "while"};
+  if (id.empty() || !std::islower(static_cast<unsigned char>(id[0])) || id.starts_with("kiln")) return false;
+  for (char c : id)
+    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '_'))
+      return false;
+  return !kKeywords.count(id);
+}
+
+/** A block with its comments removed and its names replaced by P<i> (outer) and V<i> (local). */
+struct Canonical {
+  std::string text;
+  std::vector<std::string> outer; // in order of first use
+};
+
+Canonical canonicalize(const std::string& block) {
+  Canonical c;
+  std::map<std::string, std::string> names;
+  int locals = 0;
+  size_t pos = 0;
+  while (pos < block.size()) {
+    size_t eol = block.find('\n', pos);
+    if (eol == std::string::npos) eol = block.size();
+    const std::string line = block.substr(pos, eol - pos);
+    pos = eol + 1;
+    const size_t first = line.find_first_not_of(' ');
+    if (first != std::string::npos && line.compare(first, 2, "//") == 0) continue;
+    for (size_t i = 0; i < line.size();) {
+      const char ch = line[i];
+      if (std::isalpha(static_cast<unsigned char>(ch)) || ch == '_') {
+        size_t j = i;
+        while (j < line.size() && (std::isalnum(static_cast<unsigned char>(line[j])) || line[j] == '_')) ++j;
+        const std::string id = line.substr(i, j - i);
+        if (is_outer(id)) {
+          auto [it, fresh] = names.emplace(id, "P" + std::to_string(c.outer.size()));
+          if (fresh) c.outer.push_back(id);
+          c.text += it->second;
+        } else if (is_local(id)) {
+          auto [it, fresh] = names.emplace(id, "V" + std::to_string(locals));
+          locals += fresh;
+          c.text += it->second;
+        } else {
+          c.text += id;
+        }
+        i = j;
+      } else if (std::isdigit(static_cast<unsigned char>(ch))) {
+        // A number, exponent sign included ("1e-08f"), copied as it is.
+        size_t j = i;
+        while (j < line.size() && (std::isalnum(static_cast<unsigned char>(line[j])) || line[j] == '.' ||
+                                   ((line[j] == '-' || line[j] == '+') && (line[j - 1] == 'e' || line[j - 1] == 'E'))))
+          ++j;
+        c.text += line.substr(i, j - i);
+        i = j;
+      } else {
+        c.text += ch;
+        ++i;
+      }
+    }
+    c.text += '\n';
+  }
+  return c;
+}
+
+std::string comments_of(const std::string& block) {
+  std::string out;
+  for (size_t pos = 0; pos < block.size();) {
+    size_t eol = block.find('\n', pos);
+    if (eol == std::string::npos) eol = block.size();
+    const std::string line = block.substr(pos, eol - pos);
+    const size_t first = line.find_first_not_of(' ');
+    if (first != std::string::npos && line.compare(first, 2, "//") == 0) out += line + "\n";
+    pos = eol + 1;
+  }
+  return out;
+}
+
+} // namespace
+
+SharedGroups share_repeated_groups(const std::vector<std::string>& blocks,
+                                   const std::function<std::string(const std::string&)>& param_type) {
+  std::vector<Canonical> canon;
+  std::map<std::string, int> count;
+  for (const std::string& b : blocks) {
+    canon.push_back(canonicalize(b));
+    ++count[canon.back().text];
+  }
+  SharedGroups out;
+  std::set<std::string> defined;
+  for (size_t i = 0; i < blocks.size(); ++i) {
+    const Canonical& c = canon[i];
+    if (count[c.text] < 2) {
+      out.body += blocks[i];
+      continue;
+    }
+    const std::string name = "kiln_group_" + hash_hex128(c.text).substr(0, 12);
+    if (defined.insert(name).second) {
+      std::string params;
+      for (size_t p = 0; p < c.outer.size(); ++p) {
+        const std::string& o = c.outer[p];
+        const std::string type = o == "N" ? "long long" : o == "kiln_ws" ? "char*" : param_type(o);
+        params += (p ? ", " : "") + type + " P" + std::to_string(p);
+      }
+      out.functions += "// Shared by " + std::to_string(count[c.text]) + " groups of this step.\n";
+      out.functions += "__attribute__((noinline)) static void " + name + "(" + params + ") {\n";
+      for (size_t start = 0; start < c.text.size();) {
+        const size_t eol = c.text.find('\n', start);
+        out.functions += "  " + c.text.substr(start, eol - start) + "\n";
+        start = eol + 1;
+      }
+      out.functions += "}\n\n";
+    }
+    std::string args;
+    for (size_t p = 0; p < c.outer.size(); ++p) args += (p ? ", " : "") + c.outer[p];
+    out.body += comments_of(blocks[i]) + name + "(" + args + ");\n";
+  }
+  return out;
+}
+
+} // namespace kiln::codegen

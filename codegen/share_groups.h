@@ -1,0 +1,31 @@
+#pragma once
+// Deep networks repeat themselves: every hidden layer of a width-32 MLP renders the same loop
+// nests, differing only in which buffers they touch. Emitting each copy inline makes clang's
+// time grow faster than the depth (a 32-layer step took ~12 s); emitting one function per
+// distinct loop nest and calling it once per layer keeps compile time close to constant in
+// depth, while a group that occurs once stays inline where it can be fused with its neighbours.
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace kiln::codegen {
+
+/** The step body after sharing: functions to place before the step, and the step's body. */
+struct SharedGroups {
+  std::string functions;
+  std::string body;
+};
+
+/**
+ * Rewrites a sequence of group code blocks (statements at one nesting level, as rendered by
+ * CpuEmitter). Blocks equal up to the names of their outer variables (buffers `b<k>`, `N`,
+ * `kiln_ws`) and of their own temporaries are rendered once as a static function and called
+ * at each place; blocks that occur once are kept as they are. `param_type(name)` gives the C
+ * type of an outer buffer (e.g. "const float* __restrict"). Comment lines are kept at the call
+ * sites and do not count when comparing. Pure.
+ */
+SharedGroups share_repeated_groups(const std::vector<std::string>& blocks,
+                                   const std::function<std::string(const std::string&)>& param_type);
+
+} // namespace kiln::codegen

@@ -1,0 +1,169 @@
+// The course's ablation study of DNN architectures, in C++: fully connected tanh networks
+// F: R -> R of every width in {2, 4, 8, 16, 32} and depth in {1, 2, 4, 8, 16, 32}, each trained
+// for 10 epochs on the 1D regression data (sin on [-3, 3], noise sigma 0.2, 2000 training and
+// 100 validation points) with MSE, Adam (lr 1e-3), batch 5 and the same seed for every cell.
+// As in the notebook, "depth" counts the width x width layers after the first one:
+//   Linear(1, w), tanh, depth x [Linear(w, w), tanh], Linear(w, 1)
+// so a network of depth d has d + 1 hidden layers. Writes heat maps of the final training and
+// validation loss (log colour, width up the side, depth along the bottom) and a CSV of the grid.
+//
+// Every cell is a different network, so every cell compiles its own kernels: the first run pays
+// for those compiles, re-runs find them in the kernel cache. --widths and --depths pick a
+// smaller grid (e.g. --widths 2,4 --depths 1,2).
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "examples/common/cli.h"
+#include "examples/common/history.h"
+#include "frontend/kiln.h"
+#include "ir/error.h"
+#include "runtime/data/data.h"
+#include "runtime/plot/plot.h"
+#include "runtime/trainer.h"
+
+namespace {
+
+// "2,4,8" -> {2, 4, 8}; exits with status 2, as parse_options() does, on anything else.
+std::vector<int> parse_list(std::string_view flag, const std::string& text, int lowest) {
+  std::vector<int> values;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t comma = std::min(text.find(',', start), text.size());
+    const std::string item = text.substr(start, comma - start);
+    char* end = nullptr;
+    const long v = std::strtol(item.c_str(), &end, 10);
+    if (item.empty() || *end != '\0' || v < lowest || v > 4096) {
+      std::fprintf(
+          stderr,
+          "error: %s expects a comma-separated list of integers >= %d, got '%s' (see --help)\n",
+          std::string(flag).c_str(), lowest, text.c_str());
+      std::exit(2);
+    }
+    values.push_back(static_cast<int>(v));
+    start = comma + 1;
+  }
+  return values;
+}
+
+kiln::nn::Sequential fully_connected(int width, int depth) {
+  using namespace kiln::nn;
+  Sequential net{Linear(1, width), Tanh()};
+  for (int d = 0; d < depth; ++d) {
+    net.push_back(Linear(width, width));
+    net.push_back(Tanh());
+  }
+  net.push_back(Linear(width, 1));
+  return net;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  using namespace kiln;
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+
+  // The grid's own options; the rest are the shared ones.
+  std::vector<int> widths{2, 4, 8, 16, 32}, depths{1, 2, 4, 8, 16, 32};
+  std::vector<char*> rest{argv[0]};
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    if (a == "--widths" && i + 1 < argc)
+      widths = parse_list(a, argv[++i], 1);
+    else if (a == "--depths" && i + 1 < argc)
+      depths = parse_list(a, argv[++i], 0);
+    else
+      rest.push_back(argv[i]);
+  }
+  const char* about =
+      "width_depth_ablation: final losses of tanh networks of every width and depth (dnn101)\n\n"
+      "grid options (defaults are the course's):\n"
+      "  --widths LIST    2,4,8,16,32\n"
+      "  --depths LIST    1,2,4,8,16,32 (width x width layers after the first)";
+  const examples::Options o =
+      examples::parse_options(static_cast<int>(rest.size()), rest.data(),
+                              {.epochs = 10, .batch_size = 5, .lr = 1e-3}, about);
+  examples::require_device(o);
+  const std::string out = examples::prepare_out(o);
+
+  auto f = [](double x) { return std::sin(x); };
+  const data::Dataset all = data::regression_1d(f, -3, 3, 2200, 0.2, o.seed);
+  // dnn101's split_data(n_train=2000, n_val=100); the ablation does not use the test points.
+  const data::Split parts = data::split(all, 2000.0 / 2200, 100.0 / 2200, o.seed);
+
+  const int nw = static_cast<int>(widths.size()), nd = static_cast<int>(depths.size());
+  // Row 0 of a heat map is its top: widest first, so width grows upwards as in the notebook.
+  Eigen::MatrixXd train_loss(nw, nd), val_loss(nw, nd);
+  std::ofstream csv(out + "width_depth_ablation.csv");
+  csv << "width,depth,hidden_layers,parameters,train_loss,val_loss,train_time_s,compile_time_s\n";
+  double train_time = 0, compile_time = 0, best_val = std::numeric_limits<double>::infinity();
+  int best_width = 0, best_depth = 0;
+  for (int i = 0; i < nw; ++i)
+    for (int j = 0; j < nd; ++j) {
+      const int width = widths[i], depth = depths[j], row = nw - 1 - i;
+      Trainer trainer(fully_connected(width, depth), Loss::mse(),
+                      std::make_shared<optim::Adam>(o.lr));
+      History h;
+      EpochStats last;
+      try {
+        h = trainer.fit(parts.train, &parts.val,
+                        {.epochs = o.epochs, .batch_size = o.batch_size, .seed = o.seed});
+        last = examples::final_stats(h, trainer, parts.train, parts.val);
+      } catch (const TrainingError& e) {
+        // A diverged cell is part of the result: NaN losses, grey in the heat maps.
+        std::printf("width %2d depth %2d: %s\n", width, depth, e.what());
+      }
+      train_loss(row, j) = last.train_loss;
+      val_loss(row, j) = last.val_loss;
+      train_time += h.train_time_s;
+      compile_time += h.compile_time_s;
+      if (last.val_loss < best_val) {
+        best_val = last.val_loss;
+        best_width = width;
+        best_depth = depth;
+      }
+      const int params = (2 * width + 1) + depth * (width * width + width) + width;
+      csv << width << ',' << depth << ',' << depth + 1 << ',' << params << ',' << last.train_loss
+          << ',' << last.val_loss << ',' << h.train_time_s << ',' << h.compile_time_s << '\n';
+      std::printf(
+          "width %2d depth %2d: train loss %.4e  val loss %.4e  (compile %.2f s, train %.2f s)\n",
+          width, depth, last.train_loss, last.val_loss, h.compile_time_s, h.train_time_s);
+      std::fflush(stdout);
+    }
+
+  std::vector<std::string> rows, cols;
+  for (int i = nw - 1; i >= 0; --i)
+    rows.push_back(std::to_string(widths[i]));
+  for (int d : depths)
+    cols.push_back(std::to_string(d));
+  const std::string epochs = std::to_string(o.epochs) + (o.epochs == 1 ? " epoch" : " epochs");
+  // heatmap() scales its colours to the finite values; when every cell diverged there are none.
+  if (train_loss.array().isFinite().any())
+    plot::heatmap(out + "width_depth_train_loss.png",
+                  "final training loss after " + epochs + " (log colour)", train_loss, rows, cols,
+                  "depth", "width", true);
+  if (val_loss.array().isFinite().any())
+    plot::heatmap(out + "width_depth_val_loss.png",
+                  "final validation loss after " + epochs + " (log colour)", val_loss, rows, cols,
+                  "depth", "width", true);
+
+  const double wall = std::chrono::duration<double>(Clock::now() - start).count();
+  std::printf("width_depth_ablation: %d networks, %s each, plots and CSV in %s\n", nw * nd,
+              epochs.c_str(), out.c_str());
+  examples::print_result({{"val_loss", best_val},
+                          {"best_width", best_width},
+                          {"best_depth", best_depth},
+                          {"cells", nw * nd},
+                          {"train_time_s", train_time},
+                          {"compile_time_s", compile_time},
+                          {"wall_time_s", wall}});
+  return 0;
+}

@@ -1,0 +1,68 @@
+// Repeated loop nests become one shared function; the kernels stay equal to the interpreter.
+
+#include <catch2/catch.hpp>
+
+#include "codegen/share_groups.h"
+#include "frontend/kiln.h"
+#include "ir/autodiff.h"
+#include "ir/passes.h"
+#include "runtime/executable.h"
+#include "tests/support/compare.h"
+
+using namespace kiln;
+
+namespace {
+size_t count(const std::string& s, const std::string& what) {
+  size_t n = 0;
+  for (size_t p = s.find(what); p != std::string::npos; p = s.find(what, p + 1)) ++n;
+  return n;
+}
+std::string type_of(const std::string&) { return "float* __restrict"; }
+} // namespace
+
+TEST_CASE("blocks equal up to names become one function called at each place") {
+  const std::vector<std::string> blocks = {
+      "// layer 1\nfor (long long i = 0; i < N; ++i) {\n  const float t5 = kiln_tanh(b3[i]);\n  b7[i] = t5;\n}\n",
+      "// unique\nb9[0] = 1.0f;\n",
+      "// layer 2\nfor (long long i_1 = 0; i_1 < N; ++i_1) {\n  const float t8 = kiln_tanh(b7[i_1]);\n  b8[i_1] = t8;\n}\n",
+  };
+  const codegen::SharedGroups s = codegen::share_repeated_groups(blocks, type_of);
+  CHECK(count(s.functions, "static void kiln_group_") == 1);
+  CHECK(count(s.functions, "kiln_tanh(P1[V0])") == 1);
+  CHECK(count(s.body, "kiln_group_") == 2);
+  CHECK(s.body.find("(N, b3, b7);") != std::string::npos);
+  CHECK(s.body.find("(N, b7, b8);") != std::string::npos);
+  CHECK(s.body.find("b9[0] = 1.0f;") != std::string::npos); // a block that occurs once stays
+  CHECK(s.body.find("// layer 2") != std::string::npos);    // comments stay at the call site
+}
+
+TEST_CASE("blocks that differ in a constant or an operation are not shared") {
+  const std::vector<std::string> blocks = {"b1[0] = b2[0] * 0.5f;\n", "b3[0] = b4[0] * 0.25f;\n",
+                                           "b5[0] = b6[0] + 0.5f;\n"};
+  const codegen::SharedGroups s = codegen::share_repeated_groups(blocks, type_of);
+  CHECK(s.functions.empty());
+  CHECK(s.body == blocks[0] + blocks[1] + blocks[2]);
+}
+
+TEST_CASE("a deep network's step shares its layers and still equals the interpreter") {
+  std::vector<nn::Layer> layers{nn::Linear(2, 6), nn::Tanh()};
+  for (int d = 0; d < 6; ++d) {
+    layers.emplace_back(nn::Linear(6, 6));
+    layers.emplace_back(nn::Tanh());
+  }
+  layers.emplace_back(nn::Linear(6, 1));
+  nn::Sequential net(layers);
+  Input y{{2}, "y"};
+  const Lowered l = lower({{"loss", mse(net(y), Target{{1}, "c"})}}, ir::DType::F64);
+  std::vector<std::string> names;
+  for (const ParamSpec& p : l.params) names.push_back(p.name);
+  const ir::Graph g = ir::grad(l.graph, "loss", names);
+  Executable exe = Executable::compile(g);
+  CHECK(count(exe.kernel().source, "static void kiln_group_") >= 2);
+  ir::Bindings v = init_parameters(l.params, 2, ir::DType::F64);
+  v.emplace("y", ir::Tensor(ir::DType::F64, {3, 2}, {0.5, -1.0, 2.0, 0.3, -0.7, 1.1}));
+  v.emplace("c", ir::Tensor(ir::DType::F64, {3, 1}, {0.2, -0.4, 0.9}));
+  const auto got = exe.run_tensors(v);
+  const auto want = ir::interpret(ir::optimize(g), v);
+  for (size_t i = 0; i < got.size(); ++i) CHECK(test::max_rel_error(got[i], want[i]) < 1e-12);
+}
