@@ -15,7 +15,8 @@ using kiln::test::TempDir;
 
 namespace {
 
-const std::string kMnistDir = KILN_SOURCE_DIR "/../shared/data/mnist";
+// The MNIST test set (10000 images) ships with the repository, so a clean clone can test it.
+const std::string kMnistDir = KILN_SOURCE_DIR "/tests/data/mnist";
 const std::string kImages = kMnistDir + "/t10k-images-idx3-ubyte.gz";
 const std::string kLabels = kMnistDir + "/t10k-labels-idx1-ubyte.gz";
 
