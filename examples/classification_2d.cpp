@@ -16,7 +16,6 @@ int main(int argc, char** argv) {
   const examples::Options o = examples::parse_options(
       argc, argv, {.epochs = 50, .batch_size = 5, .lr = 1e-3},
       "classification_2d: 3 level-set classes of x1^2 + x2^2 with a 2-14-10-3 network (dnn101)");
-  examples::require_device(o);
   const std::string out = examples::prepare_out(o);
 
   auto f = [](double a, double b) { return a * a + b * b; };
@@ -28,7 +27,7 @@ int main(int argc, char** argv) {
   Trainer trainer(net, Loss::cross_entropy(), std::make_shared<optim::Adam>(o.lr));
   const History h = trainer.fit(parts.train, &parts.val,
                                 {.epochs = o.epochs, .batch_size = o.batch_size, .seed = o.seed,
-                                 .csv_log = out + "classification_2d.csv"});
+                                 .csv_log = out + "classification_2d.csv", .device = examples::device(o)});
 
   examples::plot_loss_curves(out + "classification_2d_loss.png", "2-14-10-3 on 3 level sets: cross-entropy per epoch", h);
   // The decision regions: the network's class at the centre of every cell of a 200x200 grid.

@@ -18,7 +18,6 @@ int main(int argc, char** argv) {
   const examples::Options o = examples::parse_options(
       argc, argv, {.epochs = 50, .batch_size = 5, .lr = 1e-3},
       "moons: two interleaving half circles with a 2-14-10-2 tanh/sigmoid network (dnn101)");
-  examples::require_device(o);
   const std::string out = examples::prepare_out(o);
 
   const data::Dataset all = data::moons(2200, 0.1, o.seed);
@@ -32,7 +31,7 @@ int main(int argc, char** argv) {
                                 {.epochs = o.epochs,
                                  .batch_size = o.batch_size,
                                  .seed = o.seed,
-                                 .csv_log = out + "moons.csv"});
+                                 .csv_log = out + "moons.csv", .device = examples::device(o)});
   const Metrics test = trainer.evaluate(parts.test);
   examples::plot_loss_curves(out + "moons_loss.png", "2-14-10-2 on moons: cross-entropy per epoch",
                              h);

@@ -16,7 +16,6 @@ int main(int argc, char** argv) {
   const examples::Options o = examples::parse_options(
       argc, argv, {.epochs = 20, .batch_size = 5, .lr = 1e-3},
       "regression_1d: fit sin(x) on [-3, 3] with a 1-14-10-1 tanh/sigmoid network (dnn101)");
-  examples::require_device(o);
   const std::string out = examples::prepare_out(o);
 
   auto f = [](double x) { return std::sin(x); };
@@ -27,7 +26,7 @@ int main(int argc, char** argv) {
   Trainer trainer(net, Loss::mse(), std::make_shared<optim::Adam>(o.lr));
   const History h = trainer.fit(train, &val,
                                 {.epochs = o.epochs, .batch_size = o.batch_size, .seed = o.seed,
-                                 .csv_log = out + "regression_1d.csv"});
+                                 .csv_log = out + "regression_1d.csv", .device = examples::device(o)});
 
   examples::plot_loss_curves(out + "regression_1d_loss.png", "1-14-10-1 on sin(x): MSE per epoch", h);
   MatrixRM grid(200, 1);

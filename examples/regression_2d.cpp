@@ -45,7 +45,6 @@ int main(int argc, char** argv) {
       examples::parse_options(argc, argv, {.epochs = 50, .batch_size = 5, .lr = 1e-3},
                               "regression_2d: fit sin(x1) + cos(x2) on [-3, 3]^2 with a 2-14-10-1 "
                               "tanh/sigmoid network (dnn101)");
-  examples::require_device(o);
   const std::string out = examples::prepare_out(o);
 
   auto f = [](double a, double b) { return std::sin(a) + std::cos(b); };
@@ -60,7 +59,7 @@ int main(int argc, char** argv) {
                                 {.epochs = o.epochs,
                                  .batch_size = o.batch_size,
                                  .seed = o.seed,
-                                 .csv_log = out + "regression_2d.csv"});
+                                 .csv_log = out + "regression_2d.csv", .device = examples::device(o)});
   const Metrics test = trainer.evaluate(parts.test);
 
   examples::plot_loss_curves(out + "regression_2d_loss.png",

@@ -26,7 +26,6 @@ int main(int argc, char** argv) {
       examples::parse_options(argc, argv, {.epochs = 50, .batch_size = 5, .lr = 1e-3},
                               "residual_net: 3 level-set classes of sin(x1) + cos(x2) with 8 "
                               "residual tanh layers of width 8 (dnn101)");
-  examples::require_device(o);
   const std::string out = examples::prepare_out(o);
 
   constexpr int kWidth = 8, kDepth = 8, kClasses = 3;
@@ -45,7 +44,7 @@ int main(int argc, char** argv) {
                                 {.epochs = o.epochs,
                                  .batch_size = o.batch_size,
                                  .seed = o.seed,
-                                 .csv_log = out + "residual_net.csv"});
+                                 .csv_log = out + "residual_net.csv", .device = examples::device(o)});
   const Metrics test = trainer.evaluate(parts.test);
   examples::plot_loss_curves(out + "residual_net_loss.png",
                              "ResNet, 8 layers of width 8: cross-entropy per epoch", h);

@@ -91,7 +91,6 @@ int main(int argc, char** argv) {
   const examples::Options o =
       examples::parse_options(static_cast<int>(rest.size()), rest.data(),
                               {.epochs = 10, .batch_size = 5, .lr = 1e-3}, about);
-  examples::require_device(o);
   const std::string out = examples::prepare_out(o);
 
   auto f = [](double x) { return std::sin(x); };
@@ -115,7 +114,7 @@ int main(int argc, char** argv) {
       EpochStats last;
       try {
         h = trainer.fit(parts.train, &parts.val,
-                        {.epochs = o.epochs, .batch_size = o.batch_size, .seed = o.seed});
+                        {.epochs = o.epochs, .batch_size = o.batch_size, .seed = o.seed, .device = examples::device(o)});
         last = examples::final_stats(h, trainer, parts.train, parts.val);
       } catch (const TrainingError& e) {
         // A diverged cell is part of the result: NaN losses, grey in the heat maps.

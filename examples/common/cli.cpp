@@ -1,6 +1,7 @@
 #include "examples/common/cli.h"
 
 #include <cstdio>
+#include <exception>
 #include <cstdlib>
 #include <filesystem>
 #include <string_view>
@@ -13,6 +14,19 @@ namespace {
   std::exit(2);
 }
 
+/** Ends the program on an uncaught error with its message, not an abort. */
+[[noreturn]] void report_and_exit() {
+  try {
+    if (std::exception_ptr e = std::current_exception()) std::rethrow_exception(e);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "error: unknown exception\n");
+  }
+  std::fflush(stderr);
+  std::_Exit(1);
+}
+
 template <class T>
 T number(std::string_view flag, const char* text) {
   char* end = nullptr;
@@ -23,6 +37,7 @@ T number(std::string_view flag, const char* text) {
 } // namespace
 
 Options parse_options(int argc, char** argv, Options o, const std::string& about) {
+  std::set_terminate(report_and_exit);
   for (int i = 1; i < argc; ++i) {
     const std::string_view a = argv[i];
     if (a == "--help" || a == "-h") {
@@ -44,6 +59,7 @@ Options parse_options(int argc, char** argv, Options o, const std::string& about
     else fail("unknown option " + std::string(a));
   }
   if (o.epochs < 0 || o.batch_size < 1 || !(o.lr > 0)) fail("epochs must be >= 0, batch size >= 1 and lr > 0");
+  device(o); // validates the name
   return o;
 }
 
@@ -61,12 +77,13 @@ void print_result(const std::vector<std::pair<std::string, double>>& values) {
   std::fflush(stdout);
 }
 
-void require_device(const Options& o) {
-  if (o.device == "cpu") return;
-  if (o.device != "cuda") fail("unknown device '" + o.device + "'");
-  std::fprintf(stderr, "error: --device cuda: training on the GPU is not available in this build "
-                       "(the CUDA backend runs kernels through kiln::Executable only); use --device cpu\n");
-  std::exit(2);
+Device device(const Options& o) {
+  if (o.device == "cpu") return Device::cpu();
+  if (o.device == "cuda") return Device::cuda(0);
+  if (o.device.starts_with("cuda:")) return Device::cuda(number<int>("--device", o.device.c_str() + 5));
+  fail("unknown device '" + o.device + "' (cpu, cuda or cuda:<index>)");
 }
+
+
 
 } // namespace kiln::examples

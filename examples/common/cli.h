@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "runtime/executable.h"
+
 namespace kiln::examples {
 
 struct Options {
@@ -23,6 +25,7 @@ struct Options {
 /**
  * Parses --epochs, --batch-size, --lr, --seed, --device, --out (and --help, which prints
  * `about` and the defaults and exits). Exits with status 2 and a message on a bad option.
+ * From then on an error kiln throws ends the program with "error: <message>" and status 1.
  */
 Options parse_options(int argc, char** argv, Options defaults, const std::string& about);
 
@@ -32,7 +35,8 @@ std::string prepare_out(const Options& o);
 /** Prints "result: k1=v1 k2=v2 ..." on stdout. */
 void print_result(const std::vector<std::pair<std::string, double>>& values);
 
-/** Exits with a clear message when the device is not the CPU and no GPU backend can train. */
-void require_device(const Options& o);
+/** The device named by --device ("cpu" or "cuda", "cuda:1"). Training on a machine without a
+    GPU then stops with kiln's "[cuda] no GPU: ..." message. */
+Device device(const Options& o);
 
 } // namespace kiln::examples
