@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "codegen/c_like.h"
+#include "codegen/pcg32.h"
 #include "codegen/share_groups.h"
 #include "codegen/cpu_gemm.h"
 #include "ir/error.h"
@@ -493,36 +494,6 @@ std::string epoch_function(const CpuKernel& k, const EpochSpec& spec) {
   return w.str();
 }
 
-// kiln_pcg32 matches kiln::Rng (ir/rng.h) for stream 0: same state update, output and bounds.
-constexpr const char* kPcg32 = R"KILN(typedef struct { unsigned long long state; } kiln_pcg32;
-static inline unsigned kiln_pcg32_next(kiln_pcg32* r) {
-  const unsigned long long old = r->state;
-  r->state = old * 6364136223846793005ULL + 1ULL;
-  const unsigned x = (unsigned)(((old >> 18u) ^ old) >> 27u);
-  const unsigned rot = (unsigned)(old >> 59u);
-  return (x >> rot) | (x << ((32u - rot) & 31u));
-}
-static inline kiln_pcg32 kiln_pcg32_seed(unsigned long long seed) {
-  kiln_pcg32 r = {0ULL};
-  kiln_pcg32_next(&r);
-  r.state += seed;
-  kiln_pcg32_next(&r);
-  return r;
-}
-static inline unsigned kiln_pcg32_below(kiln_pcg32* r, unsigned n) {
-  unsigned long long m = (unsigned long long)kiln_pcg32_next(r) * n;
-  unsigned l = (unsigned)m;
-  if (l < n) {
-    const unsigned t = (0u - n) % n;
-    while (l < t) {
-      m = (unsigned long long)kiln_pcg32_next(r) * n;
-      l = (unsigned)m;
-    }
-  }
-  return (unsigned)(m >> 32);
-}
-)KILN";
-
 } // namespace
 
 int64_t CpuKernel::workspace_bytes(int64_t N) const {
@@ -593,7 +564,7 @@ CpuKernel render_cpu(const ir::Graph& g, const CpuOptions& options) {
     ws.line("(void)N;");
     ws.line("return total;");
     ws.close();
-    out += "\n" + std::string(kPcg32) + ws.str() + epoch_function(k, *options.epoch);
+    out += "\n" + pcg32_source("static inline") + ws.str() + epoch_function(k, *options.epoch);
   }
   k.source = out;
   return k;

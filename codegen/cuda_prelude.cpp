@@ -1,4 +1,5 @@
 #include "codegen/cuda_renderer.h"
+#include "codegen/pcg32.h"
 
 namespace kiln::codegen {
 
@@ -89,42 +90,11 @@ __device__ __forceinline__ T kiln_block_max(T v, T* red) {
 }
 )KILN";
 
-// kiln_pcg32 matches kiln::Rng (ir/rng.h) for stream 0, like the CPU epoch's, so the device
-// shuffles exactly as the host and the CPU kernels do.
-constexpr const char* kPcg32 = R"KILN(struct kiln_pcg32 { unsigned long long state; };
-__device__ __forceinline__ unsigned kiln_pcg32_next(kiln_pcg32* r) {
-  const unsigned long long old = r->state;
-  r->state = old * 6364136223846793005ULL + 1ULL;
-  const unsigned x = (unsigned)(((old >> 18u) ^ old) >> 27u);
-  const unsigned rot = (unsigned)(old >> 59u);
-  return (x >> rot) | (x << ((32u - rot) & 31u));
-}
-__device__ __forceinline__ kiln_pcg32 kiln_pcg32_seed(unsigned long long seed) {
-  kiln_pcg32 r = {0ULL};
-  kiln_pcg32_next(&r);
-  r.state += seed;
-  kiln_pcg32_next(&r);
-  return r;
-}
-__device__ __forceinline__ unsigned kiln_pcg32_below(kiln_pcg32* r, unsigned n) {
-  unsigned long long m = (unsigned long long)kiln_pcg32_next(r) * n;
-  unsigned l = (unsigned)m;
-  if (l < n) {
-    const unsigned t = (0u - n) % n;
-    while (l < t) {
-      m = (unsigned long long)kiln_pcg32_next(r) * n;
-      l = (unsigned)m;
-    }
-  }
-  return (unsigned)(m >> 32);
-}
-)KILN";
-
 } // namespace
 
 const std::string& cuda_prelude(bool fast_math) {
-  static const std::string accurate = std::string(kCommon) + kAccurate + kBlockReduce + kPcg32;
-  static const std::string fast = std::string(kCommon) + kFast + kBlockReduce + kPcg32;
+  static const std::string accurate = std::string(kCommon) + kAccurate + kBlockReduce + pcg32_source("__device__ __forceinline__");
+  static const std::string fast = std::string(kCommon) + kFast + kBlockReduce + pcg32_source("__device__ __forceinline__");
   return fast_math ? fast : accurate;
 }
 
