@@ -8,6 +8,8 @@
 
 #include <cstdlib>
 #include <memory>
+#include <utility>
+#include <vector>
 
 #include "codegen/cpu_gemm.h"
 #include "ir/interpret.h"
@@ -168,26 +170,25 @@ TEST_CASE(
 }
 
 TEST_CASE("blocked GEMM: a depth of N, in ragged blocks, with an optimizer-like epilogue") {
-  // Every transpose combination of a 45 x 100 gradient (blocked from N = ceil(48^3 / 4500) = 25,
-  // the row loop below), and a 28 x 600 one that is blocked at every N (two panels of columns).
-  // Depth blocks take 256 values (f32) or 128 (f64): batches of 300 and 513 end in ragged ones.
-  // N = 0 still runs the update, on a zero gradient.
+  // Every transpose combination of a 45 x 100 gradient (3 slivers and a short one, 4 panels and
+  // a narrow one), a 28 x 600 one (two blocks of columns) and, under the size rule, a 12 x 100
+  // one on the row loop. Depth blocks take 256 values (f32) or 128 (f64): batches of 255, 257 and
+  // 513 end in ragged ones. N = 0 still runs the update, on a zero gradient.
   for (DType t : {DType::F32, DType::F64}) {
     ir::Builder b;
     add_gradient(b, {45, 100, kBatch, true, false}, t, true, "0");
+    add_gradient(b, {12, 100, kBatch, true, false}, t, false, "1");
     if (t == DType::F32) {
-      add_gradient(b, {45, 100, kBatch, false, false}, t, false, "1");
-      add_gradient(b, {45, 100, kBatch, true, true}, t, false, "2");
-      add_gradient(b, {28, 600, kBatch, false, true}, t, true, "3");
+      add_gradient(b, {45, 100, kBatch, false, false}, t, false, "2");
+      add_gradient(b, {45, 100, kBatch, true, true}, t, false, "3");
+      add_gradient(b, {28, 600, kBatch, false, true}, t, true, "4");
     }
     const ir::Graph g = b.graph();
     Executable exe = Executable::compile(g, {.name = "gemm_depth"});
     const std::string& source = exe.kernel().source;
-    const size_t products = t == DType::F32 ? 4 : 1;
-    CHECK(count(source, "depth N in blocks of") == products);
-    CHECK(count(source, "if (N >= 25)") == (t == DType::F32 ? 3 : 1));
-    CHECK(count(source, "if (N >= ") == (t == DType::F32 ? 3 : 1));
-    for (int64_t batch : {0, 1, 7, 24, 25, 256, 300, 513}) {
+    CHECK(count(source, "depth N in blocks of") == (t == DType::F32 ? 4 : 1));
+    CHECK(count(source, "if (N >= ") == 0);
+    for (int64_t batch : {0, 1, 7, 255, 256, 257, 513}) {
       INFO(to_string(t) << " batch " << batch);
       check(exe, g, random_values(g, batch, static_cast<uint64_t>(batch) + 5), t);
     }
@@ -210,16 +211,18 @@ TEST_CASE("blocked GEMM: the size rule keeps small and thin products on the row 
   const codegen::MatmulDesc batch{.rows = kBatch, .cols = 256, .depth = 256};
   CHECK(codegen::plan_gemm(batch).blocked);
   CHECK(codegen::plan_gemm(batch).min_batch == 8);
-  // A depth of N: a 256 x 256 gradient is blocked at every batch size, a 64 x 64 one from 27 on
-  // (ceil(48^3 / 64^2)), a 10 x 256 one (a classifier's) never.
-  const codegen::MatmulDesc wide_gradient{.rows = 256, .cols = 256, .depth = kBatch};
-  CHECK(codegen::plan_gemm(wide_gradient).blocked);
-  CHECK(codegen::plan_gemm(wide_gradient).min_batch == 0);
-  const codegen::MatmulDesc square_gradient{.rows = 64, .cols = 64, .depth = kBatch};
-  CHECK(codegen::plan_gemm(square_gradient).blocked);
-  CHECK(codegen::plan_gemm(square_gradient).min_batch == 27);
-  const codegen::MatmulDesc thin_gradient{.rows = 10, .cols = 256, .depth = kBatch};
-  CHECK_FALSE(codegen::plan_gemm(thin_gradient).blocked);
+  // A depth of N: gradients of at least 2048 elements (a classifier's 10 x 256 too) are blocked
+  // at every batch size, with no row loop; smaller or thinner ones keep the row loop.
+  using Dims = std::vector<std::pair<int64_t, int64_t>>;
+  for (auto [rows, cols] : Dims{{256, 256}, {10, 256}, {32, 64}}) {
+    const codegen::MatmulDesc gradient{.rows = rows, .cols = cols, .depth = kBatch};
+    CHECK(codegen::plan_gemm(gradient).blocked);
+    CHECK(codegen::plan_gemm(gradient).min_batch == 0);
+  }
+  for (auto [rows, cols] : Dims{{32, 32}, {4, 1024}, {1024, 8}}) {
+    const codegen::MatmulDesc gradient{.rows = rows, .cols = cols, .depth = kBatch};
+    CHECK_FALSE(codegen::plan_gemm(gradient).blocked);
+  }
   const codegen::MatmulDesc all_batch{.rows = kBatch, .cols = 256, .depth = kBatch};
   CHECK_FALSE(codegen::plan_gemm(all_batch).blocked);
 }

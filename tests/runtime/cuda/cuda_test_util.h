@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+
+#include "tests/support/temp_dir.h"
 #include <fstream>
 #include <iterator>
 #include <optional>
@@ -83,25 +85,5 @@ private:
   std::optional<std::string> old_;
 };
 
-/** A fresh directory for one test case; ctest runs cases as parallel processes, hence the pid. */
-class TempDir {
-public:
-  explicit TempDir(const std::string& tag)
-      : path_(std::filesystem::temp_directory_path() /
-              ("kiln-cuda-" + tag + "-" + std::to_string(::getpid()))) {
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
-private:
-  std::filesystem::path path_;
-};
 
 } // namespace kiln::test

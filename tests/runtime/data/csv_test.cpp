@@ -1,7 +1,7 @@
 #include "runtime/data/csv.h"
 
 #include "error_text.h"
-#include "temp_dir.h"
+#include "tests/support/temp_dir.h"
 
 #include "ir/rng.h"
 

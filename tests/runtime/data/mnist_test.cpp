@@ -1,7 +1,7 @@
 #include "runtime/data/mnist.h"
 
 #include "error_text.h"
-#include "temp_dir.h"
+#include "tests/support/temp_dir.h"
 
 #include <catch2/catch.hpp>
 #include <zlib.h>

@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+
+#include "tests/support/temp_dir.h"
 #include <fstream>
 #include <iterator>
 #include <optional>
@@ -13,28 +15,6 @@
 #include <unistd.h>
 
 namespace kiln::test {
-
-/** A fresh, empty directory under the temp dir, removed with everything in it at scope exit. */
-class TempDir {
-public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = std::filesystem::temp_directory_path() /
-            ("kiln-jit-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
-private:
-  std::filesystem::path path_;
-};
 
 /** Sets (or with nullopt, unsets) an environment variable for the scope, then restores it. */
 class ScopedEnv {

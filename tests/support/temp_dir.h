@@ -1,7 +1,9 @@
 #pragma once
 // A fresh directory under the system temp dir for one test case, removed when it goes out of
-// scope. ctest runs test cases as parallel processes, so the name carries the process id.
+// scope. ctest runs test cases as parallel processes, so the name carries the process id (and a
+// counter, for several directories in one process).
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -12,9 +14,10 @@ namespace kiln::test {
 
 class TempDir {
 public:
-  explicit TempDir(const std::string& tag)
-      : path_(std::filesystem::temp_directory_path() /
-              ("kiln-" + tag + "-" + std::to_string(::getpid()))) {
+  explicit TempDir(const std::string& tag = "test") {
+    static std::atomic<int> counter{0};
+    path_ = std::filesystem::temp_directory_path() /
+            ("kiln-" + tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
     std::filesystem::remove_all(path_);
     std::filesystem::create_directories(path_);
   }
@@ -24,6 +27,8 @@ public:
     std::error_code ec;
     std::filesystem::remove_all(path_, ec);
   }
+
+  const std::filesystem::path& path() const { return path_; }
 
   /** The path of `name` inside the directory. */
   std::string file(const std::string& name) const { return (path_ / name).string(); }
