@@ -3,7 +3,7 @@
 #include "runtime/plot/plot.h"
 
 #include "png_image.h"
-#include "tests/runtime/data/temp_dir.h"
+#include "tests/support/temp_dir.h"
 
 #include "ir/error.h"
 
