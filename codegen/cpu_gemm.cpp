@@ -54,10 +54,10 @@ constexpr int64_t kMinRows = 8;
 // (deep, narrow nets like the width-32 ablation would compile for a minute), so they keep
 // only the row loop.
 constexpr int64_t kMinDynamicPerRow = 64 * 64;
-// With a depth of N the row loop streams all of B once per row of C: bench/gemm has the blocked
-// GEMM 2-3x faster from 8 samples on down to 16 x 128 gradients, even at 4, and at most 0.2 us
-// slower at 1. So it comes alone, no branch, and costs no more compile time than a row loop
-// would, from half the area that a dynamic row count needs.
+// A depth of N (weight gradients): the row loop streams all of B once per row of C, so the
+// blocked GEMM wins from 8 samples on (1.2-2x up to 64, 2-7x at 1024) and loses at most 0.2 us
+// below 4 (bench/gemm, gradients of 10 x 256 to 256 x 256). It comes alone, with no branch and so
+// no more compile time than the row loop, from half the size a dynamic row count needs.
 constexpr int64_t kMinGradientArea = 2048;
 
 int64_t elem_bytes(ir::DType t) {
@@ -124,7 +124,7 @@ public:
       : w_(w), e_(e), d_(d), t_(c_type_of(d.dtype)), zero_(c_literal(0, d.dtype)),
         nr_(tile_cols(d.dtype)), nc_(panel_cols(d)), k_(d.depth), kc_(depth_block(d)),
         dynamic_(k_ == ir::kBatch), split_(dynamic_ || kc_ < k_),
-        direct_(direct_a(d, e.schedule())) {}
+        direct_(direct_a(d, e.schedule())), tile_("kiln_tile_" + std::to_string(d.node)) {}
 
   void emit(const GemmEpilogue& epilogue) {
     w_.line(str("// blocked GEMM: tile (14 rows with AVX-512, 2-3 with AVX, else 1) x ", nr_,
@@ -176,13 +176,13 @@ public:
     loop("kiln_jr", "0", "kiln_nc", ll(nr_));
     w_.line("const long long kiln_cols = " + c_min("kiln_nc - kiln_jr", ll(nr_)) + ";");
     if (split_) {
-      // Partial sums by sliver (of this mc block) and panel.
+      // Partial sums by sliver (of this mc block, or of all rows for a depth of N) and panel.
       w_.line(t_ + "* __restrict kiln_c = kiln_part + (" +
               (dynamic_ ? "kiln_i0" : "(kiln_i0 - kiln_ic)") + " / kiln_mr * " + ll(nc_ / nr_) +
               " + kiln_jr / " + ll(nr_) + ") * (kiln_mr * " + ll(nr_) + ");");
       const std::string panel =
           dynamic_ ? "kiln_jr * kiln_kc" : "kiln_jr * " + ll(k_) + " + kiln_pc * " + ll(nr_);
-      w_.line("kiln_tile::run(kiln_a, kiln_pb + " + panel + ", kiln_c, kiln_kc, kiln_pc == 0);");
+      w_.line(tile_ + "::run(kiln_a, kiln_pb + " + panel + ", kiln_c, kiln_kc, kiln_pc == 0);");
       w_.open("if (kiln_pc + kiln_kc == " + c_dim(k_) + ")");
       tile_epilogue(epilogue);
       w_.close();
@@ -192,7 +192,7 @@ public:
       if (!dynamic_)
         w_.close(); // ic
     } else {
-      w_.line("kiln_tile::run(kiln_a, kiln_pb + kiln_jr * " + ll(k_) + ", kiln_c, " + ll(k_) +
+      w_.line(tile_ + "::run(kiln_a, kiln_pb + kiln_jr * " + ll(k_) + ", kiln_c, " + ll(k_) +
               ", 1);");
       tile_epilogue(epilogue);
       w_.close(); // jr
@@ -258,7 +258,7 @@ private:
    * variables so they stay in registers.
    */
   void tile_kernel() {
-    w_.open("struct kiln_tile");
+    w_.open("struct " + tile_);
     w_.open("KILN_WIDE_VECTORS static void run(const " + t_ + "* __restrict a, const " + t_ +
             "* __restrict b, " + t_ + "* __restrict c, long long kc, int first)");
     for (const auto& tile : kTiles) {
@@ -293,8 +293,9 @@ private:
       w_.line("(void)first;");
     }
     w_.open("for (long long k = 0; k < kc; ++k)");
+    // "bv", not "b": b<digits> names the step's buffers (see tile_).
     for (int64_t v = 0; v < nv; ++v)
-      w_.line("const kiln_vec b" + ll(v) + " = *(const kiln_vec*)(b + k * " + ll(nr_) +
+      w_.line("const kiln_vec bv" + ll(v) + " = *(const kiln_vec*)(b + k * " + ll(nr_) +
               (v ? " + " + ll(v * lanes_) : "") + ");");
     for (int r = 0; r < mr; ++r) {
       // Packed slivers are k-major (MR values per k); in-place rows have stride K.
@@ -302,7 +303,7 @@ private:
                                     : "a[k * " + ll(mr) + (r ? " + " + ll(r) : "") + "]";
       std::string line;
       for (int64_t v = 0; v < nv; ++v)
-        line += (v ? " " : "") + acc(r, v) + " += " + a + " * b" + ll(v) + ";";
+        line += (v ? " " : "") + acc(r, v) + " += " + a + " * bv" + ll(v) + ";";
       w_.line(line);
     }
     w_.close();
@@ -417,6 +418,13 @@ private:
   /** The depth is N: blocks of kc over every row (see the constants above). */
   const bool dynamic_;
   const bool split_, direct_;
+  /**
+   * The tile's struct, named after the product. share_repeated_groups would render the blocks of
+   * a repeated layer as one function with its lower-case names renamed, preprocessor lines and
+   * attributes (vector_size) included, which breaks them; a name of its own keeps every blocked
+   * product's code apart.
+   */
+  const std::string tile_;
 };
 
 } // namespace

@@ -1,5 +1,6 @@
 #include "codegen/share_groups.h"
 
+#include <algorithm>
 #include <cctype>
 #include <map>
 #include <set>
@@ -49,9 +50,27 @@ Canonical canonicalize(const std::string& block) {
     pos = eol + 1;
     const size_t first = line.find_first_not_of(' ');
     if (first != std::string::npos && line.compare(first, 2, "//") == 0) continue;
+    if (first != std::string::npos && line[first] == '#') { // preprocessor lines stay as they are
+      c.text += line + '\n';
+      continue;
+    }
     for (size_t i = 0; i < line.size();) {
       const char ch = line[i];
-      if (std::isalpha(static_cast<unsigned char>(ch)) || ch == '_') {
+      if (ch == '"') { // a string literal (a _Pragma) stays as it is
+        const size_t end = line.find('"', i + 1);
+        const size_t stop = end == std::string::npos ? line.size() : end + 1;
+        c.text += line.substr(i, stop - i);
+        i = stop;
+      } else if (line.compare(i, 13, "__attribute__") == 0) { // so do attributes
+        size_t j = line.find('(', i), depth = 0;
+        for (; j < line.size(); ++j) {
+          depth += line[j] == '(';
+          if (line[j] == ')' && --depth == 0) break;
+        }
+        const size_t stop = std::min(j + 1, line.size());
+        c.text += line.substr(i, stop - i);
+        i = stop;
+      } else if (std::isalpha(static_cast<unsigned char>(ch)) || ch == '_') {
         size_t j = i;
         while (j < line.size() && (std::isalnum(static_cast<unsigned char>(line[j])) || line[j] == '_')) ++j;
         const std::string id = line.substr(i, j - i);

@@ -156,9 +156,11 @@ TEST_CASE(
     add_product(b, {kBatch, 80, 60, false, true}, t, Epilogue::TwoOutputs, "1");
     add_product(b, {kBatch, 70, 66, true, false}, t, Epilogue::BiasTanh, "2");
     add_product(b, {kBatch, 20, t == DType::F32 ? 600 : 300}, t, Epilogue::TwoOutputs, "3");
+    // A repeated layer: the same code up to buffer names, which must stay apart.
+    add_product(b, {kBatch, 64, 64}, t, Epilogue::BiasTanh, "4");
     const ir::Graph g = b.graph();
     Executable exe = Executable::compile(g, {.name = "gemm_batch"});
-    REQUIRE(count(exe.kernel().source, "blocked GEMM") == 4);
+    REQUIRE(count(exe.kernel().source, "blocked GEMM") == 5);
     CHECK(count(exe.kernel().source, "in blocks of") == 1);
     // The rule switches to the blocked GEMM at N = max(8, ceil(48^3 / (cols * depth))).
     CHECK(exe.kernel().source.find("if (N >= 27)") != std::string::npos);
@@ -170,10 +172,12 @@ TEST_CASE(
 }
 
 TEST_CASE("blocked GEMM: a depth of N, in ragged blocks, with an optimizer-like epilogue") {
-  // Every transpose combination of a 45 x 100 gradient (3 slivers and a short one, 4 panels and
-  // a narrow one), a 28 x 600 one (two blocks of columns) and, under the size rule, a 12 x 100
-  // one on the row loop. Depth blocks take 256 values (f32) or 128 (f64): batches of 255, 257 and
-  // 513 end in ragged ones. N = 0 still runs the update, on a zero gradient.
+  // Three transpose combinations on a 45 x 100 gradient (3 slivers of 14 rows and a short one, 3
+  // panels of 32 columns and a narrow one), the fourth on a 28 x 600 one (two blocks of columns),
+  // one of them again (a repeated layer: the same code up to buffer names, which must stay apart)
+  // and, under the size rule, a 12 x 100 one on the row loop. Depth blocks take 256 values (f32)
+  // or 128 (f64): batches of 255, 257 and 513 end in ragged ones. N = 0 still runs the update, on
+  // a zero gradient.
   for (DType t : {DType::F32, DType::F64}) {
     ir::Builder b;
     add_gradient(b, {45, 100, kBatch, true, false}, t, true, "0");
@@ -182,11 +186,12 @@ TEST_CASE("blocked GEMM: a depth of N, in ragged blocks, with an optimizer-like 
       add_gradient(b, {45, 100, kBatch, false, false}, t, false, "2");
       add_gradient(b, {45, 100, kBatch, true, true}, t, false, "3");
       add_gradient(b, {28, 600, kBatch, false, true}, t, true, "4");
+      add_gradient(b, {45, 100, kBatch, false, false}, t, false, "5");
     }
     const ir::Graph g = b.graph();
     Executable exe = Executable::compile(g, {.name = "gemm_depth"});
     const std::string& source = exe.kernel().source;
-    CHECK(count(source, "depth N in blocks of") == (t == DType::F32 ? 4 : 1));
+    CHECK(count(source, "depth N in blocks of") == (t == DType::F32 ? 5 : 1));
     CHECK(count(source, "if (N >= ") == 0);
     for (int64_t batch : {0, 1, 7, 255, 256, 257, 513}) {
       INFO(to_string(t) << " batch " << batch);
@@ -238,16 +243,19 @@ TEST_CASE("blocked GEMM: the variant for hosts without AVX-512 gives the same pr
   for (DType t : {DType::F32, DType::F64}) {
     ir::Builder b;
     add_product(b, {kBatch, 65, 70, t == DType::F64, true}, t, Epilogue::TwoOutputs, "0");
-    if (t == DType::F32)
+    if (t == DType::F32) {
       add_product(b, {kBatch, 64, 64, true, false}, t, Epilogue::None, "1");
+      add_gradient(b, {45, 100, kBatch, true, false}, t, false, "2");
+    }
     const ir::Graph g = ir::optimize(b.graph());
     const codegen::CpuKernel k = codegen::render_cpu(g);
-    REQUIRE(count(k.source, "blocked GEMM") == (t == DType::F32 ? 2 : 1));
+    REQUIRE(count(k.source, "blocked GEMM") == (t == DType::F32 ? 3 : 1));
     auto module =
         runtime::CpuJit::instance().compile(k.source, {.name = "gemm_avx2", .extra_flags = narrow});
     auto* fn = module->function<void(long long, void* const*, void*)>(k.name);
 
-    const int64_t batch = 59;
+    // Ragged for 2- and 3-row slivers, and two depth blocks (256 + 45) of the gradient.
+    const int64_t batch = 301;
     const ir::Bindings values = random_values(g, batch, 3);
     std::vector<std::vector<double>> f64(k.schedule.slots.size());
     std::vector<std::vector<float>> f32(k.schedule.slots.size());

@@ -36,6 +36,17 @@ TEST_CASE("blocks equal up to names become one function called at each place") {
   CHECK(s.body.find("// layer 2") != std::string::npos);    // comments stay at the call site
 }
 
+TEST_CASE("preprocessor lines, strings and attributes are copied, never renamed") {
+  const std::string body = "#if defined(abc)\ntypedef float vf __attribute__((vector_size(64)));\n"
+                           "#endif\n_Pragma(\"clang loop vectorize(enable)\")\n";
+  const std::vector<std::string> blocks = {body + "b1[0] = b2[0];\n", body + "b3[0] = b4[0];\n"};
+  const codegen::SharedGroups s = codegen::share_repeated_groups(blocks, type_of);
+  CHECK(s.functions.find("#if defined(abc)") != std::string::npos);
+  CHECK(s.functions.find("__attribute__((vector_size(64)))") != std::string::npos);
+  CHECK(s.functions.find("\"clang loop vectorize(enable)\"") != std::string::npos);
+  CHECK(s.functions.find("P0[0] = P1[0];") != std::string::npos);
+}
+
 TEST_CASE("blocks that differ in a constant or an operation are not shared") {
   const std::vector<std::string> blocks = {"b1[0] = b2[0] * 0.5f;\n", "b3[0] = b4[0] * 0.25f;\n",
                                            "b5[0] = b6[0] + 0.5f;\n"};
