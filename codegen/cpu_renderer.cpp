@@ -315,6 +315,22 @@ private:
     auto A = [&](const std::string& i, const std::string& kk) { return e_.value(a, ta ? Index{kk, i} : Index{i, kk}); };
     auto B = [&](const std::string& kk, const std::string& j) { return e_.value(b, tb ? Index{j, kk} : Index{kk, j}); };
 
+    // B transposed (a layer's weight as y W^T): copy it once, transposed, so the row loop below
+    // streams contiguous rows of it instead of a horizontal sum per output.
+    std::string bt;
+    if (tb && cols != ir::kBatch && k != ir::kBatch && cols * k <= kWholeOutputLimit * 2 && rows != 1) {
+      bt = e_.fresh("bt");
+      w_.line(t + " " + bt + "[" + std::to_string(cols * k) + "];");
+      const Index jj = open_loops({cols}, "j", nullptr);
+      const Index kk = open_loops({k}, "k", "KILN_VECTORIZE");
+      e_.push_scope();
+      w_.line(bt + "[" + kk[0] + "*" + std::to_string(cols) + " + " + jj[0] + "] = " + e_.value(b, Index{jj[0], kk[0]}) + ";");
+      e_.pop_scope();
+      close_loops(2);
+    }
+    auto Bt = [&](const std::string& kk, const std::string& j) {
+      return bt.empty() ? B(kk, j) : bt + "[" + kk + "*" + std::to_string(cols) + " + " + j + "]";
+    };
     const Index row = open_loops({rows}, "i", nullptr);
     if (cols != ir::kBatch) {
       // One row of the product at a time, accumulated in registers, then the epilogue.
@@ -323,14 +339,14 @@ private:
       Index j = open_loops({cols}, "j", "KILN_VECTORIZE");
       w_.line(acc + "[" + j[0] + "] = " + c_literal(0, n.type.dtype) + ";");
       close_loops(1);
-      if (!tb) {
+      if (!tb || !bt.empty()) {
         const Index kk = open_loops({k}, "k", nullptr);
         e_.push_scope();
         const std::string av = e_.fresh("a");
         w_.line("const " + t + " " + av + " = " + A(row[0], kk[0]) + ";");
         j = open_loops({cols}, "j", "KILN_VECTORIZE");
         e_.push_scope();
-        w_.line(acc + "[" + j[0] + "] += " + av + " * " + B(kk[0], j[0]) + ";");
+        w_.line(acc + "[" + j[0] + "] += " + av + " * " + Bt(kk[0], j[0]) + ";");
         e_.pop_scope();
         close_loops(1);
         e_.pop_scope();
