@@ -19,20 +19,30 @@ struct KilnMlp::State {
   size_t label_slot = 0, y_slot = 0, lr_slot = 0;
   float lr = 0, loss = 0;
   std::vector<int32_t> labels; // cross-entropy labels as integers (the harness stores floats)
-  std::vector<std::vector<float>> outputs; // outputs other than the loss (updates not done in place)
+  std::vector<std::vector<float>>
+      outputs; // outputs other than the loss (updates not done in place)
 };
 
-KilnMlp::KilnMlp(const MlpSpec& spec) : s_(std::make_unique<State>()) {
+KilnMlp::KilnMlp(const MlpSpec& spec, const KilnMlpOptions& options)
+    : s_(std::make_unique<State>()) {
   spec.validate("[KilnMlp]");
   s_->spec = spec;
   std::vector<nn::Layer> layers;
   for (int l = 0; l < spec.layers(); ++l) {
-    layers.emplace_back(nn::Linear(spec.widths[static_cast<size_t>(l)], spec.widths[static_cast<size_t>(l) + 1]));
+    layers.emplace_back(
+        nn::Linear(spec.widths[static_cast<size_t>(l)], spec.widths[static_cast<size_t>(l) + 1]));
     switch (spec.activations[static_cast<size_t>(l)]) {
-    case Activation::kTanh: layers.emplace_back(nn::Tanh()); break;
-    case Activation::kSigmoid: layers.emplace_back(nn::Sigmoid()); break;
-    case Activation::kRelu: layers.emplace_back(nn::ReLU()); break;
-    case Activation::kIdentity: break;
+    case Activation::kTanh:
+      layers.emplace_back(nn::Tanh());
+      break;
+    case Activation::kSigmoid:
+      layers.emplace_back(nn::Sigmoid());
+      break;
+    case Activation::kRelu:
+      layers.emplace_back(nn::ReLU());
+      break;
+    case Activation::kIdentity:
+      break;
     }
   }
   nn::Sequential net(std::move(layers));
@@ -40,16 +50,20 @@ KilnMlp::KilnMlp(const MlpSpec& spec) : s_(std::make_unique<State>()) {
   const bool ce = spec.loss == Loss::kCrossEntropy;
   const Lowered l = ce ? lower({{"loss", cross_entropy(net(y), Labels(spec.outputs(), "c"))}})
                        : lower({{"loss", mse(net(y), Target{{spec.outputs()}, "c"})}});
-  for (const Param<>& p : net.parameters()) s_->params.push_back(p.name());
+  for (const Param<>& p : net.parameters())
+    s_->params.push_back(p.name());
   optim::Adam adam(spec.adam.lr);
   adam.beta1 = spec.adam.beta1;
   adam.beta2 = spec.adam.beta2;
   adam.eps = spec.adam.eps;
   const StepGraph sg = build_step(l.graph, adam, s_->params);
   s_->optimizer_state = sg.state;
-  s_->exe.emplace(Executable::compile(
-      sg.graph, {.name = "bench_step", .updates = sg.updates, .epoch = codegen::EpochSpec{{"y", "c"}, {"loss"}},
-                 .batch_hint = spec.max_batch}));
+  CompileOptions co{.name = "bench_step", .cache = options.cache, .updates = sg.updates};
+  if (options.trainer_kernel) {
+    co.epoch = codegen::EpochSpec{{"y", "c"}, {"loss"}};
+    co.batch_hint = spec.max_batch;
+  }
+  s_->exe.emplace(Executable::compile(sg.graph, co));
   s_->lr = static_cast<float>(spec.adam.lr);
   s_->labels.resize(static_cast<size_t>(spec.max_batch));
   const auto& slots = s_->exe->kernel().schedule.slots;
@@ -57,7 +71,8 @@ KilnMlp::KilnMlp(const MlpSpec& spec) : s_(std::make_unique<State>()) {
   s_->outputs.reserve(slots.size()); // pointers into it must stay put
   for (size_t i = 0; i < slots.size(); ++i) {
     const codegen::Slot& sl = slots[i];
-    if (sl.role == codegen::Slot::Role::Param) s_->slots[i] = s_->exe->param_data(sl.name);
+    if (sl.role == codegen::Slot::Role::Param)
+      s_->slots[i] = s_->exe->param_data(sl.name);
     if (sl.role == codegen::Slot::Role::Output) {
       if (sl.name == "loss") {
         s_->slots[i] = &s_->loss;
@@ -66,9 +81,12 @@ KilnMlp::KilnMlp(const MlpSpec& spec) : s_(std::make_unique<State>()) {
         s_->slots[i] = s_->outputs.back().data();
       }
     }
-    if (sl.name == "c") s_->label_slot = i;
-    if (sl.name == "y") s_->y_slot = i;
-    if (sl.name == "lr") s_->lr_slot = i;
+    if (sl.name == "c")
+      s_->label_slot = i;
+    if (sl.name == "y")
+      s_->y_slot = i;
+    if (sl.name == "lr")
+      s_->lr_slot = i;
   }
   s_->slots[s_->lr_slot] = &s_->lr;
   s_->exe->init_params(l.params, 0);
@@ -80,11 +98,13 @@ KilnMlp::KilnMlp(KilnMlp&&) noexcept = default;
 void KilnMlp::set_parameters(std::span<const float> flat) {
   const MlpSpec& spec = s_->spec;
   for (int l = 0; l < spec.layers(); ++l) {
-    const int in = spec.widths[static_cast<size_t>(l)], out = spec.widths[static_cast<size_t>(l) + 1];
+    const int in = spec.widths[static_cast<size_t>(l)],
+              out = spec.widths[static_cast<size_t>(l) + 1];
     const int off = spec.weight_offset(l);
-    std::memcpy(s_->exe->param_data(s_->params[2 * static_cast<size_t>(l)]), flat.data() + off, sizeof(float) * in * out);
-    std::memcpy(s_->exe->param_data(s_->params[2 * static_cast<size_t>(l) + 1]), flat.data() + off + in * out,
-                sizeof(float) * out);
+    std::memcpy(s_->exe->param_data(s_->params[2 * static_cast<size_t>(l)]), flat.data() + off,
+                sizeof(float) * in * out);
+    std::memcpy(s_->exe->param_data(s_->params[2 * static_cast<size_t>(l) + 1]),
+                flat.data() + off + in * out, sizeof(float) * out);
   }
   for (const auto& [name, init] : s_->optimizer_state) {
     const MatrixRM cur = s_->exe->param(name);
@@ -95,19 +115,27 @@ void KilnMlp::set_parameters(std::span<const float> flat) {
 void KilnMlp::get_parameters(std::span<float> flat) const {
   const MlpSpec& spec = s_->spec;
   for (int l = 0; l < spec.layers(); ++l) {
-    const int in = spec.widths[static_cast<size_t>(l)], out = spec.widths[static_cast<size_t>(l) + 1];
+    const int in = spec.widths[static_cast<size_t>(l)],
+              out = spec.widths[static_cast<size_t>(l) + 1];
     const int off = spec.weight_offset(l);
-    std::memcpy(flat.data() + off, s_->exe->param_data(s_->params[2 * static_cast<size_t>(l)]), sizeof(float) * in * out);
-    std::memcpy(flat.data() + off + in * out, s_->exe->param_data(s_->params[2 * static_cast<size_t>(l) + 1]),
+    std::memcpy(flat.data() + off, s_->exe->param_data(s_->params[2 * static_cast<size_t>(l)]),
+                sizeof(float) * in * out);
+    std::memcpy(flat.data() + off + in * out,
+                s_->exe->param_data(s_->params[2 * static_cast<size_t>(l) + 1]),
                 sizeof(float) * out);
   }
+}
+
+bool KilnMlp::kernel_from_cache() const {
+  return s_->exe->from_cache();
 }
 
 float KilnMlp::step(const float* x, const float* target, int batch) {
   State& s = *s_;
   s.slots[s.y_slot] = const_cast<float*>(x);
   if (s.spec.loss == Loss::kCrossEntropy) {
-    for (int i = 0; i < batch; ++i) s.labels[static_cast<size_t>(i)] = static_cast<int32_t>(target[i]);
+    for (int i = 0; i < batch; ++i)
+      s.labels[static_cast<size_t>(i)] = static_cast<int32_t>(target[i]);
     s.slots[s.label_slot] = s.labels.data();
   } else {
     s.slots[s.label_slot] = const_cast<float*>(target);
@@ -122,15 +150,16 @@ float KilnMlp::run_epochs(const DataView<float>& data, int epochs, int batch, ui
   const void* target = data.y;
   if (s.spec.loss == Loss::kCrossEntropy) {
     labels.resize(static_cast<size_t>(data.count));
-    for (int i = 0; i < data.count; ++i) labels[static_cast<size_t>(i)] = static_cast<int32_t>(data.y[i]);
+    for (int i = 0; i < data.count; ++i)
+      labels[static_cast<size_t>(i)] = static_cast<int32_t>(data.y[i]);
     target = labels.data();
   }
   MatrixRM lr(1, 1);
   lr(0, 0) = s.lr;
   double last = 0;
   for (int e = 0; e < epochs; ++e)
-    last = s.exe->run_epoch(data.count, batch, true, hash_combine(seed, static_cast<uint64_t>(e)), {data.x, target},
-                            {{"lr", lr}})[0];
+    last = s.exe->run_epoch(data.count, batch, true, hash_combine(seed, static_cast<uint64_t>(e)),
+                            {data.x, target}, {{"lr", lr}})[0];
   return static_cast<float>(last);
 }
 

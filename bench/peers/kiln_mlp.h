@@ -8,11 +8,24 @@
 
 #include "bench/peers/mlp_spec.h"
 
+namespace kiln::runtime {
+class KernelCache;
+}
+
 namespace kiln::bench {
+
+/** How KilnMlp compiles its step (the JIT latency benchmarks vary these). */
+struct KilnMlpOptions {
+  /** Disk cache for the kernel; nullptr: kiln's default cache. */
+  runtime::KernelCache* cache = nullptr;
+  /** Also compile the fused epoch and the copy specialized for spec.max_batch, as the Trainer
+   *  does; off: the step alone, for any batch size. */
+  bool trainer_kernel = true;
+};
 
 class KilnMlp {
 public:
-  explicit KilnMlp(const MlpSpec& spec);
+  explicit KilnMlp(const MlpSpec& spec, const KilnMlpOptions& options = {});
   ~KilnMlp();
   KilnMlp(KilnMlp&&) noexcept;
 
@@ -24,6 +37,8 @@ public:
   /** `epochs` fused epochs (kiln shuffles inside the kernel, seeded from `seed`); returns the
       last epoch's mean loss. */
   float run_epochs(const DataView<float>& data, int epochs, int batch, uint64_t seed);
+  /** Whether the step's kernel came from the disk cache (no clang run). */
+  bool kernel_from_cache() const;
 
   struct State;
 

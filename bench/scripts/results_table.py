@@ -210,7 +210,13 @@ def markdown(summary):
         + ".",
         "",
         "Median wall-clock time per step or per whole run; ratios are kiln \u00f7 peer "
-        "(below 1: kiln is faster).",
+        "(below 1: kiln is faster). compile-* rows: kiln's JIT latency for W1 (cold: empty disk "
+        "cache; step: the step alone; trainer: the step, its batch-specialized copy and the "
+        "fused epoch).",
+        "",
+        "Command: `kiln_bench --benchmark_enable_random_interleaving=true "
+        "--benchmark_out=raw.json --benchmark_out_format=json` (built with "
+        "`-DKILN_BENCH_TORCH=ON`), then `python3 bench/scripts/results_table.py raw.json`.",
         "",
         "| " + " | ".join(header) + " |",
         "|" + "|".join("---" for _ in header) + "|",
