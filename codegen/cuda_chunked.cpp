@@ -13,6 +13,8 @@
 //   the current one.
 // - The output copies and copy-backs of the per-group plan run last.
 
+#include <functional>
+
 #include "codegen/cuda_chunk_analysis.h"
 #include "codegen/cuda_emitter.h"
 #include "codegen/cuda_kernels.h"
@@ -91,6 +93,100 @@ void row_matmul(CudaEmitter& em, const Group& grp, bool staged) {
   e.bind(grp.roots[0], idx, acc);
   em.store(grp.roots[0], idx, acc);
   em.roots_at(grp, 1, idx);
+  e.pop_scope();
+  w.close();
+}
+
+/**
+ * One Row matmul on tensor cores (TF32 inputs, f32 sums). Slice by slice of the depth, A and B
+ * go to the zero-padded stage of tensor_core_stage and each warp adds their product to its
+ * 16 x 16 tiles (kiln_tc_mma, cuda_prelude.cpp) in registers; then the tiles overwrite the
+ * stage, and the group's epilogue reads the product from there as row_matmul reads its sums.
+ */
+void tensor_core_matmul(CudaEmitter& em, const Group& grp, int64_t chunk_rows) {
+  const Schedule& sc = em.schedule();
+  CodeWriter& w = em.w();
+  ExprEmitter& e = em.e();
+  const Node& n = sc.graph.node(grp.roots[0]);
+  const NodeId a = n.inputs[0], b = n.inputs[1];
+  const bool tb = n.attrs.i("tb") != 0;
+  const int64_t depth = sc.graph.node(a).type.shape[1], cols = n.type.shape[1];
+  const TensorCoreStage st = tensor_core_stage(chunk_rows, depth, cols);
+  auto num = [](int64_t v) { return std::to_string(v); };
+  const std::string K = num(depth), C = num(cols), S = num(st.slice), C16 = num(st.cols16),
+                    tpw = num(st.tiles_per_warp), tiles = num(st.tiles),
+                    tiles_n = num(st.cols16 / 16), warps = num(kBlock / 32);
+  // The loop over this warp's tiles; `body` sees `t` and `tile`.
+  auto for_tiles = [&](const std::function<void()>& body) {
+    w.line("#pragma unroll");
+    w.open("for (int t = 0; t < " + tpw + "; ++t)");
+    w.line("const int tile = kiln_warp + t * " + warps + ";");
+    w.line("if (tile >= " + tiles + ") break;");
+    body();
+    w.close();
+  };
+  w.open(""); // the stage's names are the group's own
+  e.push_scope();
+  w.line("float* kiln_ta = (float*)kiln_smem;");
+  w.line("float* kiln_tb = kiln_ta + " + num(st.b_offset) + ";");
+  w.line("const int kiln_warp = (int)threadIdx.x / 32;");
+  w.line("kiln_tc_acc kiln_acc[" + tpw + "];");
+  for_tiles([&] { w.line("kiln_tc_zero(kiln_acc[t]);"); });
+  w.open("for (int kb = 0; kb < " + num(st.depth8) + "; kb += " + S + ")");
+  // A's slice row by row; rows past the chunk and depth past K are zeros.
+  w.open(block_loop("q", num(st.rows16 * st.slice)));
+  e.push_scope();
+  w.line("const int r = q / " + S + ", kk = q % " + S + ", k = kb + kk;");
+  w.line("float v = 0.0f;");
+  w.open("if (r < rows && k < " + K + ")");
+  e.push_scope();
+  w.line("v = " + e.value(a, Index{"r", "k"}) + ";");
+  e.pop_scope();
+  w.close();
+  w.line("kiln_ta[r * " + num(st.lda) + " + kk] = v;");
+  e.pop_scope();
+  w.close();
+  // B's slice as [slice, cols]; consecutive threads read consecutive addresses of B.
+  w.open(block_loop("q", num(st.slice * st.cols16)));
+  e.push_scope();
+  w.line(tb ? "const int kk = q % " + S + ", j = q / " + S + ", k = kb + kk;"
+            : "const int kk = q / " + C16 + ", j = q % " + C16 + ", k = kb + kk;");
+  w.line("float v = 0.0f;");
+  w.open("if (k < " + K + " && j < " + C + ")");
+  e.push_scope();
+  w.line("v = " + e.value(b, tb ? Index{"j", "k"} : Index{"k", "j"}) + ";");
+  e.pop_scope();
+  w.close();
+  w.line("kiln_tb[kk * " + num(st.ldb) + " + j] = v;");
+  e.pop_scope();
+  w.close();
+  w.line("__syncthreads();");
+  for_tiles([&] {
+    w.line("const float* ta = kiln_ta + (tile / " + tiles_n + ") * " + num(16 * st.lda) + ";");
+    w.line("const float* tbb = kiln_tb + (tile % " + tiles_n + ") * 16;");
+    w.open("for (int k0 = 0; k0 < " + S + "; k0 += 8)");
+    w.line("kiln_tc_mma(kiln_acc[t], ta + k0, " + num(st.lda) + ", tbb + k0 * " + num(st.ldb) +
+           ", " + num(st.ldb) + ");");
+    w.close();
+  });
+  w.line("__syncthreads();");
+  w.close();
+  for_tiles([&] {
+    w.line("kiln_tc_store(kiln_ta + (tile / " + tiles_n + ") * " + num(16 * st.ldc) +
+           " + (tile % " + tiles_n + ") * 16, " + num(st.ldc) + ", kiln_acc[t]);");
+  });
+  w.line("__syncthreads();");
+  w.open(block_loop("f", "rows * " + C));
+  e.push_scope();
+  const Index idx = CudaEmitter::decompose(n.type.shape.dims(), "f", "rows");
+  const std::string acc = e.fresh("acc");
+  w.line("const float " + acc + " = kiln_ta[" + idx[0] + " * " + num(st.ldc) + " + " + idx[1] +
+         "];");
+  e.bind(grp.roots[0], idx, acc);
+  em.store(grp.roots[0], idx, acc);
+  em.roots_at(grp, 1, idx);
+  e.pop_scope();
+  w.close();
   e.pop_scope();
   w.close();
 }
@@ -176,7 +272,9 @@ std::string chunk_kernel(const Schedule& sc, const ChunkAnalysis& a, const std::
     if (a.phase[gi] != Phase::Row)
       continue;
     w.line(em.title(grp));
-    if (grp.kind == Group::Kind::MatMul) {
+    if (grp.kind == Group::Kind::MatMul && a.tensor_core[gi]) {
+      tensor_core_matmul(em, grp, a.rows);
+    } else if (grp.kind == Group::Kind::MatMul) {
       row_matmul(em, grp, a.staged[gi]);
       if (a.staged[gi])
         stage_types.insert(sc.graph.node(grp.roots[0]).type.dtype);
@@ -329,13 +427,13 @@ CudaLaunch wave_kernel(const Schedule& sc, const ChunkAnalysis& a,
 } // namespace
 
 std::optional<CudaPlan> chunked_plan(const Schedule& sc, const CudaPlan& per_group,
-                                     std::string& source) {
-  const std::optional<ChunkAnalysis> a = analyze_chunks(sc);
+                                     std::string& source, bool tf32) {
+  const std::optional<ChunkAnalysis> a = analyze_chunks(sc, tf32);
   if (!a)
     return std::nullopt;
   CudaPlan plan;
   plan.kind = CudaPlan::Kind::Chunked;
-  int pre = 0, row = 0, red = 0, post = 0;
+  int pre = 0, row = 0, red = 0, post = 0, tensor_core = 0;
   for (size_t gi = 0; gi < sc.groups.size(); ++gi) {
     switch (a->phase[gi]) {
     case Phase::Pre:
@@ -344,6 +442,7 @@ std::optional<CudaPlan> chunked_plan(const Schedule& sc, const CudaPlan& per_gro
       break;
     case Phase::Row:
       ++row;
+      tensor_core += a->tensor_core[gi] ? 1 : 0;
       break;
     case Phase::Reduce:
       ++red;
@@ -375,8 +474,9 @@ std::optional<CudaPlan> chunked_plan(const Schedule& sc, const CudaPlan& per_gro
     if (sc.slots[s].role == Slot::Role::Scratch && a->shared_offset[s] < 0)
       plan.device_scratch.push_back(static_cast<int>(s));
   plan.summary =
-      str("chunked: ", pre, " pre-group kernels, 1 chunk kernel (", row, " row groups, ", red,
-          " reductions, ", a->rows, " rows per chunk), ", ws.size(), " wave kernels (", post,
+      str("chunked: ", pre, " pre-group kernels, 1 chunk kernel (", row, " row groups",
+          tensor_core > 0 ? str(", ", tensor_core, " products on TF32 tensor cores") : "", ", ",
+          red, " reductions, ", a->rows, " rows per chunk), ", ws.size(), " wave kernels (", post,
           " post groups), ", per_group.launches.size() - sc.groups.size(), " copies");
   return plan;
 }

@@ -41,9 +41,10 @@ void epoch_kernel(CudaKernel& k, const EpochSpec& spec, int64_t max_batch, std::
 /**
  * The chunked MLP plan (cuda_chunked.cpp), reusing `per_group`'s kernels (sources
  * `per_group_texts`) for the groups that depend on no row; appends only its own kernels to
- * `source`. nullopt when the step is not MLP-shaped (see cuda_chunk_analysis.h).
+ * `source`. nullopt when the step is not MLP-shaped (see cuda_chunk_analysis.h). With `tf32`,
+ * its f32 row products run on tensor cores (CudaOptions::tf32).
  */
 std::optional<CudaPlan> chunked_plan(const Schedule& sc, const CudaPlan& per_group,
-                                     std::string& source);
+                                     std::string& source, bool tf32 = false);
 
 } // namespace kiln::codegen::cuda

@@ -13,7 +13,7 @@ constexpr const char* kCommon = R"KILN(// kiln CUDA prelude: no headers, CUDA's 
 #define __builtin_inf() __longlong_as_double(0x7ff0000000000000LL)
 #define __builtin_nan(s) __longlong_as_double(0x7ff8000000000000LL)
 #ifndef kiln_smem
-extern __shared__ __align__(16) unsigned char kiln_smem[];
+extern __shared__ __align__(128) unsigned char kiln_smem[];
 #endif
 __device__ __forceinline__ int kiln_align16(int bytes) { return (bytes + 15) & ~15; }
 __device__ __forceinline__ long long kiln_align256(long long bytes) { return (bytes + 255) & ~255LL; }
@@ -90,11 +90,57 @@ __device__ __forceinline__ T kiln_block_max(T v, T* red) {
 }
 )KILN";
 
+// Tensor cores in TF32 (sm_80 and newer) through PTX's warp-level wmma, whose fragment layouts
+// are the hardware's business: every lane of a warp calls these with the same arguments. A and
+// B tiles are row-major in shared memory, 32-byte aligned, pitches a multiple of 4 floats. The
+// operands are rounded to TF32 (10-bit mantissa, to nearest) first; the sums stay f32. The
+// tests' CPU emulator of the CUDA dialect brings its own versions (KILN_HAVE_TENSOR_CORES).
+constexpr const char* kTensorCores = R"KILN(#ifndef KILN_HAVE_TENSOR_CORES
+struct kiln_tc_acc { float v[8]; };
+__device__ __forceinline__ void kiln_tc_zero(kiln_tc_acc& c) {
+#pragma unroll
+  for (int i = 0; i < 8; ++i) c.v[i] = 0.0f;
+}
+__device__ __forceinline__ unsigned kiln_tf32(unsigned x) {
+  unsigned r;
+  asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(__uint_as_float(x)));
+  return r;
+}
+// c += a (16 x 8, pitch lda) b (8 x 16, pitch ldb)
+__device__ __forceinline__ void kiln_tc_mma(kiln_tc_acc& c, const float* a, int lda, const float* b, int ldb) {
+  unsigned a0, a1, a2, a3, b0, b1, b2, b3;
+  asm volatile("wmma.load.a.sync.aligned.row.m16n16k8.tf32 {%0, %1, %2, %3}, [%4], %5;"
+               : "=r"(a0), "=r"(a1), "=r"(a2), "=r"(a3) : "l"(a), "r"(lda));
+  asm volatile("wmma.load.b.sync.aligned.row.m16n16k8.tf32 {%0, %1, %2, %3}, [%4], %5;"
+               : "=r"(b0), "=r"(b1), "=r"(b2), "=r"(b3) : "l"(b), "r"(ldb));
+  a0 = kiln_tf32(a0); a1 = kiln_tf32(a1); a2 = kiln_tf32(a2); a3 = kiln_tf32(a3);
+  b0 = kiln_tf32(b0); b1 = kiln_tf32(b1); b2 = kiln_tf32(b2); b3 = kiln_tf32(b3);
+  asm volatile("wmma.mma.sync.aligned.row.row.m16n16k8.f32.tf32.tf32.f32 "
+               "{%0, %1, %2, %3, %4, %5, %6, %7}, {%8, %9, %10, %11}, {%12, %13, %14, %15}, "
+               "{%0, %1, %2, %3, %4, %5, %6, %7};"
+               : "+f"(c.v[0]), "+f"(c.v[1]), "+f"(c.v[2]), "+f"(c.v[3]), "+f"(c.v[4]),
+                 "+f"(c.v[5]), "+f"(c.v[6]), "+f"(c.v[7])
+               : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1), "r"(b2), "r"(b3));
+}
+// d (16 x 16, pitch ldd) = c
+__device__ __forceinline__ void kiln_tc_store(float* d, int ldd, const kiln_tc_acc& c) {
+  asm volatile("wmma.store.d.sync.aligned.row.m16n16k8.f32 [%0], {%1, %2, %3, %4, %5, %6, %7, %8}, %9;"
+               :: "l"(d), "f"(c.v[0]), "f"(c.v[1]), "f"(c.v[2]), "f"(c.v[3]), "f"(c.v[4]),
+                  "f"(c.v[5]), "f"(c.v[6]), "f"(c.v[7]), "r"(ldd) : "memory");
+}
+#endif
+)KILN";
+
 } // namespace
 
-const std::string& cuda_prelude(bool fast_math) {
-  static const std::string accurate = std::string(kCommon) + kAccurate + kBlockReduce + pcg32_source("__device__ __forceinline__");
-  static const std::string fast = std::string(kCommon) + kFast + kBlockReduce + pcg32_source("__device__ __forceinline__");
+const std::string& cuda_prelude(bool fast_math, bool tensor_cores) {
+  static const std::string pcg = pcg32_source("__device__ __forceinline__");
+  static const std::string accurate = std::string(kCommon) + kAccurate + kBlockReduce + pcg;
+  static const std::string fast = std::string(kCommon) + kFast + kBlockReduce + pcg;
+  static const std::string accurate_tc = accurate + kTensorCores;
+  static const std::string fast_tc = fast + kTensorCores;
+  if (tensor_cores)
+    return fast_math ? fast_tc : accurate_tc;
   return fast_math ? fast : accurate;
 }
 

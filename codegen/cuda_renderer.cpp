@@ -245,7 +245,7 @@ CudaKernel render_cuda(const ir::Graph& g, const CudaOptions& options) {
   }
   if (choice == CudaPlanChoice::Auto || choice == CudaPlanChoice::Chunked) {
     std::string text;
-    if (std::optional<CudaPlan> p = cuda::chunked_plan(sc, per_group, text)) {
+    if (std::optional<CudaPlan> p = cuda::chunked_plan(sc, per_group, text, options.tf32)) {
       std::string pre;
       for (const CudaLaunch& l : p->launches)
         for (size_t i = 0; i < per_group.launches.size(); ++i)
@@ -288,7 +288,7 @@ CudaKernel render_cuda(const ir::Graph& g, const CudaOptions& options) {
     if (s.rfind(placeholder, 0) == 0)
       s = prefix + s.substr(placeholder.size());
   };
-  const std::string head = comment + cuda_prelude(options.fast_math) + "\n";
+  const std::string head = comment + cuda_prelude(options.fast_math, options.tf32) + "\n";
   for (auto& [p, text] : plans) {
     p.source = finish(head + text);
     for (CudaLaunch& l : p.launches)

@@ -115,6 +115,13 @@ struct CudaOptions {
   std::optional<EpochSpec> epoch;
   /** SFU intrinsics for float exp/log/tanh/sigmoid/sin/cos/pow (compile with --use_fast_math). */
   bool fast_math = false;
+  /**
+   * The chunked plan's f32 row products (the layers of a fused MLP, forward and backward, at
+   * least 8 deep and 16 wide) on tensor cores: inputs rounded to TF32 (a 10-bit mantissa, so
+   * ~1e-3 relative error per product), sums in f32. Needs compute capability 8.0 or newer.
+   * Weight gradients, the other plans and f64 are unchanged.
+   */
+  bool tf32 = false;
   CudaPlanChoice plans = CudaPlanChoice::Auto;
 };
 
@@ -152,6 +159,6 @@ struct CudaKernel {
 CudaKernel render_cuda(const ir::Graph& g, const CudaOptions& options = {});
 
 /** The source every CUDA module starts with: kiln's device math, block reductions, PCG32. */
-const std::string& cuda_prelude(bool fast_math = false);
+const std::string& cuda_prelude(bool fast_math = false, bool tensor_cores = false);
 
 } // namespace kiln::codegen

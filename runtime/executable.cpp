@@ -172,6 +172,7 @@ Executable Executable::compile(const ir::Graph& graph, const CompileOptions& opt
         g, {.updates = options.updates,
             .epoch = options.epoch,
             .fast_math = options.fast_math,
+            .tf32 = options.tf32,
             .plans = options.cuda_plans});
     s->kernel.schedule = ck.schedule;
     if (debug_level() >= 1) {
@@ -183,6 +184,7 @@ Executable Executable::compile(const ir::Graph& graph, const CompileOptions& opt
     s->cuda = std::make_unique<runtime::CudaProgram>(
         std::move(ck), runtime::CudaProgramOptions{.device = options.device.index,
                                                    .fast_math = options.fast_math,
+                                                   .tf32 = options.tf32,
                                                    .use_cache = !options.no_cache,
                                                    .cache = options.cache,
                                                    .name = options.name});

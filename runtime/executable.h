@@ -72,6 +72,12 @@ struct CompileOptions {
   Device device = Device::cpu();
   /** CUDA: approximate float exp/log/tanh/sigmoid/sin/cos/pow (SFU intrinsics, --use_fast_math). */
   bool fast_math = false;
+  /**
+   * CUDA: the fused MLP plan's layer products on tensor cores in TF32 (inputs rounded to a
+   * 10-bit mantissa, f32 sums; see codegen::CudaOptions::tf32). Needs compute capability 8.0
+   * or newer: compile() throws kiln::DeviceError on older GPUs. Ignored on the CPU.
+   */
+  bool tf32 = false;
   /** CUDA: restrict the step's launch plans (for tests; see codegen/cuda_renderer.h). */
   codegen::CudaPlanChoice cuda_plans = codegen::CudaPlanChoice::Auto;
 };
@@ -151,7 +157,8 @@ public:
    * that use them. Returns every output as a matrix: [N or 1, rest of the dims].
    */
   std::map<std::string, MatrixRM> run(const Feed& feed);
-  /** Runs with doubles in and out, whatever the graph's dtypes (for tests against ir::interpret). */
+  /** Runs with doubles in and out, whatever the graph's dtypes (for tests against ir::interpret).
+   */
   std::vector<ir::Tensor> run_tensors(const ir::Bindings& values);
   /**
    * The bare call, for loops that own their buffers: `slots` holds one pointer per slot of

@@ -89,6 +89,8 @@ struct FitOptions {
    * launch where the step fits one block.
    */
   Device device = Device::cpu();
+  /** CUDA: the training step's layer products on TF32 tensor cores (CompileOptions::tf32). */
+  bool tf32 = false;
 };
 
 /** Loss (and accuracy for classification) over a data set. */

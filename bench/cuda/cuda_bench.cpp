@@ -72,10 +72,11 @@ struct DeviceStep {
   std::vector<void*> slots;
   int64_t batch;
 
-  DeviceStep(const Workload& w, int64_t n)
-      : exe(Executable::compile(
-            w.step.graph,
-            {.name = "bench_step", .updates = w.step.updates, .device = Device::cuda(0)})),
+  DeviceStep(const Workload& w, int64_t n, bool tf32 = false)
+      : exe(Executable::compile(w.step.graph, {.name = "bench_step",
+                                               .updates = w.step.updates,
+                                               .device = Device::cuda(0),
+                                               .tf32 = tf32})),
         batch(n) {
     exe.init_params(w.lowered.params, 1);
     const auto& sl = exe.kernel().schedule.slots;
@@ -98,10 +99,11 @@ struct DeviceStep {
   void run() { exe.call(batch, slots.data()); }
 };
 
+// state.range(1): 1 for the layer products on TF32 tensor cores.
 void BM_MlpStep(benchmark::State& state) {
   if (skip_without_gpu(state))
     return;
-  DeviceStep s(mlp64(), state.range(0));
+  DeviceStep s(mlp64(), state.range(0), state.range(1) != 0);
   s.run(); // captures the step's graph
   for (auto _ : state)
     s.run();
@@ -110,8 +112,8 @@ void BM_MlpStep(benchmark::State& state) {
                                                    benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_MlpStep)
-    ->RangeMultiplier(2)
-    ->Range(1 << 14, 1 << 18)
+    ->ArgsProduct({benchmark::CreateRange(1 << 14, 1 << 18, 2), {0, 1}})
+    ->ArgNames({"batch", "tf32"})
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 

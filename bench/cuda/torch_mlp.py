@@ -8,6 +8,7 @@ Times the same workloads with PyTorch eager and torch.compile:
   regression_epoch    one epoch of it: 2000 samples of sin(x) + noise, shuffled, batch 5
 
   python3 bench/cuda/torch_mlp.py [--repeats 20] [--json results.json] [--modes eager,compile]
+                                  [--tf32]
 
 Without a CUDA device it prints "no GPU" and exits 0. Times are medians over --repeats
 measurements of CUDA-event time, after warm-up (which includes torch.compile's compile).
@@ -109,6 +110,8 @@ def main():
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("--modes", default="eager,compile,compile-cudagraphs")
+    parser.add_argument("--tf32", action="store_true",
+                        help="matmuls on TF32 tensor cores (compare with cuda_bench's tf32:1 rows)")
     args = parser.parse_args()
     try:
         import torch
@@ -118,8 +121,9 @@ def main():
     if not torch.cuda.is_available():
         print("no GPU")
         return 0
-    torch.backends.cuda.matmul.allow_tf32 = False  # kiln's kernels are plain f32
-    torch.backends.cudnn.allow_tf32 = False
+    # kiln's kernels are plain f32 unless asked for TF32 (CompileOptions::tf32)
+    torch.backends.cuda.matmul.allow_tf32 = args.tf32
+    torch.backends.cudnn.allow_tf32 = args.tf32
     results = []
     for mode in args.modes.split(","):
         for k in range(14, 19):

@@ -17,6 +17,10 @@ CudaProgram::CudaProgram(codegen::CudaKernel kernel, const CudaProgramOptions& o
   m.k = std::move(kernel);
   m.device = o.device;
   m.info = driver().info(o.device);
+  if (o.tf32 && m.info.cc_major < 8)
+    throw DeviceError(str("[cuda] tf32 tensor cores need compute capability 8.0 or newer; device ",
+                          o.device, " (", m.info.name, ") is ", m.info.cc_major, ".",
+                          m.info.cc_minor, " (needed by Executable::compile)"));
   NvrtcOptions nv = nvrtc_options_for(m.info, o.name);
   nv.fast_math = o.fast_math;
   nv.use_cache = o.use_cache;

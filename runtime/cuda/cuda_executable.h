@@ -21,6 +21,8 @@ struct CudaProgramOptions {
   int device = 0;
   /** Passes --use_fast_math to NVRTC (render the kernel with CudaOptions::fast_math too). */
   bool fast_math = false;
+  /** The kernel was rendered with CudaOptions::tf32: the device must be sm_80 or newer. */
+  bool tf32 = false;
   /** Look the binary up in, and store it to, `cache` (nullptr: the default cache). */
   bool use_cache = true;
   KernelCache* cache = nullptr;
@@ -35,7 +37,8 @@ public:
    * Compiles `kernel` for options.device (CUBIN for its architecture, PTX where NVRTC cannot
    * target it) and loads it; params start at zero. Throws kiln::DeviceError
    * "[cuda] no GPU: <reason> (needed by Executable::compile)" when there is no driver or device,
-   * "[cuda] device <i> does not exist: ..." for a bad ordinal, and kiln::CompileError when
+   * "[cuda] device <i> does not exist: ..." for a bad ordinal, "[cuda] tf32 ..." when TF32 tensor
+   * cores are asked of a GPU older than sm_80, and kiln::CompileError when
    * NVRTC rejects the source.
    */
   CudaProgram(codegen::CudaKernel kernel, const CudaProgramOptions& options);

@@ -7,6 +7,7 @@
 
 #include <future>
 
+#include "codegen/cuda_chunk_analysis.h"
 #include "codegen/cuda_renderer.h"
 #include "ir/error.h"
 #include "ir/passes.h"
@@ -162,6 +163,52 @@ TEST_CASE("MLPs up to 128 wide get a chunked plan") {
     CHECK(c.kind == CudaPlan::Kind::Chunked);
     CHECK(c.launches[static_cast<size_t>(c.ws_launch)].shared_bytes(1 << 16) <= 96 * 1024);
   }
+}
+
+TEST_CASE("TF32 puts the chunked plan's layer products on tensor cores; they compile cleanly") {
+  for (int64_t width : {64, 128}) {
+    INFO("width " << width);
+    const StepGraph sg = adam_step(relu_mlp(32, width, 4, 16));
+    const codegen::CudaKernel k =
+        codegen::render_cuda(sg.graph, {.updates = sg.updates, .tf32 = true});
+    REQUIRE(has_plan(k, CudaPlan::Kind::Chunked));
+    const CudaPlan& c = k.plan_for(1 << 16);
+    REQUIRE(c.kind == CudaPlan::Kind::Chunked);
+    // Every layer's product, forward and backward, is at least 8 deep and 16 wide here.
+    CHECK(c.summary.find("products on TF32 tensor cores") != std::string::npos);
+    CHECK(c.source.find("kiln_tc_mma(") != std::string::npos);
+    CHECK(c.source.find("wmma.mma.sync.aligned.row.row.m16n16k8.f32.tf32.tf32.f32") !=
+          std::string::npos);
+    // A100s give a block at most 163 KiB of shared memory.
+    CHECK(c.launches[static_cast<size_t>(c.ws_launch)].shared_bytes(1 << 16) <= 160 * 1024);
+    compiles_cleanly(k, "MLP step on tensor cores");
+  }
+  // Without tf32 nothing changes: no tensor-core code at all.
+  const StepGraph sg = adam_step(relu_mlp(32, 64, 4, 16));
+  const codegen::CudaKernel plain = codegen::render_cuda(sg.graph, {.updates = sg.updates});
+  CHECK(plain.source.find("kiln_tc_") == std::string::npos);
+}
+
+TEST_CASE("tensor-core stages pad to whole tiles and keep every tile 32-byte aligned") {
+  const codegen::cuda::TensorCoreStage st = codegen::cuda::tensor_core_stage(40, 14, 20);
+  CHECK(st.rows16 == 48);
+  CHECK(st.depth8 == 16);
+  CHECK(st.cols16 == 32);
+  CHECK(st.slice == 16);
+  CHECK(codegen::cuda::tensor_core_stage(64, 100, 128).slice == 32);
+  CHECK(st.lda % 4 == 0);
+  CHECK(st.ldb % 4 == 0);
+  CHECK(st.ldc % 4 == 0);
+  CHECK((st.b_offset * 4) % 32 == 0);
+  CHECK((16 * st.lda * 4) % 32 == 0);
+  CHECK((8 * st.ldb * 4) % 32 == 0);
+  CHECK(st.tiles == 3 * 2);
+  CHECK(st.tiles_per_warp == 1);
+  CHECK(st.bytes == 4 * std::max(st.b_offset + st.slice * st.ldb, st.rows16 * st.ldc));
+  CHECK_FALSE(codegen::cuda::tensor_core_eligible(ir::DType::F32, 4, 64));  // too shallow
+  CHECK_FALSE(codegen::cuda::tensor_core_eligible(ir::DType::F32, 64, 10)); // too narrow
+  CHECK_FALSE(codegen::cuda::tensor_core_eligible(ir::DType::F64, 64, 64));
+  CHECK(codegen::cuda::tensor_core_eligible(ir::DType::F32, 128, 128));
 }
 
 TEST_CASE("plan choices render only the chosen plan besides the per-group fallback") {

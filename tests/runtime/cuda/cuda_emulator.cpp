@@ -86,6 +86,31 @@ static inline float __powf(float x, float y) { return powf(x, y); }
 static inline float __fdividef(float a, float b) { return a / b; }
 static inline float __int_as_float(int i) { float f; __builtin_memcpy(&f, &i, 4); return f; }
 static inline double __longlong_as_double(long long i) { double f; __builtin_memcpy(&f, &i, 8); return f; }
+// Tensor cores: a warp's 16 x 16 tile, which every lane of the warp computes whole (the lanes
+// run one after another and all call with the same arguments, so each stores the same tile).
+#define KILN_HAVE_TENSOR_CORES 1
+struct kiln_tc_acc { float v[256]; };
+static inline void kiln_tc_zero(kiln_tc_acc& c) { for (int i = 0; i < 256; ++i) c.v[i] = 0.0f; }
+// cvt.rna.tf32.f32: 10 mantissa bits, to nearest, ties away from zero.
+static inline float kiln_tf32(float x) {
+  unsigned u;
+  __builtin_memcpy(&u, &x, 4);
+  if ((u & 0x7f800000u) != 0x7f800000u) u = (u + 0x1000u) & 0xffffe000u;
+  __builtin_memcpy(&x, &u, 4);
+  return x;
+}
+static inline void kiln_tc_mma(kiln_tc_acc& c, const float* a, int lda, const float* b, int ldb) {
+  for (int i = 0; i < 16; ++i)
+    for (int j = 0; j < 16; ++j) {
+      float s = c.v[i * 16 + j];
+      for (int k = 0; k < 8; ++k) s += kiln_tf32(a[i * lda + k]) * kiln_tf32(b[k * ldb + j]);
+      c.v[i * 16 + j] = s;
+    }
+}
+static inline void kiln_tc_store(float* d, int ldd, const kiln_tc_acc& c) {
+  for (int i = 0; i < 16; ++i)
+    for (int j = 0; j < 16; ++j) d[i * ldd + j] = c.v[i * 16 + j];
+}
 )KILN";
 
 struct Dim3 {

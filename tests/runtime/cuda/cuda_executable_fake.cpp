@@ -54,7 +54,7 @@ void* fake_library() {
   return h;
 }
 
-const KilnFakeCudaState& fake() {
+KilnFakeCudaState& fake() {
   auto fn =
       reinterpret_cast<KilnFakeCudaState* (*)()>(dlsym(fake_library(), "kiln_fake_cuda_state"));
   REQUIRE(fn != nullptr);
@@ -148,4 +148,21 @@ TEST_CASE("a batch too large for 32-bit indices is a ShapeError") {
                     "2147483648 elements; CUDA kernels index buffers with 32 bits");
   CHECK_THROWS_WITH(exe.call(0, slots.data()),
                     "[cuda] batch size 0 is out of range: a step needs at least one sample");
+}
+
+TEST_CASE("TF32 tensor cores on a GPU older than sm_80 are a DeviceError naming its capability") {
+  REQUIRE(fake_library() != nullptr);
+  const StepGraph sg = kiln::test::adam_step(kiln::test::relu_mlp(20, 40, 3, 24));
+  fake().cc_major = 7; // sm_75, a Turing GPU
+  fake().cc_minor = 5;
+  auto compile = [&] {
+    return Executable::compile(sg.graph,
+                               {.updates = sg.updates, .device = Device::cuda(0), .tf32 = true});
+  };
+  CHECK_THROWS_AS(compile(), DeviceError);
+  CHECK_THROWS_WITH(compile(), "[cuda] tf32 tensor cores need compute capability 8.0 or newer; "
+                               "device 0 (Kiln Fake GPU) is 7.5 (needed by Executable::compile)");
+  // The same step without tf32 compiles there.
+  CHECK_NOTHROW(Executable::compile(sg.graph, {.updates = sg.updates, .device = Device::cuda(0)}));
+  fake().cc_major = fake().cc_minor = 0;
 }

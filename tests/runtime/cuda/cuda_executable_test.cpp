@@ -218,6 +218,40 @@ TEST_CASE("the fully fused MLP step: chunks of rows across blocks, partial sums,
   steps_match_cpu(mlp, 200, CudaPlanChoice::Auto, CudaPlan::Kind::Chunked);
 }
 
+TEST_CASE("the fused MLP step on TF32 tensor cores matches the CPU to TF32 precision") {
+  KILN_REQUIRE_DEVICE();
+  // 40 and 24 wide: tiles padded in both directions; 100 rows: chunks of 64 and a partial one.
+  // Plain SGD: Adam's first steps move every weight by +-lr whatever the gradient's size, so a
+  // gradient near zero whose sign TF32 flips would hide how close the rest is.
+  const Lowered mlp = relu_mlp(20, 40, 3, 24);
+  const StepGraph sg = build_step(mlp.graph, optim::SGD(0.05), param_names(mlp));
+  Executable cpu = Executable::compile(sg.graph, {.name = "step", .updates = sg.updates});
+  Executable gpu = Executable::compile(sg.graph, {.name = "step",
+                                                  .updates = sg.updates,
+                                                  .device = Device::cuda(0),
+                                                  .tf32 = true,
+                                                  .cuda_plans = CudaPlanChoice::Chunked});
+  const int64_t n = 100;
+  REQUIRE(gpu.cuda_plan(n).kind == CudaPlan::Kind::Chunked);
+  CHECK(gpu.cuda_plan(n).summary.find("products on TF32 tensor cores") != std::string::npos);
+  for (Executable* e : {&cpu, &gpu})
+    e->init_params(mlp.params, 3);
+  double worst = 0;
+  for (uint64_t s = 0; s < 3; ++s) {
+    MatrixRM y, c, lr;
+    Eigen::VectorXi labels;
+    const Feed feed = step_feed(mlp, n, s, y, c, labels, lr);
+    const double a = cpu.run(feed).at("loss")(0, 0), b = gpu.run(feed).at("loss")(0, 0);
+    INFO("step " << s << ": loss " << a << " on the CPU, " << b << " in TF32");
+    // Inputs rounded to 11 significant bits: ~1e-3 relative per product, less in the sums.
+    CHECK(std::abs(a - b) <= 5e-3 * std::abs(a));
+    worst = std::max(worst, std::abs(a - b) / std::abs(a));
+  }
+  // Not the f32 path in disguise: TF32 rounding shows in the loss.
+  CHECK(worst > 1e-6);
+  CHECK(max_param_difference(cpu, gpu) <= 1e-4);
+}
+
 TEST_CASE("the fused epoch on the device runs the same steps as the CPU's") {
   KILN_REQUIRE_DEVICE();
   for (const CourseNet& n : course_nets(ir::DType::F32)) {

@@ -213,10 +213,10 @@ CUresult cuDeviceGetName(char* name, int len, CUdevice) {
 CUresult cuDeviceGetAttribute(int* v, CUdevice_attribute a, CUdevice) {
   switch (a) {
   case CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR:
-    *v = 9;
+    *v = g_state.cc_major != 0 ? g_state.cc_major : 9;
     break;
   case CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR:
-    *v = 0;
+    *v = g_state.cc_major != 0 ? g_state.cc_minor : 0;
     break;
   case CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT:
     *v = 4;

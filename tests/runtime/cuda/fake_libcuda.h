@@ -17,6 +17,7 @@ struct KilnFakeCudaState {
   int launches;    ///< kernels executed (a graph replay counts each of its kernels)
   int func_attribute_calls;
   int last_dynamic_shared; ///< value of the last MAX_DYNAMIC_SHARED_SIZE_BYTES attribute
+  int cc_major, cc_minor;  ///< compute capability the device reports; 0.x means 9.0 (sm_90)
 };
 
 /** The fake driver's counters (look it up with dlsym in the loaded fake). */
