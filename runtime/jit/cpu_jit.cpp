@@ -13,6 +13,7 @@
 #include <llvm/ExecutionEngine/Orc/ObjectFileInterface.h>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
+#include <llvm/Support/CommandLine.h>
 #include <llvm/Support/Host.h>
 #include <llvm/Support/MemoryBuffer.h>
 #include <llvm/Support/TargetSelect.h>
@@ -27,6 +28,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <unistd.h>
 
 namespace kiln::runtime {
@@ -231,12 +233,29 @@ std::string link_object(orc::LLJIT& jit, orc::JITDylib& dylib, const std::string
   return "";
 }
 
+// Loop strength reduction took ~40% of code generation for the course's training steps (36 of
+// ~100 ms for the regression step) and made no measurable difference to the speed of any
+// kiln_bench workload (W1-W4 within noise; bench/results/2026-11-28-codegen.md). The switch is
+// LLVM's own -disable-lsr, a process-wide option of the code generator, which only kiln drives
+// here (clang's in-process frontend stops at optimized IR). It is part of the cache key.
+constexpr const char* kCodegenFlags = "-disable-lsr";
+
+void disable_loop_strength_reduction() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    auto& options = llvm::cl::getRegisteredOptions();
+    if (auto it = options.find("disable-lsr"); it != options.end())
+      it->second->addOccurrence(0, "disable-lsr", "true");
+  });
+}
+
 } // namespace
 
 CpuJit::CpuJit() {
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
   llvm::InitializeNativeTargetAsmParser();
+  disable_loop_strength_reduction();
   auto host = orc::JITTargetMachineBuilder::detectHost();
   if (!host)
     throw DeviceError("[cpu_jit] cannot describe the host CPU: " +
@@ -258,7 +277,7 @@ CpuJit::CpuJit() {
   impl->jit->getExecutionSession().setErrorReporter(
       [](llvm::Error err) { session_errors() += llvm::toString(std::move(err)) + "\n"; });
   impl->target_id = host_target_id();
-  impl->compiler_id = detail::clang_full_version();
+  impl->compiler_id = detail::clang_full_version() + "; codegen " + kCodegenFlags;
   impl_ = std::move(impl);
 }
 

@@ -20,8 +20,11 @@ namespace kiln::runtime {
 struct CpuCompileOptions {
   /** Module name: names the dumped `<name>.cpp`, diagnostics and log lines. */
   std::string name = "kernel";
-  /** Optimisation level 0..3 (clang -O<n> and the code generator's level). */
-  int opt_level = 3;
+  /**
+   * Optimisation level 0..3 (clang -O<n> and the code generator's level). 2: -O3 took ~25%
+   * longer to compile kiln's kernels and ran none of the benchmarks faster.
+   */
+  int opt_level = 2;
   /** Adds -ffast-math (reassociation, no NaN/Inf, approximate functions). */
   bool fast_math = false;
   /** More clang driver flags, e.g. {"-DN=4"}. They are part of the cache key. */
