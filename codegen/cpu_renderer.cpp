@@ -1,6 +1,8 @@
 #include "codegen/cpu_renderer.h"
 
+#include <algorithm>
 #include <cmath>
+#include <set>
 
 #include "codegen/c_like.h"
 #include "codegen/pcg32.h"
@@ -527,6 +529,42 @@ int64_t CpuKernel::epoch_workspace_bytes(int64_t n, int64_t batch) const {
   return total;
 }
 
+namespace {
+
+/**
+ * Where each translation unit's run of blocks starts (always 0 first): up to max_units runs of
+ * about equal size, counting a block's lines and, once per unit, those of the shared function
+ * it calls; no run under kMinUnitLines.
+ */
+std::vector<size_t> unit_starts(const SharedGroups& shared, int max_units) {
+  constexpr int64_t kMinUnitLines = 80;
+  auto lines = [](const std::string& t) { return static_cast<int64_t>(std::count(t.begin(), t.end(), '\n')); };
+  int64_t total = 0;
+  for (size_t i = 0; i < shared.blocks.size(); ++i) total += lines(shared.blocks[i]);
+  for (const auto& [name, text] : shared.function_text) total += lines(text);
+  const int64_t units = std::clamp<int64_t>(std::min<int64_t>(max_units, total / kMinUnitLines), 1,
+                                            static_cast<int64_t>(std::max<size_t>(shared.blocks.size(), 1)));
+  std::vector<size_t> starts{0};
+  int64_t done = 0;
+  std::set<std::string> used;
+  for (size_t i = 0; i < shared.blocks.size(); ++i) {
+    // A new unit starts once this one holds its share of what is left.
+    if (i > 0 && static_cast<int64_t>(starts.size()) < units &&
+        done * (units - static_cast<int64_t>(starts.size()) + 1) >= total) {
+      total -= done;
+      done = 0;
+      used.clear();
+      starts.push_back(i);
+    }
+    done += lines(shared.blocks[i]);
+    if (!shared.calls[i].empty() && used.insert(shared.calls[i]).second)
+      done += lines(shared.function_text.at(shared.calls[i]));
+  }
+  return starts;
+}
+
+} // namespace
+
 CpuKernel render_cpu(const ir::Graph& g, const CpuOptions& options) {
   CpuKernel k;
   k.schedule = schedule(g, options.updates);
@@ -547,23 +585,63 @@ CpuKernel render_cpu(const ir::Graph& g, const CpuOptions& options) {
   k.name = "kiln_" + hash_hex128(shared.functions + decls + body).substr(0, 16);
   // One copy of the step, called by the entry point and by the epoch loop (a call per step
   // costs nanoseconds; a second inlined copy doubles clang's time).
-  std::string out = comment + cpu_prelude() + kLoopMacros + "\n" + shared.functions;
-  auto step_function = [&](const std::string& name, const std::string& signature, const std::string& first) {
-    out += "__attribute__((noinline)) static void " + name + signature + " {\n" + first;
-    for (const std::string* part : {&decls, &body})
-      for (size_t pos = 0, next; pos < part->size(); pos = next + 1) {
-        next = part->find('\n', pos);
-        out += "  " + part->substr(pos, next - pos) + "\n";
-      }
-    out += "}\n\n";
+  const std::string head = comment + cpu_prelude() + kLoopMacros + "\n";
+  const std::vector<size_t> starts = unit_starts(shared, options.max_units);
+  auto unit = [&](size_t u) { // the body and the shared functions of unit u
+    std::pair<std::string, std::string> out;
+    std::set<std::string> used;
+    const size_t end = u + 1 < starts.size() ? starts[u + 1] : shared.blocks.size();
+    for (size_t i = starts[u]; i < end; ++i) {
+      out.first += shared.blocks[i];
+      if (!shared.calls[i].empty() && used.insert(shared.calls[i]).second)
+        out.second += shared.function_text.at(shared.calls[i]);
+    }
+    return out;
   };
-  step_function("kiln_step", "(long long N, void* const* slots, void* workspace)", "");
+  auto indented = [](const std::string& text) {
+    std::string out;
+    for (size_t pos = 0, next; pos < text.size(); pos = next + 1) {
+      next = text.find('\n', pos);
+      out += "  " + text.substr(pos, next - pos) + "\n";
+    }
+    return out;
+  };
   constexpr size_t kMaxSpecializedSource = 60000;
   const bool fixed = options.batch_hint && *options.batch_hint > 0 && decls.size() + body.size() < kMaxSpecializedSource;
+  const std::string hint = fixed ? std::to_string(*options.batch_hint) : "";
+  const std::string fixed_n = "  const long long N = " + hint + ";\n";
+  // Units 1..: extern "C" functions with their runs of groups, called from the step in order.
+  // The copy for the batch hint, the one training runs, stays whole (one function, optimized
+  // across groups) in a unit of its own.
+  const bool split = starts.size() > 1;
+  std::string calls, declarations;
+  for (size_t u = 1; u < starts.size(); ++u) {
+    const auto [part_body, part_functions] = unit(u);
+    const std::string fn = k.name + "_u" + std::to_string(u);
+    const std::string signature = "extern \"C\" void " + fn + "(long long N, void* const* slots, void* workspace)";
+    k.parts.push_back(head + part_functions + signature + " {\n" + indented(decls + part_body) + "}\n");
+    declarations += signature + ";\n";
+    calls += fn + "(N, slots, workspace);\n";
+  }
+  const std::string fixed_name = k.name + "_fixed";
+  if (split && fixed) {
+    const std::string signature = "extern \"C\" void " + fixed_name + "(void* const* slots, void* workspace)";
+    k.parts.push_back(head + shared.functions + signature + " {\n" + fixed_n + indented(decls + body) + "}\n");
+    declarations += signature + ";\n";
+  }
+  const auto [first_body, first_functions] = unit(0);
+  std::string out = head + (split ? first_functions + declarations : shared.functions);
+  auto step_function = [&](const std::string& name, const std::string& signature, const std::string& first,
+                           const std::string& text) {
+    out += "__attribute__((noinline)) static void " + name + signature + " {\n" + first + indented(decls + text) +
+           "}\n\n";
+  };
+  step_function("kiln_step", "(long long N, void* const* slots, void* workspace)", "", split ? first_body + calls : body);
   std::string call = "kiln_step(N, slots, workspace);";
-  if (fixed) {
-    const std::string hint = std::to_string(*options.batch_hint);
-    step_function("kiln_step_fixed", "(void* const* slots, void* workspace)", "  const long long N = " + hint + ";\n");
+  if (fixed && split) {
+    call = "if (N == " + hint + ") " + fixed_name + "(slots, workspace); else " + call;
+  } else if (fixed) {
+    step_function("kiln_step_fixed", "(void* const* slots, void* workspace)", fixed_n, body);
     call = "if (N == " + hint + ") kiln_step_fixed(slots, workspace); else " + call;
   }
   out += "static inline void kiln_run(long long N, void* const* slots, void* workspace) {\n  " + call + "\n}\n\n";

@@ -51,14 +51,27 @@ struct CpuOptions {
    * compile time.
    */
   std::optional<int64_t> batch_hint;
+  /**
+   * Split the step into up to this many translation units (CpuKernel::parts), each a run of
+   * consecutive groups, so that they compile side by side on as many cores; a unit gets at
+   * least ~80 lines, so small kernels stay whole. 1: one translation unit (ahead-of-time files).
+   */
+  int max_units = 1;
 };
 
 /** A rendered CPU kernel. */
 struct CpuKernel {
   /** The entry point's symbol: "kiln_" + a hash of the source, so equal kernels share it. */
   std::string name;
-  /** The translation unit, prelude included. */
+  /** The translation unit with the entry points, prelude included. */
   std::string source;
+  /**
+   * More translation units when the step is split (CpuOptions::max_units): unit i defines
+   * extern "C" `<name>_u<i>`, which runs its groups and which `source` calls in order; the
+   * batch_hint copy, whole, is `<name>_fixed` in a unit of its own. Compile them with `source`
+   * into one module.
+   */
+  std::vector<std::string> parts;
   Schedule schedule;
   /** Scratch buffers in workspace order (the Scratch slots, in slot order). */
   std::vector<ScratchSize> scratch;

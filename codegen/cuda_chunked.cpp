@@ -54,15 +54,23 @@ std::string stage_name(ir::DType t) {
   return s;
 }
 
+/** A Row matmul [rows, cols] = A [rows, depth] B, B given transposed when tb. */
+struct RowProduct {
+  const Node& n;
+  NodeId a, b;
+  bool tb;
+  int64_t depth, cols;
+  RowProduct(const Schedule& sc, const Group& grp)
+      : n(sc.graph.node(grp.roots[0])), a(n.inputs[0]), b(n.inputs[1]), tb(n.attrs.i("tb") != 0),
+        depth(sc.graph.node(a).type.shape[1]), cols(n.type.shape[1]) {}
+};
+
 /** One Row matmul on the chunk: B staged in shared memory when the analysis says so. */
 void row_matmul(CudaEmitter& em, const Group& grp, bool staged) {
   const Schedule& sc = em.schedule();
   CodeWriter& w = em.w();
   ExprEmitter& e = em.e();
-  const Node& n = sc.graph.node(grp.roots[0]);
-  const NodeId a = n.inputs[0], b = n.inputs[1];
-  const bool tb = n.attrs.i("tb") != 0;
-  const int64_t depth = sc.graph.node(a).type.shape[1], cols = n.type.shape[1];
+  const auto [n, a, b, tb, depth, cols] = RowProduct(sc, grp);
   const std::string t = c_type_of(n.type.dtype), K = std::to_string(depth),
                     C = std::to_string(cols);
   const std::string pitch = std::to_string(cols + 1);
@@ -107,10 +115,7 @@ void tensor_core_matmul(CudaEmitter& em, const Group& grp, int64_t chunk_rows) {
   const Schedule& sc = em.schedule();
   CodeWriter& w = em.w();
   ExprEmitter& e = em.e();
-  const Node& n = sc.graph.node(grp.roots[0]);
-  const NodeId a = n.inputs[0], b = n.inputs[1];
-  const bool tb = n.attrs.i("tb") != 0;
-  const int64_t depth = sc.graph.node(a).type.shape[1], cols = n.type.shape[1];
+  const auto [n, a, b, tb, depth, cols] = RowProduct(sc, grp);
   const TensorCoreStage st = tensor_core_stage(chunk_rows, depth, cols);
   auto num = [](int64_t v) { return std::to_string(v); };
   const std::string K = num(depth), C = num(cols), S = num(st.slice), C16 = num(st.cols16),

@@ -132,6 +132,8 @@ SharedGroups share_repeated_groups(const std::vector<std::string>& blocks,
   for (size_t i = 0; i < blocks.size(); ++i) {
     const Canonical& c = canon[i];
     if (count[c.text] < 2) {
+      out.blocks.push_back(blocks[i]);
+      out.calls.emplace_back();
       out.body += blocks[i];
       continue;
     }
@@ -143,18 +145,22 @@ SharedGroups share_repeated_groups(const std::vector<std::string>& blocks,
         const std::string type = o == "N" ? "long long" : o == "kiln_ws" ? "char*" : param_type(o);
         params += (p ? ", " : "") + type + " P" + std::to_string(p);
       }
-      out.functions += "// Shared by " + std::to_string(count[c.text]) + " groups of this step.\n";
-      out.functions += "__attribute__((noinline)) static void " + name + "(" + params + ") {\n";
+      std::string fn = "// Shared by " + std::to_string(count[c.text]) + " groups of this step.\n";
+      fn += "__attribute__((noinline)) static void " + name + "(" + params + ") {\n";
       for (size_t start = 0; start < c.text.size();) {
         const size_t eol = c.text.find('\n', start);
-        out.functions += "  " + c.text.substr(start, eol - start) + "\n";
+        fn += "  " + c.text.substr(start, eol - start) + "\n";
         start = eol + 1;
       }
-      out.functions += "}\n\n";
+      fn += "}\n\n";
+      out.functions += fn;
+      out.function_text[name] = fn;
     }
     std::string args;
     for (size_t p = 0; p < c.outer.size(); ++p) args += (p ? ", " : "") + c.outer[p];
-    out.body += comments_of(blocks[i]) + name + "(" + args + ");\n";
+    out.blocks.push_back(comments_of(blocks[i]) + name + "(" + args + ");\n");
+    out.calls.push_back(name);
+    out.body += out.blocks.back();
   }
   return out;
 }

@@ -6,6 +6,7 @@
 // depth, while a group that occurs once stays inline where it can be fused with its neighbours.
 
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,11 @@ namespace kiln::codegen {
 struct SharedGroups {
   std::string functions;
   std::string body;
+  /** body, block by block, and the shared function each block calls ("" when it is inline). */
+  std::vector<std::string> blocks;
+  std::vector<std::string> calls;
+  /** Each shared function's definition (a part of `functions`), by name. */
+  std::map<std::string, std::string> function_text;
 };
 
 /**
@@ -25,7 +31,8 @@ struct SharedGroups {
  * type of an outer buffer (e.g. "const float* __restrict"). Comment lines are kept at the call
  * sites and do not count when comparing. Pure.
  */
-SharedGroups share_repeated_groups(const std::vector<std::string>& blocks,
-                                   const std::function<std::string(const std::string&)>& param_type);
+SharedGroups
+share_repeated_groups(const std::vector<std::string>& blocks,
+                      const std::function<std::string(const std::string&)>& param_type);
 
 } // namespace kiln::codegen

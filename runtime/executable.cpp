@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <thread>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -194,13 +195,20 @@ Executable Executable::compile(const ir::Graph& graph, const CompileOptions& opt
                       "Executable::compile)");
 #endif
   } else {
-    s->kernel = codegen::render_cpu(g, {.updates = options.updates, .epoch = options.epoch, .batch_hint = options.batch_hint});
+    // A large step compiles as several translation units, side by side on the machine's cores.
+    int units = options.cpu_units;
+    if (const char* env = std::getenv("KILN_CPU_UNITS"); units <= 0 && env && std::atoi(env) > 0) units = std::atoi(env);
+    if (units <= 0) units = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 4u));
+    s->kernel = codegen::render_cpu(
+        g, {.updates = options.updates, .epoch = options.epoch, .batch_hint = options.batch_hint, .max_units = units});
     if (debug_level() >= 1)
       std::fprintf(stderr, "[kiln] %s: %zu nodes, schedule:\n%s", options.name.c_str(), g.size(),
                    s->kernel.schedule.describe().c_str());
     runtime::KernelCache* cache =
         options.no_cache ? nullptr : options.cache ? options.cache : &runtime::KernelCache::default_cache();
-    s->module = runtime::CpuJit::instance().compile(s->kernel.source, {.name = s->kernel.name}, cache);
+    std::vector<std::string> sources{s->kernel.source};
+    sources.insert(sources.end(), s->kernel.parts.begin(), s->kernel.parts.end());
+    s->module = runtime::CpuJit::instance().compile(sources, {.name = s->kernel.name}, cache);
     s->fn = s->module->function<void(long long, void* const*, void*)>(s->kernel.name);
   }
   if (options.epoch && !s->cuda) {

@@ -65,6 +65,11 @@ struct CompileOptions {
    */
   std::optional<int64_t> batch_hint;
   /**
+   * CPU: translation units a large step is split into, compiled side by side (see
+   * codegen::CpuOptions::max_units). 0: $KILN_CPU_UNITS if set, else one per core, at most 4.
+   */
+  int cpu_units = 0;
+  /**
    * Where to run. Device::cuda(i) renders CUDA C++ from the same schedule, compiles it with
    * NVRTC and keeps params, outputs and scratch in device memory; compile() throws
    * kiln::DeviceError "[cuda] no GPU: <the driver's reason> ..." where there is none.

@@ -28,6 +28,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <mutex>
 #include <unistd.h>
 
@@ -120,17 +121,11 @@ std::string host_target_id() {
 }
 
 std::vector<std::string> driver_flags(const CpuCompileOptions& o) {
-  std::vector<std::string> f{"-x",
-                             "c++",
-                             "-std=c++17",
-                             "-O" + std::to_string(o.opt_level),
-                             "-march=native",
-                             "-fno-exceptions",
-                             "-fno-rtti",
-                             "-fPIC",
-                             "-ffp-contract=fast",
-                             // Kernels never read errno: sqrt becomes one (vectorizable) instruction.
-                             "-fno-math-errno"};
+  std::vector<std::string> f{
+      "-x", "c++", "-std=c++17", "-O" + std::to_string(o.opt_level), "-march=native",
+      "-fno-exceptions", "-fno-rtti", "-fPIC", "-ffp-contract=fast",
+      // Kernels never read errno: sqrt becomes one (vectorizable) instruction.
+      "-fno-math-errno"};
   if (o.fast_math)
     f.push_back("-ffast-math");
   f.insert(f.end(), o.extra_flags.begin(), o.extra_flags.end());
@@ -196,11 +191,17 @@ llvm::Expected<std::string> emit_object(const orc::JITTargetMachineBuilder& host
   return std::string((*object)->getBuffer());
 }
 
-// Adds `object` to `dylib` and resolves every symbol it defines into `symbols`, so that link
-// errors show up now rather than on first use. Returns "" or what went wrong.
-std::string link_object(orc::LLJIT& jit, orc::JITDylib& dylib, const std::string& object,
-                        const std::string& file_name,
-                        std::map<std::string, void*, std::less<>>& symbols) {
+/** One translation unit's object file, as compiled or loaded. */
+struct Unit {
+  std::string file_name;
+  std::string object;
+};
+
+// Adds every object to `dylib` (one object may call what another defines) and resolves every
+// symbol they define into `symbols`, so that link errors show up now rather than on first use.
+// Returns "" or what went wrong.
+std::string link_objects(orc::LLJIT& jit, orc::JITDylib& dylib, const std::vector<Unit>& units,
+                         std::map<std::string, void*, std::less<>>& symbols) {
   orc::ExecutionSession& es = jit.getExecutionSession();
   auto generator = orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
       jit.getDataLayout().getGlobalPrefix());
@@ -208,19 +209,22 @@ std::string link_object(orc::LLJIT& jit, orc::JITDylib& dylib, const std::string
     return "cannot search the process for symbols: " + llvm::toString(generator.takeError());
   dylib.addGenerator(std::move(*generator));
 
-  auto buffer = llvm::MemoryBuffer::getMemBufferCopy(object, file_name);
-  auto interface = orc::getObjectFileInterface(es, buffer->getMemBufferRef());
-  if (!interface)
-    return "not a valid object file: " + llvm::toString(interface.takeError());
-  if (interface->InitSymbol)
-    return "the source has globals that need dynamic initialisation (a constructor or a "
-           "non-constant initialiser), which the JIT does not run; make them constexpr";
   orc::SymbolLookupSet wanted;
-  for (const auto& entry : interface->SymbolFlags)
-    wanted.add(entry.first);
-  if (llvm::Error err =
-          jit.getObjLinkingLayer().add(dylib, std::move(buffer), std::move(*interface)))
-    return "cannot add the object file: " + llvm::toString(std::move(err));
+  for (const Unit& u : units) {
+    auto buffer = llvm::MemoryBuffer::getMemBufferCopy(u.object, u.file_name);
+    auto interface = orc::getObjectFileInterface(es, buffer->getMemBufferRef());
+    if (!interface)
+      return u.file_name + " is not a valid object file: " + llvm::toString(interface.takeError());
+    if (interface->InitSymbol)
+      return u.file_name + " has globals that need dynamic initialisation (a constructor or a "
+                           "non-constant initialiser), which the JIT does not run; make them "
+                           "constexpr";
+    for (const auto& entry : interface->SymbolFlags)
+      wanted.add(entry.first);
+    if (llvm::Error err =
+            jit.getObjLinkingLayer().add(dylib, std::move(buffer), std::move(*interface)))
+      return "cannot add " + u.file_name + ": " + llvm::toString(std::move(err));
+  }
 
   session_errors().clear();
   auto found = es.lookup(
@@ -306,14 +310,21 @@ std::shared_ptr<CpuModule> CpuJit::compile(const std::string& source,
 
 std::shared_ptr<CpuModule> CpuJit::compile(const std::string& source,
                                            const CpuCompileOptions& options, KernelCache* cache) {
-  const auto t_start = Clock::now();
-  const std::string name = options.name.empty() ? "kernel" : options.name;
-  if (options.opt_level < 0 || options.opt_level > 3)
-    throw Error(
-        str("[cpu_jit] ", name, ": opt_level must be 0, 1, 2 or 3, got ", options.opt_level));
-  const std::string file_name = file_stem(name) + ".cpp";
-  const std::vector<std::string> flags = driver_flags(options);
+  return compile(std::vector<std::string>{source}, options, cache);
+}
 
+/** What building one translation unit's object took. */
+struct CpuJit::UnitTimes {
+  std::string key; ///< the unit's cache key
+  bool hit = false;
+  double load_ms = 0, frontend_ms = 0, codegen_ms = 0;
+};
+
+std::string CpuJit::unit_object(const std::string& source, const std::string& file_name,
+                                const CpuCompileOptions& options, KernelCache* cache,
+                                UnitTimes& times) {
+  const std::string name = options.name.empty() ? "kernel" : options.name;
+  const std::vector<std::string> flags = driver_flags(options);
   if (const char* d = std::getenv("KILN_DUMP_DIR"); d && *d)
     if (!write_source(fs::path(d) / file_name, source))
       std::fprintf(stderr, "[cpu_jit] KILN_DUMP_DIR: cannot write %s\n",
@@ -323,35 +334,72 @@ std::shared_ptr<CpuModule> CpuJit::compile(const std::string& source,
   std::string flag_text = std::string(kObjectFormat) + "\n" + file_name;
   for (const std::string& f : flags)
     flag_text += "\n" + f;
-  const std::string key = make_cache_key(source, flag_text, impl_->compiler_id, impl_->target_id);
+  times.key = make_cache_key(source, flag_text, impl_->compiler_id, impl_->target_id);
 
-  double load_ms = 0, frontend_ms = 0, codegen_ms = 0;
   auto t = Clock::now();
-  std::optional<std::string> object = cache ? cache->load(key) : std::nullopt;
-  load_ms = ms_since(t);
-  const bool hit = object.has_value();
-  if (hit) {
+  std::optional<std::string> object = cache ? cache->load(times.key) : std::nullopt;
+  times.load_ms = ms_since(t);
+  times.hit = object.has_value();
+  if (times.hit) {
     ++impl_->cache_loads;
-  } else {
-    ++impl_->clang_compiles;
-    llvm::LLVMContext context;
-    t = Clock::now();
-    detail::FrontendResult fe = detail::run_clang_frontend(source, file_name, flags, context);
-    frontend_ms = ms_since(t);
-    if (!fe.module)
-      throw_compile_error(name, file_name, source, fe.diagnostics);
-    t = Clock::now();
-    auto emitted = emit_object(impl_->host, *fe.module, options);
-    if (!emitted)
-      throw_compile_error(name, file_name, source,
-                          "code generation failed: " + llvm::toString(emitted.takeError()));
-    object = std::move(*emitted);
-    codegen_ms = ms_since(t);
+    return std::move(*object);
   }
+  ++impl_->clang_compiles;
+  llvm::LLVMContext context;
+  t = Clock::now();
+  detail::FrontendResult fe = detail::run_clang_frontend(source, file_name, flags, context);
+  times.frontend_ms = ms_since(t);
+  if (!fe.module)
+    throw_compile_error(name, file_name, source, fe.diagnostics);
+  t = Clock::now();
+  auto emitted = emit_object(impl_->host, *fe.module, options);
+  if (!emitted)
+    throw_compile_error(name, file_name, source,
+                        "code generation failed: " + llvm::toString(emitted.takeError()));
+  times.codegen_ms = ms_since(t);
+  return std::move(*emitted);
+}
+
+std::shared_ptr<CpuModule> CpuJit::compile(const std::vector<std::string>& sources,
+                                           const CpuCompileOptions& options, KernelCache* cache) {
+  const auto t_start = Clock::now();
+  const std::string name = options.name.empty() ? "kernel" : options.name;
+  if (options.opt_level < 0 || options.opt_level > 3)
+    throw Error(
+        str("[cpu_jit] ", name, ": opt_level must be 0, 1, 2 or 3, got ", options.opt_level));
+  if (sources.empty())
+    throw Error(str("[cpu_jit] ", name, ": no source to compile"));
+
+  // Units beyond the first compile on threads of their own, the first on this one.
+  std::vector<Unit> units(sources.size());
+  std::vector<UnitTimes> times(sources.size());
+  for (size_t i = 0; i < sources.size(); ++i)
+    units[i].file_name = file_stem(name) + (i == 0 ? "" : "_part" + std::to_string(i)) + ".cpp";
+  std::vector<std::future<std::string>> others;
+  for (size_t i = 1; i < sources.size(); ++i)
+    others.push_back(std::async(std::launch::async, [&, i] {
+      return unit_object(sources[i], units[i].file_name, options, cache, times[i]);
+    }));
+  std::exception_ptr failed;
+  try {
+    units[0].object = unit_object(sources[0], units[0].file_name, options, cache, times[0]);
+  } catch (...) {
+    failed = std::current_exception();
+  }
+  for (size_t i = 1; i < sources.size(); ++i) {
+    try {
+      units[i].object = others[i - 1].get();
+    } catch (...) {
+      if (!failed)
+        failed = std::current_exception();
+    }
+  }
+  if (failed)
+    std::rethrow_exception(failed);
 
   // Link into a JITDylib of its own, so symbols of different modules never clash and the
   // module can be freed alone.
-  t = Clock::now();
+  auto t = Clock::now();
   auto dylib = impl_->jit->createJITDylib(name + "#" + std::to_string(impl_->next_dylib++));
   if (!dylib)
     throw InternalError("[cpu_jit] " + llvm::toString(dylib.takeError()));
@@ -359,28 +407,34 @@ std::shared_ptr<CpuModule> CpuJit::compile(const std::string& source,
   module->owner_ = std::make_unique<CpuModule::Owner>();
   module->owner_->impl = impl_;
   module->owner_->dylib = &*dylib;
-  std::string link_error = link_object(*impl_->jit, *dylib, *object, file_name, module->symbols_);
+  std::string link_error = link_objects(*impl_->jit, *dylib, units, module->symbols_);
   if (!link_error.empty())
-    throw_compile_error(name, file_name, source, link_error);
+    throw_compile_error(name, units[0].file_name, sources[0], link_error);
   const double link_ms = ms_since(t);
 
   // Only objects that linked are worth keeping.
-  if (!hit && cache)
-    cache->store(key, *object);
-
+  bool hit = true;
+  for (size_t i = 0; i < units.size(); ++i) {
+    hit = hit && times[i].hit;
+    if (!times[i].hit && cache)
+      cache->store(times[i].key, units[i].object);
+  }
   module->name_ = name;
   module->from_cache_ = hit;
   module->compile_ms_ = ms_since(t_start);
   if (debug_enabled()) {
-    if (hit)
-      std::fprintf(stderr, "[cpu_jit] %s: cache hit, load %.2f ms, link %.2f ms, total %.2f ms\n",
-                   name.c_str(), load_ms, link_ms, module->compile_ms_);
-    else
-      std::fprintf(stderr,
-                   "[cpu_jit] %s: cache %s, frontend+opt %.2f ms, codegen %.2f ms, link %.2f ms, "
-                   "total %.2f ms\n",
-                   name.c_str(), cache && cache->enabled() ? "miss" : "off", frontend_ms,
-                   codegen_ms, link_ms, module->compile_ms_);
+    for (size_t i = 0; i < units.size(); ++i) {
+      const UnitTimes& u = times[i];
+      const std::string what = units.size() == 1 ? name : name + " " + units[i].file_name;
+      if (u.hit)
+        std::fprintf(stderr, "[cpu_jit] %s: cache hit, load %.2f ms\n", what.c_str(), u.load_ms);
+      else
+        std::fprintf(stderr, "[cpu_jit] %s: cache %s, frontend+opt %.2f ms, codegen %.2f ms\n",
+                     what.c_str(), cache && cache->enabled() ? "miss" : "off", u.frontend_ms,
+                     u.codegen_ms);
+    }
+    std::fprintf(stderr, "[cpu_jit] %s: %zu unit(s), link %.2f ms, total %.2f ms\n", name.c_str(),
+                 units.size(), link_ms, module->compile_ms_);
   }
   return module;
 }

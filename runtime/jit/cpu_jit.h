@@ -114,6 +114,16 @@ public:
   std::shared_ptr<CpuModule> compile(const std::string& source, const CpuCompileOptions& options,
                                      KernelCache* cache);
 
+  /**
+   * Several translation units linked into one module: a unit may call the extern "C" functions
+   * another defines. The units compile side by side, one thread each (a kernel split in two
+   * compiles in about half the time on two cores), and each is cached on its own; the module is
+   * from_cache() when every unit was. Unit i > 0 is named `<name>_part<i>.cpp` in dumps and
+   * errors. Throws as compile(source, ...), for the first unit that fails.
+   */
+  std::shared_ptr<CpuModule> compile(const std::vector<std::string>& sources,
+                                     const CpuCompileOptions& options, KernelCache* cache);
+
   /** Counters since process start. */
   Stats stats() const;
 
@@ -125,6 +135,10 @@ public:
   struct Impl;
 
 private:
+  struct UnitTimes;
+  /** The object of one unit, from `cache` or compiled (the caller stores it once it links). */
+  std::string unit_object(const std::string& source, const std::string& file_name,
+                          const CpuCompileOptions& options, KernelCache* cache, UnitTimes& times);
   CpuJit();
   ~CpuJit();
   std::shared_ptr<Impl> impl_;

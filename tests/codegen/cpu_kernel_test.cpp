@@ -9,6 +9,7 @@
 #include "ir/passes.h"
 #include "ir/print.h"
 #include "runtime/executable.h"
+#include "tests/codegen/cuda_graphs.h"
 #include "tests/support/compare.h"
 #include "tests/support/op_table.h"
 #include "tests/support/random_graph.h"
@@ -19,7 +20,9 @@ using namespace kiln::test;
 namespace {
 
 /** f32 kernels may reassociate sums, contract FMAs and use kiln's math approximations. */
-double tolerance(ir::DType t) { return t == ir::DType::F32 ? 2e-5 : 1e-12; }
+double tolerance(ir::DType t) {
+  return t == ir::DType::F32 ? 2e-5 : 1e-12;
+}
 
 /** Compiles `g` and checks every output against the interpreter at the same precision. */
 void check_against_interpreter(const ir::Graph& g, const ir::Bindings& values, ir::DType t,
@@ -30,37 +33,11 @@ void check_against_interpreter(const ir::Graph& g, const ir::Bindings& values, i
   const std::vector<ir::Tensor> want = ir::interpret(g, values, ir::Precision::Native);
   REQUIRE(got.size() == want.size());
   for (size_t i = 0; i < got.size(); ++i) {
-    INFO("output " << g.outputs()[i].name << "\n" << side_by_side(got[i], want[i]) << "kernel:\n"
+    INFO("output " << g.outputs()[i].name << "\n"
+                   << side_by_side(got[i], want[i]) << "kernel:\n"
                    << exe.kernel().source.substr(exe.kernel().source.find("extern \"C\"")));
     CHECK(max_rel_error(got[i], want[i]) <= tolerance(t));
   }
-}
-
-/** All rows of the op table as one graph: outputs y<k> (the op) and gradients g<k>_<leaf>. */
-std::pair<ir::Graph, ir::Bindings> op_table_graph(ir::DType t) {
-  ir::Builder all;
-  ir::Bindings values;
-  for (size_t k = 0; k < op_table().size(); ++k) {
-    const Row& row = op_table()[k];
-    const RowGraph r = build(row, 10 + k, t);
-    ir::Graph g = r.graph;
-    if (taylor_applies(row)) g = ir::grad(g, "f", r.float_leaves);
-    // Copy the row's graph into the shared builder under prefixed leaf names.
-    const std::string prefix = "r" + std::to_string(k) + "_";
-    std::vector<ir::NodeId> map(g.size());
-    for (ir::NodeId i = 0; i < g.size(); ++i) {
-      const ir::Node& n = g.node(i);
-      std::vector<ir::NodeId> in;
-      for (ir::NodeId x : n.inputs) in.push_back(map[x]);
-      ir::Attrs attrs = n.attrs;
-      if (n.op == ir::Op::Input || n.op == ir::Op::Param) attrs.set("name", prefix + n.name());
-      const bool leaf = n.def().kind == ir::OpKind::Leaf;
-      map[i] = all.make(n.op, in, attrs, leaf ? std::optional(n.type) : std::nullopt);
-    }
-    for (const ir::Output& o : g.outputs()) all.set_output(prefix + o.name, map[o.id]);
-    for (const auto& [name, v] : r.values) values.emplace(prefix + name, v);
-  }
-  return {all.graph(), values};
 }
 
 } // namespace
@@ -76,19 +53,23 @@ TEST_CASE("random graphs compiled for the CPU match the interpreter") {
   for (uint64_t seed = 1; seed <= 24; ++seed) {
     const ir::DType t = seed % 3 == 0 ? ir::DType::F64 : ir::DType::F32;
     const RandomGraph r = random_graph(seed, t);
-    check_against_interpreter(r.graph, r.values, t, "random graph seed " + std::to_string(seed) + "\n" + ir::to_text(r.graph));
+    check_against_interpreter(r.graph, r.values, t,
+                              "random graph seed " + std::to_string(seed) + "\n" +
+                                  ir::to_text(r.graph));
   }
 }
 
 TEST_CASE("the course's networks: forward and backward through the JIT equal the interpreter") {
   for (ir::DType t : {ir::DType::F32, ir::DType::F64}) {
     SECTION("regression 1-14-10-1, tanh then sigmoid, MSE") {
-      nn::Sequential net{nn::Linear(1, 14), nn::Tanh(), nn::Linear(14, 10), nn::Sigmoid(), nn::Linear(10, 1)};
+      nn::Sequential net{nn::Linear(1, 14), nn::Tanh(), nn::Linear(14, 10), nn::Sigmoid(),
+                         nn::Linear(10, 1)};
       Input y{{1}, "y"};
       Target c{{1}, "c"};
       const Lowered l = lower({{"loss", mse(net(y), c)}, {"F", net(y)}}, t);
       std::vector<std::string> names;
-      for (const ParamSpec& p : l.params) names.push_back(p.name);
+      for (const ParamSpec& p : l.params)
+        names.push_back(p.name);
       const ir::Graph g = ir::grad(l.graph, "loss", names);
       ir::Bindings v = init_parameters(l.params, 3, t);
       v.emplace("y", ir::Tensor(t, {5, 1}, {-2.5, -1.0, 0.1, 1.7, 2.9}));
@@ -96,26 +77,31 @@ TEST_CASE("the course's networks: forward and backward through the JIT equal the
       check_against_interpreter(g, v, t, "regression network");
     }
     SECTION("classification 2-14-10-3, cross-entropy") {
-      nn::Sequential net{nn::Linear(2, 14), nn::Tanh(), nn::Linear(14, 10), nn::Sigmoid(), nn::Linear(10, 3)};
+      nn::Sequential net{nn::Linear(2, 14), nn::Tanh(), nn::Linear(14, 10), nn::Sigmoid(),
+                         nn::Linear(10, 3)};
       Input y{{2}, "y"};
       Labels c{3, "c"};
-      const Lowered l = lower({{"loss", cross_entropy(net(y), c)}, {"acc", accuracy(net(y), c)}}, t);
+      const Lowered l =
+          lower({{"loss", cross_entropy(net(y), c)}, {"acc", accuracy(net(y), c)}}, t);
       std::vector<std::string> names{"y"};
-      for (const ParamSpec& p : l.params) names.push_back(p.name);
+      for (const ParamSpec& p : l.params)
+        names.push_back(p.name);
       const ir::Graph g = ir::grad(l.graph, "loss", names);
       ir::Bindings v = init_parameters(l.params, 4, t);
-      v.emplace("y", ir::Tensor(t, {6, 2}, {0.1, 2.0, -1.0, 0.5, 2.5, -2.2, 0.0, 0.0, 1.1, -0.3, -2.9, 2.8}));
+      v.emplace("y", ir::Tensor(t, {6, 2},
+                                {0.1, 2.0, -1.0, 0.5, 2.5, -2.2, 0.0, 0.0, 1.1, -0.3, -2.9, 2.8}));
       v.emplace("c", ir::Tensor(ir::DType::I32, {6}, {0, 1, 2, 2, 1, 0}));
       check_against_interpreter(g, v, t, "classification network");
     }
     SECTION("residual net with a dense block, least squares") {
-      nn::Sequential net{nn::Linear(2, 8), nn::Residual(8), nn::Residual(8, nn::ReLU()), nn::Dense(8, 4),
-                         nn::Linear(12, 2)};
+      nn::Sequential net{nn::Linear(2, 8), nn::Residual(8), nn::Residual(8, nn::ReLU()),
+                         nn::Dense(8, 4), nn::Linear(12, 2)};
       Input y{{2}, "y"};
       Target c{{2}, "c"};
       const Lowered l = lower({{"loss", least_squares(net(y), c)}}, t);
       std::vector<std::string> names;
-      for (const ParamSpec& p : l.params) names.push_back(p.name);
+      for (const ParamSpec& p : l.params)
+        names.push_back(p.name);
       const ir::Graph g = ir::grad(l.graph, "loss", names);
       ir::Bindings v = init_parameters(l.params, 5, t);
       v.emplace("y", ir::Tensor(t, {4, 2}, {0.3, -0.2, 1.5, 0.7, -1.1, 0.4, 2.0, -2.0}));
@@ -123,6 +109,69 @@ TEST_CASE("the course's networks: forward and backward through the JIT equal the
       check_against_interpreter(g, v, t, "residual network");
     }
   }
+}
+
+TEST_CASE("a step split into translation units computes exactly what the whole one does") {
+  for (const CourseNet& net : course_nets(ir::DType::F32)) {
+    INFO(net.name);
+    const StepGraph sg = adam_step(net.lowered);
+    const codegen::EpochSpec epoch{{"y", "c"}, {"loss"}};
+    const ir::Graph g = ir::optimize(sg.graph);
+    const codegen::CpuKernel whole =
+        codegen::render_cpu(g, {.updates = sg.updates, .epoch = epoch, .batch_hint = 5});
+    const codegen::CpuKernel split = codegen::render_cpu(
+        g, {.updates = sg.updates, .epoch = epoch, .batch_hint = 5, .max_units = 3});
+    CHECK(whole.parts.empty());
+    REQUIRE(!split.parts.empty());
+    CHECK(split.name == whole.name);
+    CHECK(split.parts[0].find("extern \"C\" void " + split.name + "_u1(") != std::string::npos);
+    CHECK(split.source.find(split.name + "_u1(N, slots, workspace);") != std::string::npos);
+    // The copy for the batch hint stays whole, in a unit of its own.
+    CHECK(split.parts.back().find("extern \"C\" void " + split.name + "_fixed(") !=
+          std::string::npos);
+    CHECK(split.parts.back().find(split.name + "_u1") == std::string::npos);
+    CHECK(split.source.find("if (N == 5) " + split.name + "_fixed(slots, workspace);") !=
+          std::string::npos);
+    // Both run the same steps from the same weights, at the hinted batch size and another one.
+    auto compile = [&](int units) {
+      return Executable::compile(sg.graph, {.name = "step",
+                                            .updates = sg.updates,
+                                            .epoch = epoch,
+                                            .batch_hint = 5,
+                                            .cpu_units = units});
+    };
+    Executable a = compile(1), b = compile(3);
+    CHECK(a.kernel().parts.empty());
+    CHECK(b.kernel().parts.size() == split.parts.size());
+    for (Executable* e : {&a, &b})
+      e->init_params(net.lowered.params, 3);
+    const ir::Type yt = sg.graph.node(*sg.graph.find_leaf(ir::Op::Input, "y")).type;
+    const ir::Type ct = sg.graph.node(*sg.graph.find_leaf(ir::Op::Input, "c")).type;
+    Rng rng(5);
+    for (int64_t n : {5, 7, 5}) {
+      MatrixRM y(n, yt.shape.static_numel()), c(n, ct.shape.static_numel());
+      MatrixRM lr = MatrixRM::Constant(1, 1, 0.01f);
+      Eigen::VectorXi labels(n);
+      for (int64_t i = 0; i < y.size(); ++i)
+        y.data()[i] = static_cast<float>(rng.uniform(-2, 2));
+      Feed feed{{"y", y}, {"lr", lr}};
+      if (ct.dtype == ir::DType::I32) {
+        for (int64_t i = 0; i < n; ++i)
+          labels(i) = static_cast<int>(rng.below(3));
+        feed.emplace_back("c", labels);
+      } else {
+        for (int64_t i = 0; i < c.size(); ++i)
+          c.data()[i] = static_cast<float>(rng.uniform(-1, 1));
+        feed.emplace_back("c", c);
+      }
+      CHECK(a.run(feed).at("loss")(0, 0) == b.run(feed).at("loss")(0, 0));
+    }
+    for (const std::string& p : net.params)
+      CHECK((a.param(p) - b.param(p)).cwiseAbs().maxCoeff() == 0.0f);
+  }
+  // A forward pass this small stays one unit whatever the cores.
+  const ir::Graph fwd = ir::optimize(course_nets(ir::DType::F32)[0].lowered.graph);
+  CHECK(codegen::render_cpu(fwd, {.max_units = 4}).parts.empty());
 }
 
 TEST_CASE("one compiled kernel serves every batch size") {
@@ -135,7 +184,8 @@ TEST_CASE("one compiled kernel serves every batch size") {
   for (int64_t n : {1, 2, 7, 64, 300}) {
     ir::Tensor yt(ir::DType::F64, {n, 3});
     Rng rng(static_cast<uint64_t>(n));
-    for (double& x : yt.data) x = rng.uniform(-1, 1);
+    for (double& x : yt.data)
+      x = rng.uniform(-1, 1);
     v["y"] = yt;
     const auto got = exe.run_tensors(v);
     const auto want = ir::interpret(ir::optimize(l.graph), v);

@@ -139,7 +139,8 @@ TEST_CASE(
       add_product(b, products[n], t, Epilogue::None, std::to_string(n));
     const ir::Graph g = b.graph();
     INFO(to_string(t));
-    Executable exe = Executable::compile(g, {.name = "gemm_grid"});
+    Executable exe =
+        Executable::compile(g, {.name = "gemm_grid", .cpu_units = 1}); // one text to inspect
     CHECK(count(exe.kernel().source, "blocked GEMM") == products.size());
     // The three products with ta, and the one with 4 KiB rows.
     CHECK(count(exe.kernel().source, "A packed") == 4);
@@ -159,7 +160,8 @@ TEST_CASE(
     // A repeated layer: the same code up to buffer names, which must stay apart.
     add_product(b, {kBatch, 64, 64}, t, Epilogue::BiasTanh, "4");
     const ir::Graph g = b.graph();
-    Executable exe = Executable::compile(g, {.name = "gemm_batch"});
+    Executable exe =
+        Executable::compile(g, {.name = "gemm_batch", .cpu_units = 1}); // one text to inspect
     REQUIRE(count(exe.kernel().source, "blocked GEMM") == 5);
     CHECK(count(exe.kernel().source, "in blocks of") == 1);
     // The rule switches to the blocked GEMM at N = max(8, ceil(48^3 / (cols * depth))).
@@ -189,7 +191,8 @@ TEST_CASE("blocked GEMM: a depth of N, in ragged blocks, with an optimizer-like 
       add_gradient(b, {45, 100, kBatch, false, false}, t, false, "5");
     }
     const ir::Graph g = b.graph();
-    Executable exe = Executable::compile(g, {.name = "gemm_depth"});
+    Executable exe =
+        Executable::compile(g, {.name = "gemm_depth", .cpu_units = 1}); // one text to inspect
     const std::string& source = exe.kernel().source;
     CHECK(count(source, "depth N in blocks of") == (t == DType::F32 ? 5 : 1));
     CHECK(count(source, "if (N >= ") == 0);

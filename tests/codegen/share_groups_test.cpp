@@ -14,17 +14,22 @@ using namespace kiln;
 namespace {
 size_t count(const std::string& s, const std::string& what) {
   size_t n = 0;
-  for (size_t p = s.find(what); p != std::string::npos; p = s.find(what, p + 1)) ++n;
+  for (size_t p = s.find(what); p != std::string::npos; p = s.find(what, p + 1))
+    ++n;
   return n;
 }
-std::string type_of(const std::string&) { return "float* __restrict"; }
+std::string type_of(const std::string&) {
+  return "float* __restrict";
+}
 } // namespace
 
 TEST_CASE("blocks equal up to names become one function called at each place") {
   const std::vector<std::string> blocks = {
-      "// layer 1\nfor (long long i = 0; i < N; ++i) {\n  const float t5 = kiln_tanh(b3[i]);\n  b7[i] = t5;\n}\n",
+      "// layer 1\nfor (long long i = 0; i < N; ++i) {\n  const float t5 = kiln_tanh(b3[i]);\n  "
+      "b7[i] = t5;\n}\n",
       "// unique\nb9[0] = 1.0f;\n",
-      "// layer 2\nfor (long long i_1 = 0; i_1 < N; ++i_1) {\n  const float t8 = kiln_tanh(b7[i_1]);\n  b8[i_1] = t8;\n}\n",
+      "// layer 2\nfor (long long i_1 = 0; i_1 < N; ++i_1) {\n  const float t8 = "
+      "kiln_tanh(b7[i_1]);\n  b8[i_1] = t8;\n}\n",
   };
   const codegen::SharedGroups s = codegen::share_repeated_groups(blocks, type_of);
   CHECK(count(s.functions, "static void kiln_group_") == 1);
@@ -66,14 +71,16 @@ TEST_CASE("a deep network's step shares its layers and still equals the interpre
   Input y{{2}, "y"};
   const Lowered l = lower({{"loss", mse(net(y), Target{{1}, "c"})}}, ir::DType::F64);
   std::vector<std::string> names;
-  for (const ParamSpec& p : l.params) names.push_back(p.name);
+  for (const ParamSpec& p : l.params)
+    names.push_back(p.name);
   const ir::Graph g = ir::grad(l.graph, "loss", names);
-  Executable exe = Executable::compile(g);
+  Executable exe = Executable::compile(g, {.cpu_units = 1}); // one text to inspect
   CHECK(count(exe.kernel().source, "static void kiln_group_") >= 2);
   ir::Bindings v = init_parameters(l.params, 2, ir::DType::F64);
   v.emplace("y", ir::Tensor(ir::DType::F64, {3, 2}, {0.5, -1.0, 2.0, 0.3, -0.7, 1.1}));
   v.emplace("c", ir::Tensor(ir::DType::F64, {3, 1}, {0.2, -0.4, 0.9}));
   const auto got = exe.run_tensors(v);
   const auto want = ir::interpret(ir::optimize(g), v);
-  for (size_t i = 0; i < got.size(); ++i) CHECK(test::max_rel_error(got[i], want[i]) < 1e-12);
+  for (size_t i = 0; i < got.size(); ++i)
+    CHECK(test::max_rel_error(got[i], want[i]) < 1e-12);
 }

@@ -130,6 +130,52 @@ TEST_CASE("CpuJit caches object files: miss in a fresh dir, hit in the same dir"
   }
 }
 
+TEST_CASE("CpuJit links several translation units into one module, each cached on its own") {
+  CpuJit& jit = CpuJit::instance();
+  TempDir tmp;
+  // Unit 0 calls what units 1 and 2 define; each unit compiles on its own thread.
+  const std::vector<std::string> units{
+      "extern \"C\" int twice(int);\nextern \"C\" int plus_one(int);\n"
+      "extern \"C\" int both(int x) { return plus_one(twice(x)); }\n",
+      "extern \"C\" int twice(int x) { return 2 * x; }\n",
+      "extern \"C\" int plus_one(int x) { return x + 1; }\n"};
+  const auto before = jit.stats();
+  {
+    KernelCache cache(tmp.path());
+    auto m = jit.compile(units, named("parts"), &cache);
+    CHECK_FALSE(m->from_cache());
+    CHECK(m->function<int(int)>("both")(20) == 41);
+    CHECK(m->function<int(int)>("twice")(4) == 8);
+    CHECK(jit.stats().clang_compiles == before.clang_compiles + 3);
+    CHECK(cache.stats().stores == 3);
+  }
+  {
+    KernelCache cache(tmp.path());
+    auto m = jit.compile(units, named("parts"), &cache);
+    CHECK(m->from_cache());
+    CHECK(m->function<int(int)>("both")(1) == 3);
+    CHECK(jit.stats().cache_loads == before.cache_loads + 3);
+  }
+  {
+    // One unit changed: only it compiles again, and the module is not from the cache.
+    KernelCache cache(tmp.path());
+    std::vector<std::string> changed = units;
+    changed[2] = "extern \"C\" int plus_one(int x) { return x + 100; }\n";
+    auto m = jit.compile(changed, named("parts"), &cache);
+    CHECK_FALSE(m->from_cache());
+    CHECK(m->function<int(int)>("both")(1) == 102);
+    CHECK(jit.stats().clang_compiles == before.clang_compiles + 4);
+  }
+  // An error in a later unit names that unit's file.
+  std::vector<std::string> broken = units;
+  broken[1] = "extern \"C\" int twice(int x) { return 2 * y; }\n";
+  CHECK_THROWS_WITH(jit.compile(broken, named("parts"), nullptr),
+                    StartsWith("[cpu_jit] failed to compile parts") &&
+                        Contains("parts_part1.cpp") && Contains("undeclared identifier 'y'"));
+  CHECK_THROWS_WITH(jit.compile(std::vector<std::string>{}, named("none"), nullptr),
+                    "[cpu_jit] none: no source to compile");
+}
+
 TEST_CASE("CpuJit detects a corrupt cache entry and rebuilds it") {
   CpuJit& jit = CpuJit::instance();
   TempDir tmp;
