@@ -5,9 +5,10 @@
 #include <set>
 
 #include "codegen/c_like.h"
+#include "codegen/cpu_gemm.h"
 #include "codegen/pcg32.h"
 #include "codegen/share_groups.h"
-#include "codegen/cpu_gemm.h"
+#include "codegen/split_units.h"
 #include "ir/error.h"
 #include "ir/hash.h"
 
@@ -37,7 +38,8 @@ static inline long long kiln_align64(long long bytes) { return (bytes + 63) & ~6
 
 /** How the step declares a slot's pointer ("const float* __restrict"). */
 std::string slot_pointer_type(const Slot& slot) {
-  const bool readonly = slot.role == Slot::Role::Input || (slot.role == Slot::Role::Param && !slot.written);
+  const bool readonly =
+      slot.role == Slot::Role::Input || (slot.role == Slot::Role::Param && !slot.written);
   return (readonly ? "const " : "") + c_type_of(slot.type.dtype) + "* __restrict";
 }
 
@@ -55,14 +57,21 @@ public:
       const size_t before = w_.str().size();
       w_.line("// " + group_title(grp));
       switch (grp.kind) {
-      case Group::Kind::Pointwise: pointwise(grp); break;
-      case Group::Kind::Reduce: reduce(grp); break;
-      case Group::Kind::MatMul: matmul(grp); break;
+      case Group::Kind::Pointwise:
+        pointwise(grp);
+        break;
+      case Group::Kind::Reduce:
+        reduce(grp);
+        break;
+      case Group::Kind::MatMul:
+        matmul(grp);
+        break;
       }
       blocks.push_back(w_.str().substr(before));
     }
     const size_t tail = w_.str().size();
-    for (const auto& [slot, node] : sc_.output_copies) copy(slot, node);
+    for (const auto& [slot, node] : sc_.output_copies)
+      copy(slot, node);
     for (const auto& [from, to] : sc_.copy_back) {
       const Slot& dst = sc_.slots[static_cast<size_t>(to)];
       w_.line("// update " + dst.name + " (it is read after its new value is known)");
@@ -82,7 +91,8 @@ public:
 private:
   std::string group_title(const Group& grp) const {
     std::string s = str(grp.domain, ":");
-    for (NodeId r : grp.roots) s += str(" ", ir::op_name(g_.node(r).op), " %", r, sc_.stored[r] ? "*" : "");
+    for (NodeId r : grp.roots)
+      s += str(" ", ir::op_name(g_.node(r).op), " %", r, sc_.stored[r] ? "*" : "");
     return s;
   }
 
@@ -91,20 +101,25 @@ private:
     Index idx;
     for (size_t d = 0; d < dims.size(); ++d) {
       const std::string v = e_.fresh(stem);
-      if (d + 1 == dims.size() && pragma) w_.line(pragma);
+      if (d + 1 == dims.size() && pragma)
+        w_.line(pragma);
       w_.open("for (long long " + v + " = 0; " + v + " < " + c_dim(dims[d]) + "; ++" + v + ")");
       idx.push_back(v);
     }
-    if (dims.empty()) w_.open("");
+    if (dims.empty())
+      w_.open("");
     return idx;
   }
   void close_loops(size_t n) {
-    for (size_t i = 0; i < std::max<size_t>(n, 1); ++i) w_.close();
+    for (size_t i = 0; i < std::max<size_t>(n, 1); ++i)
+      w_.close();
   }
 
   void store(NodeId n, const Index& idx, const std::string& v) {
-    if (!sc_.stored[n]) return;
-    w_.line(ExprEmitter::slot_name(sc_.slot_of[n]) + "[" + c_offset(g_.node(n).type.shape, idx) + "] = " + v + ";");
+    if (!sc_.stored[n])
+      return;
+    w_.line(ExprEmitter::slot_name(sc_.slot_of[n]) + "[" + c_offset(g_.node(n).type.shape, idx) +
+            "] = " + v + ";");
   }
 
   /**
@@ -113,8 +128,10 @@ private:
    */
   void roots_at(const Group& grp, size_t first, const Index& idx) {
     std::vector<std::string> values;
-    for (size_t r = first; r < grp.roots.size(); ++r) values.push_back(e_.compute(grp.roots[r], idx));
-    for (size_t r = first; r < grp.roots.size(); ++r) store(grp.roots[r], idx, values[r - first]);
+    for (size_t r = first; r < grp.roots.size(); ++r)
+      values.push_back(e_.compute(grp.roots[r], idx));
+    for (size_t r = first; r < grp.roots.size(); ++r)
+      store(grp.roots[r], idx, values[r - first]);
   }
 
   void pointwise(const Group& grp) {
@@ -141,7 +158,8 @@ private:
     w_.line(t + " " + acc + "[" + std::to_string(grp.domain.static_numel()) + "];");
     const Index q = open_loops({grp.domain.static_numel()}, "q", "KILN_VECTORIZE");
     w_.line(acc + "[" + q[0] + "] = " +
-            (n.op == Op::Max ? c_literal(-INFINITY, n.type.dtype) : c_literal(0, n.type.dtype)) + ";");
+            (n.op == Op::Max ? c_literal(-INFINITY, n.type.dtype) : c_literal(0, n.type.dtype)) +
+            ";");
     close_loops(1);
     const Index red = open_loops(rdims, "r", nullptr);
     const Index out = open_loops(grp.domain.dims(), "i", "KILN_VECTORIZE");
@@ -162,7 +180,8 @@ private:
     const Index o = open_loops(grp.domain.dims(), "i", "KILN_VECTORIZE");
     e_.push_scope();
     std::string result = acc + "[" + c_offset(grp.domain, o) + "]";
-    if (n.op == Op::Mean) result = "(" + result + " / (" + t + ")(" + c_numel(rdims) + "))";
+    if (n.op == Op::Mean)
+      result = "(" + result + " / (" + t + ")(" + c_numel(rdims) + "))";
     const std::string name = e_.fresh("t" + std::to_string(r));
     w_.line("const " + t + " " + name + " = " + result + ";");
     e_.bind(r, o, name);
@@ -180,13 +199,15 @@ private:
     const std::vector<int64_t>& axes = n.attrs.ints("axes");
     const std::string t = c_type_of(n.type.dtype);
     std::vector<int64_t> rdims;
-    for (int64_t a : axes) rdims.push_back(in[static_cast<int>(a)]);
+    for (int64_t a : axes)
+      rdims.push_back(in[static_cast<int>(a)]);
     const Index out = open_loops(grp.domain.dims(), "i", nullptr);
     e_.push_scope();
     if (g_.node(x).op == Op::Constant) {
       // A reduction of a splat needs no loop (mean's derivative divides by such a count).
       const std::string c = c_literal(g_.node(x).attrs.f("value"), n.type.dtype);
-      const std::string v = n.op == Op::Sum ? "(" + c + " * (" + t + ")(" + c_numel(rdims) + "))" : c;
+      const std::string v =
+          n.op == Op::Sum ? "(" + c + " * (" + t + ")(" + c_numel(rdims) + "))" : c;
       const std::string name = e_.fresh("t" + std::to_string(r));
       w_.line("const " + t + " " + name + " = " + v + ";");
       e_.bind(r, out, name);
@@ -203,7 +224,9 @@ private:
       return outer_reduce(grp, rdims);
     }
     const std::string acc = e_.fresh("acc");
-    w_.line(t + " " + acc + " = " + (n.op == Op::Max ? c_literal(-INFINITY, n.type.dtype) : c_literal(0, n.type.dtype)) + ";");
+    w_.line(t + " " + acc + " = " +
+            (n.op == Op::Max ? c_literal(-INFINITY, n.type.dtype) : c_literal(0, n.type.dtype)) +
+            ";");
     const Index red = open_loops(rdims, "r", "KILN_VECTORIZE");
     w_.line("KILN_REASSOCIATE");
     e_.push_scope();
@@ -220,7 +243,8 @@ private:
     e_.pop_scope();
     close_loops(red.size());
     std::string result = acc;
-    if (n.op == Op::Mean) result = acc + " / (" + t + ")(" + c_numel(rdims) + ")";
+    if (n.op == Op::Mean)
+      result = acc + " / (" + t + ")(" + c_numel(rdims) + ")";
     const std::string name = e_.fresh("t" + std::to_string(r));
     w_.line("const " + t + " " + name + " = " + result + ";");
     e_.bind(r, out, name);
@@ -249,9 +273,11 @@ private:
       store(d.node, at, v);
       roots_at(grp, 1, at);
     };
-    if (plan.min_batch > 0) w_.open("if (N >= " + std::to_string(plan.min_batch) + ")");
+    if (plan.min_batch > 0)
+      w_.open("if (N >= " + std::to_string(plan.min_batch) + ")");
     emit_blocked_matmul(w_, e_, d, epilogue);
-    if (plan.min_batch == 0) return;
+    if (plan.min_batch == 0)
+      return;
     w_.reopen("else");
     rowwise_matmul(grp);
     w_.close();
@@ -283,7 +309,8 @@ private:
     const std::string fixed = e_.fresh(by_rows ? "bv" : "av");
     w_.line("const " + t + " " + fixed + " = " +
             (by_rows ? e_.value(b, tb ? Index{outer[0], kk[0]} : Index{kk[0], outer[0]})
-                     : e_.value(a, ta ? Index{kk[0], outer[0]} : Index{outer[0], kk[0]})) + ";");
+                     : e_.value(a, ta ? Index{kk[0], outer[0]} : Index{outer[0], kk[0]})) +
+            ";");
     const Index inner = open_loops({by_rows ? rows : cols}, by_rows ? "i" : "j", "KILN_VECTORIZE");
     e_.push_scope();
     const std::string i = by_rows ? inner[0] : outer[0], j = by_rows ? outer[0] : inner[0];
@@ -314,19 +341,25 @@ private:
     const int64_t rows = n.type.shape[0], cols = n.type.shape[1];
     const int64_t k = g_.node(a).type.shape[ta ? 0 : 1];
     const std::string t = c_type_of(n.type.dtype);
-    auto A = [&](const std::string& i, const std::string& kk) { return e_.value(a, ta ? Index{kk, i} : Index{i, kk}); };
-    auto B = [&](const std::string& kk, const std::string& j) { return e_.value(b, tb ? Index{j, kk} : Index{kk, j}); };
+    auto A = [&](const std::string& i, const std::string& kk) {
+      return e_.value(a, ta ? Index{kk, i} : Index{i, kk});
+    };
+    auto B = [&](const std::string& kk, const std::string& j) {
+      return e_.value(b, tb ? Index{j, kk} : Index{kk, j});
+    };
 
     // B transposed (a layer's weight as y W^T): copy it once, transposed, so the row loop below
     // streams contiguous rows of it instead of a horizontal sum per output.
     std::string bt;
-    if (tb && cols != ir::kBatch && k != ir::kBatch && cols * k <= kWholeOutputLimit * 2 && rows != 1) {
+    if (tb && cols != ir::kBatch && k != ir::kBatch && cols * k <= kWholeOutputLimit * 2 &&
+        rows != 1) {
       bt = e_.fresh("bt");
       w_.line(t + " " + bt + "[" + std::to_string(cols * k) + "];");
       const Index jj = open_loops({cols}, "j", nullptr);
       const Index kk = open_loops({k}, "k", "KILN_VECTORIZE");
       e_.push_scope();
-      w_.line(bt + "[" + kk[0] + "*" + std::to_string(cols) + " + " + jj[0] + "] = " + e_.value(b, Index{jj[0], kk[0]}) + ";");
+      w_.line(bt + "[" + kk[0] + "*" + std::to_string(cols) + " + " + jj[0] +
+              "] = " + e_.value(b, Index{jj[0], kk[0]}) + ";");
       e_.pop_scope();
       close_loops(2);
     }
@@ -397,11 +430,13 @@ private:
   }
 
   void copy(int slot, NodeId node) {
-    w_.line("// output " + sc_.slots[static_cast<size_t>(slot)].name + " = %" + std::to_string(node));
+    w_.line("// output " + sc_.slots[static_cast<size_t>(slot)].name + " = %" +
+            std::to_string(node));
     const Index idx = open_loops(g_.node(node).type.shape.dims(), "i", "KILN_VECTORIZE");
     e_.push_scope();
     const std::string v = e_.value(node, idx);
-    w_.line(ExprEmitter::slot_name(slot) + "[" + c_offset(g_.node(node).type.shape, idx) + "] = " + v + ";");
+    w_.line(ExprEmitter::slot_name(slot) + "[" + c_offset(g_.node(node).type.shape, idx) +
+            "] = " + v + ";");
     e_.pop_scope();
     close_loops(idx.size());
   }
@@ -423,32 +458,39 @@ std::string signature_block(const Schedule& sc, std::vector<ScratchSize>& scratc
     const Slot& slot = sc.slots[s];
     const std::string t = c_type_of(slot.type.dtype);
     const std::string name = ExprEmitter::slot_name(static_cast<int>(s));
-    const bool readonly = slot.role == Slot::Role::Input || (slot.role == Slot::Role::Param && !slot.written);
+    const bool readonly =
+        slot.role == Slot::Role::Input || (slot.role == Slot::Role::Param && !slot.written);
     const std::string decl = slot_pointer_type(slot) + " " + name;
     if (slot.role != Slot::Role::Scratch) {
-      w.line(decl + " = (" + (readonly ? "const " : "") + t + "*)slots[" + std::to_string(s) + "]; // " +
-             slot.name + " " + slot.type.str());
+      w.line(decl + " = (" + (readonly ? "const " : "") + t + "*)slots[" + std::to_string(s) +
+             "]; // " + slot.name + " " + slot.type.str());
       continue;
     }
-    const int64_t elem = static_cast<int64_t>(slot.type.dtype == ir::DType::F64 || slot.type.dtype == ir::DType::I64 ? 8 : 4);
+    const int64_t elem = static_cast<int64_t>(
+        slot.type.dtype == ir::DType::F64 || slot.type.dtype == ir::DType::I64 ? 8 : 4);
     const ir::Shape& shape = slot.type.shape;
     scratch.push_back({shape.has_batch() ? shape.static_numel() * elem : 0,
                        shape.has_batch() ? 0 : shape.static_numel() * elem});
     w.line(decl + " = (" + t + "*)kiln_ws; // " + slot.name + " " + slot.type.str());
-    w.line("kiln_ws += kiln_align64((long long)sizeof(" + t + ") * " + c_numel(shape.dims()) + ");");
+    w.line("kiln_ws += kiln_align64((long long)sizeof(" + t + ") * " + c_numel(shape.dims()) +
+           ");");
   }
   return w.str();
 }
 
-
 /** Per-sample element count of a data input [N, ...]. */
-int64_t row_elems(const Slot& s) { return s.type.shape.static_numel(); }
+int64_t row_elems(const Slot& s) {
+  return s.type.shape.static_numel();
+}
 
-int64_t dtype_bytes(ir::DType t) { return t == ir::DType::F64 || t == ir::DType::I64 ? 8 : 4; }
+int64_t dtype_bytes(ir::DType t) {
+  return t == ir::DType::F64 || t == ir::DType::I64 ? 8 : 4;
+}
 
 size_t find_slot(const Schedule& sc, Slot::Role role, const std::string& name, const char* what) {
   for (size_t i = 0; i < sc.slots.size(); ++i)
-    if (sc.slots[i].role == role && sc.slots[i].name == name) return i;
+    if (sc.slots[i].role == role && sc.slots[i].name == name)
+      return i;
   throw Error(str("[epoch] the step graph has no ", what, " named '", name, "'"));
 }
 
@@ -476,7 +518,8 @@ std::string epoch_function(const CpuKernel& k, const EpochSpec& spec) {
     data_slots.push_back(slot);
     const std::string t = c_type_of(sc.slots[slot].type.dtype);
     w.line(t + "* buf" + std::to_string(d) + " = (" + t + "*)ws;");
-    w.line("ws += kiln_align64((long long)sizeof(" + t + ") * batch * " + std::to_string(row_elems(sc.slots[slot])) + ");");
+    w.line("ws += kiln_align64((long long)sizeof(" + t + ") * batch * " +
+           std::to_string(row_elems(sc.slots[slot])) + ");");
     w.line("s[" + std::to_string(slot) + "] = buf" + std::to_string(d) + ";");
   }
   w.line("for (long long i = 0; i < n; ++i) perm[i] = i;");
@@ -494,17 +537,20 @@ std::string epoch_function(const CpuKernel& k, const EpochSpec& spec) {
   for (size_t d = 0; d < spec.data.size(); ++d) {
     const Slot& sl = sc.slots[data_slots[d]];
     const std::string t = c_type_of(sl.type.dtype), row = std::to_string(row_elems(sl));
-    w.line("__builtin_memcpy(buf" + std::to_string(d) + " + r * " + row + ", (const " + t + "*)data[" +
-           std::to_string(d) + "] + src * " + row + ", sizeof(" + t + ") * " + row + ");");
+    w.line("__builtin_memcpy(buf" + std::to_string(d) + " + r * " + row + ", (const " + t +
+           "*)data[" + std::to_string(d) + "] + src * " + row + ", sizeof(" + t + ") * " + row +
+           ");");
   }
   w.close();
   w.line("kiln_run(nb, s, step_ws);");
   for (size_t m = 0; m < spec.metrics.size(); ++m) {
     const size_t slot = find_slot(sc, Slot::Role::Output, spec.metrics[m], "output");
     if (!sc.slots[slot].type.shape.is_scalar())
-      throw Error(str("[epoch] metric '", spec.metrics[m], "' must be a scalar output, got ", sc.slots[slot].type));
+      throw Error(str("[epoch] metric '", spec.metrics[m], "' must be a scalar output, got ",
+                      sc.slots[slot].type));
     const std::string t = c_type_of(sc.slots[slot].type.dtype);
-    w.line("stats[" + std::to_string(m) + "] += (double)((const " + t + "*)s[" + std::to_string(slot) + "])[0] * (double)nb;");
+    w.line("stats[" + std::to_string(m) + "] += (double)((const " + t + "*)s[" +
+           std::to_string(slot) + "])[0] * (double)nb;");
   }
   w.close();
   w.line("stats[" + std::to_string(spec.metrics.size()) + "] += (double)n;");
@@ -516,7 +562,8 @@ std::string epoch_function(const CpuKernel& k, const EpochSpec& spec) {
 
 int64_t CpuKernel::workspace_bytes(int64_t N) const {
   int64_t total = 0;
-  for (const ScratchSize& s : scratch) total += (s.per_batch * N + s.fixed + 63) & ~int64_t{63};
+  for (const ScratchSize& s : scratch)
+    total += (s.per_batch * N + s.fixed + 63) & ~int64_t{63};
   return total;
 }
 
@@ -524,46 +571,12 @@ int64_t CpuKernel::epoch_workspace_bytes(int64_t n, int64_t batch) const {
   auto align = [](int64_t b) { return (b + 63) & ~int64_t{63}; };
   int64_t total = align(workspace_bytes(batch)) + align(8 * n);
   for (const std::string& name : epoch_data)
-    total += align(dtype_bytes(schedule.slots[find_slot(schedule, Slot::Role::Input, name, "input")].type.dtype) *
-                   batch * row_elems(schedule.slots[find_slot(schedule, Slot::Role::Input, name, "input")]));
+    total += align(
+        dtype_bytes(
+            schedule.slots[find_slot(schedule, Slot::Role::Input, name, "input")].type.dtype) *
+        batch * row_elems(schedule.slots[find_slot(schedule, Slot::Role::Input, name, "input")]));
   return total;
 }
-
-namespace {
-
-/**
- * Where each translation unit's run of blocks starts (always 0 first): up to max_units runs of
- * about equal size, counting a block's lines and, once per unit, those of the shared function
- * it calls; no run under kMinUnitLines.
- */
-std::vector<size_t> unit_starts(const SharedGroups& shared, int max_units) {
-  constexpr int64_t kMinUnitLines = 80;
-  auto lines = [](const std::string& t) { return static_cast<int64_t>(std::count(t.begin(), t.end(), '\n')); };
-  int64_t total = 0;
-  for (size_t i = 0; i < shared.blocks.size(); ++i) total += lines(shared.blocks[i]);
-  for (const auto& [name, text] : shared.function_text) total += lines(text);
-  const int64_t units = std::clamp<int64_t>(std::min<int64_t>(max_units, total / kMinUnitLines), 1,
-                                            static_cast<int64_t>(std::max<size_t>(shared.blocks.size(), 1)));
-  std::vector<size_t> starts{0};
-  int64_t done = 0;
-  std::set<std::string> used;
-  for (size_t i = 0; i < shared.blocks.size(); ++i) {
-    // A new unit starts once this one holds its share of what is left.
-    if (i > 0 && static_cast<int64_t>(starts.size()) < units &&
-        done * (units - static_cast<int64_t>(starts.size()) + 1) >= total) {
-      total -= done;
-      done = 0;
-      used.clear();
-      starts.push_back(i);
-    }
-    done += lines(shared.blocks[i]);
-    if (!shared.calls[i].empty() && used.insert(shared.calls[i]).second)
-      done += lines(shared.function_text.at(shared.calls[i]));
-  }
-  return starts;
-}
-
-} // namespace
 
 CpuKernel render_cpu(const ir::Graph& g, const CpuOptions& options) {
   CpuKernel k;
@@ -572,7 +585,8 @@ CpuKernel render_cpu(const ir::Graph& g, const CpuOptions& options) {
   CpuEmitter emitter(k.schedule);
   const SharedGroups shared = emitter.body();
   const std::string& body = shared.body;
-  if (emitter.gemm_workspace() > 0) k.scratch.push_back({0, emitter.gemm_workspace()});
+  if (emitter.gemm_workspace() > 0)
+    k.scratch.push_back({0, emitter.gemm_workspace()});
 
   std::string comment = "// kiln CPU kernel. Groups (one loop nest each; * = stored):\n";
   for (size_t gi = 0; gi < k.schedule.groups.size(); ++gi) {
@@ -607,7 +621,8 @@ CpuKernel render_cpu(const ir::Graph& g, const CpuOptions& options) {
     return out;
   };
   constexpr size_t kMaxSpecializedSource = 60000;
-  const bool fixed = options.batch_hint && *options.batch_hint > 0 && decls.size() + body.size() < kMaxSpecializedSource;
+  const bool fixed = options.batch_hint && *options.batch_hint > 0 &&
+                     decls.size() + body.size() < kMaxSpecializedSource;
   const std::string hint = fixed ? std::to_string(*options.batch_hint) : "";
   const std::string fixed_n = "  const long long N = " + hint + ";\n";
   // Units 1..: extern "C" functions with their runs of groups, called from the step in order.
@@ -618,25 +633,30 @@ CpuKernel render_cpu(const ir::Graph& g, const CpuOptions& options) {
   for (size_t u = 1; u < starts.size(); ++u) {
     const auto [part_body, part_functions] = unit(u);
     const std::string fn = k.name + "_u" + std::to_string(u);
-    const std::string signature = "extern \"C\" void " + fn + "(long long N, void* const* slots, void* workspace)";
-    k.parts.push_back(head + part_functions + signature + " {\n" + indented(decls + part_body) + "}\n");
+    const std::string signature =
+        "extern \"C\" void " + fn + "(long long N, void* const* slots, void* workspace)";
+    k.parts.push_back(head + part_functions + signature + " {\n" + indented(decls + part_body) +
+                      "}\n");
     declarations += signature + ";\n";
     calls += fn + "(N, slots, workspace);\n";
   }
   const std::string fixed_name = k.name + "_fixed";
   if (split && fixed) {
-    const std::string signature = "extern \"C\" void " + fixed_name + "(void* const* slots, void* workspace)";
-    k.parts.push_back(head + shared.functions + signature + " {\n" + fixed_n + indented(decls + body) + "}\n");
+    const std::string signature =
+        "extern \"C\" void " + fixed_name + "(void* const* slots, void* workspace)";
+    k.parts.push_back(head + shared.functions + signature + " {\n" + fixed_n +
+                      indented(decls + body) + "}\n");
     declarations += signature + ";\n";
   }
   const auto [first_body, first_functions] = unit(0);
   std::string out = head + (split ? first_functions + declarations : shared.functions);
-  auto step_function = [&](const std::string& name, const std::string& signature, const std::string& first,
-                           const std::string& text) {
-    out += "__attribute__((noinline)) static void " + name + signature + " {\n" + first + indented(decls + text) +
-           "}\n\n";
+  auto step_function = [&](const std::string& name, const std::string& signature,
+                           const std::string& first, const std::string& text) {
+    out += "__attribute__((noinline)) static void " + name + signature + " {\n" + first +
+           indented(decls + text) + "}\n\n";
   };
-  step_function("kiln_step", "(long long N, void* const* slots, void* workspace)", "", split ? first_body + calls : body);
+  step_function("kiln_step", "(long long N, void* const* slots, void* workspace)", "",
+                split ? first_body + calls : body);
   std::string call = "kiln_step(N, slots, workspace);";
   if (fixed && split) {
     call = "if (N == " + hint + ") " + fixed_name + "(slots, workspace); else " + call;
@@ -644,8 +664,10 @@ CpuKernel render_cpu(const ir::Graph& g, const CpuOptions& options) {
     step_function("kiln_step_fixed", "(void* const* slots, void* workspace)", fixed_n, body);
     call = "if (N == " + hint + ") kiln_step_fixed(slots, workspace); else " + call;
   }
-  out += "static inline void kiln_run(long long N, void* const* slots, void* workspace) {\n  " + call + "\n}\n\n";
-  out += "extern \"C\" void " + k.name + "(long long N, void* const* slots, void* workspace) {\n"
+  out += "static inline void kiln_run(long long N, void* const* slots, void* workspace) {\n  " +
+         call + "\n}\n\n";
+  out += "extern \"C\" void " + k.name +
+         "(long long N, void* const* slots, void* workspace) {\n"
          "  kiln_run(N, slots, workspace);\n}\n";
   if (options.epoch) {
     k.epoch_name = k.name + "_epoch";
@@ -654,7 +676,8 @@ CpuKernel render_cpu(const ir::Graph& g, const CpuOptions& options) {
     ws.open("static inline long long kiln_step_workspace(long long N)");
     ws.line("long long total = 0;");
     for (const ScratchSize& sz : k.scratch)
-      ws.line("total += kiln_align64(" + std::to_string(sz.per_batch) + "LL * N + " + std::to_string(sz.fixed) + "LL);");
+      ws.line("total += kiln_align64(" + std::to_string(sz.per_batch) + "LL * N + " +
+              std::to_string(sz.fixed) + "LL);");
     ws.line("(void)N;");
     ws.line("return total;");
     ws.close();

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "codegen/share_groups.h"
+#include "codegen/split_units.h"
 #include "frontend/kiln.h"
 #include "ir/autodiff.h"
 #include "ir/passes.h"
@@ -83,4 +84,39 @@ TEST_CASE("a deep network's step shares its layers and still equals the interpre
   const auto want = ir::interpret(ir::optimize(g), v);
   for (size_t i = 0; i < got.size(); ++i)
     CHECK(test::max_rel_error(got[i], want[i]) < 1e-12);
+}
+
+TEST_CASE("a step splits into runs of consecutive groups of about equal size") {
+  auto lines = [](int n, const std::string& tag) {
+    std::string s;
+    for (int i = 0; i < n; ++i)
+      s += tag + "[" + std::to_string(i) + "] = 0.0f;\n";
+    return s;
+  };
+  codegen::SharedGroups s;
+  for (int b = 0; b < 6; ++b) {
+    s.blocks.push_back(lines(50, "b" + std::to_string(b)));
+    s.calls.emplace_back();
+  }
+  CHECK(codegen::unit_starts(s, 1) == std::vector<size_t>{0});
+  CHECK(codegen::unit_starts(s, 2) == std::vector<size_t>{0, 3});
+  CHECK(codegen::unit_starts(s, 3) == std::vector<size_t>{0, 2, 4});
+  // 300 lines make at most 3 units of at least 80 lines, however many cores there are.
+  CHECK(codegen::unit_starts(s, 8).size() == 3);
+  // A shared function's lines count once per unit that calls it: here unit 0 holds the blocks
+  // that call a 200-line function, so the rest goes to unit 1.
+  codegen::SharedGroups f;
+  f.function_text["kiln_group_x"] = lines(200, "P0");
+  for (int b = 0; b < 4; ++b) {
+    f.blocks.push_back("kiln_group_x(b" + std::to_string(b) + ");\n");
+    f.calls.emplace_back("kiln_group_x");
+  }
+  f.blocks.push_back(lines(150, "b9"));
+  f.calls.emplace_back();
+  CHECK(codegen::unit_starts(f, 2) == std::vector<size_t>{0, 1});
+  // A small step stays whole.
+  codegen::SharedGroups small;
+  small.blocks = {lines(30, "a"), lines(30, "b")};
+  small.calls = {"", ""};
+  CHECK(codegen::unit_starts(small, 4) == std::vector<size_t>{0});
 }
