@@ -134,6 +134,21 @@ private:
       store(grp.roots[r], idx, values[r - first]);
   }
 
+  /** `value` of the group's first root `r` at `at`: bound for the epilogue, stored if it is
+   *  stored, then the other roots. */
+  void finish_root(const Group& grp, NodeId r, const Index& at, const std::string& value) {
+    e_.bind(r, at, value);
+    store(r, at, value);
+    roots_at(grp, 1, at);
+  }
+
+  /** A fresh `const t t<r> = expr;` for node r; returns its name. */
+  std::string named(NodeId r, const std::string& t, const std::string& expr) {
+    const std::string name = e_.fresh("t" + std::to_string(r));
+    w_.line("const " + t + " " + name + " = " + expr + ";");
+    return name;
+  }
+
   void pointwise(const Group& grp) {
     const Index idx = open_loops(grp.domain.dims(), "i", "KILN_VECTORIZE");
     e_.push_scope();
@@ -182,11 +197,7 @@ private:
     std::string result = acc + "[" + c_offset(grp.domain, o) + "]";
     if (n.op == Op::Mean)
       result = "(" + result + " / (" + t + ")(" + c_numel(rdims) + "))";
-    const std::string name = e_.fresh("t" + std::to_string(r));
-    w_.line("const " + t + " " + name + " = " + result + ";");
-    e_.bind(r, o, name);
-    store(r, o, name);
-    roots_at(grp, 1, o);
+    finish_root(grp, r, o, named(r, t, result));
     e_.pop_scope();
     close_loops(o.size());
   }
@@ -208,11 +219,7 @@ private:
       const std::string c = c_literal(g_.node(x).attrs.f("value"), n.type.dtype);
       const std::string v =
           n.op == Op::Sum ? "(" + c + " * (" + t + ")(" + c_numel(rdims) + "))" : c;
-      const std::string name = e_.fresh("t" + std::to_string(r));
-      w_.line("const " + t + " " + name + " = " + v + ";");
-      e_.bind(r, out, name);
-      store(r, out, name);
-      roots_at(grp, 1, out);
+      finish_root(grp, r, out, named(r, t, v));
       e_.pop_scope();
       close_loops(out.size());
       return;
@@ -245,11 +252,7 @@ private:
     std::string result = acc;
     if (n.op == Op::Mean)
       result = acc + " / (" + t + ")(" + c_numel(rdims) + ")";
-    const std::string name = e_.fresh("t" + std::to_string(r));
-    w_.line("const " + t + " " + name + " = " + result + ";");
-    e_.bind(r, out, name);
-    store(r, out, name);
-    roots_at(grp, 1, out);
+    finish_root(grp, r, out, named(r, t, result));
     e_.pop_scope();
     close_loops(out.size());
   }
@@ -268,11 +271,7 @@ private:
     // Large products: the blocked GEMM, packing into the workspace after the scratch buffers.
     d.workspace = "kiln_ws";
     gemm_workspace_ = std::max(gemm_workspace_, gemm_workspace_bytes(d));
-    auto epilogue = [&](const Index& at, const std::string& v) {
-      e_.bind(d.node, at, v);
-      store(d.node, at, v);
-      roots_at(grp, 1, at);
-    };
+    auto epilogue = [&](const Index& at, const std::string& v) { finish_root(grp, d.node, at, v); };
     if (plan.min_batch > 0)
       w_.open("if (N >= " + std::to_string(plan.min_batch) + ")");
     emit_blocked_matmul(w_, e_, d, epilogue);
@@ -326,9 +325,7 @@ private:
     e_.push_scope();
     const Index at = by_rows ? Index{ei[0], eo[0]} : Index{eo[0], ei[0]};
     const std::string v = acc + "[" + at[0] + "*" + c + " + " + at[1] + "]";
-    e_.bind(m, at, v);
-    store(m, at, v);
-    roots_at(grp, 1, at);
+    finish_root(grp, m, at, v);
     e_.pop_scope();
     close_loops(2);
   }
@@ -402,9 +399,7 @@ private:
       j = open_loops({cols}, "j", "KILN_VECTORIZE");
       e_.push_scope();
       const Index at{row[0], j[0]};
-      e_.bind(m, at, acc + "[" + j[0] + "]");
-      store(m, at, acc + "[" + j[0] + "]");
-      roots_at(grp, 1, at);
+      finish_root(grp, m, at, acc + "[" + j[0] + "]");
       e_.pop_scope();
       close_loops(1);
     } else {
@@ -420,9 +415,7 @@ private:
       e_.pop_scope();
       close_loops(1);
       const Index at{row[0], j[0]};
-      e_.bind(m, at, s);
-      store(m, at, s);
-      roots_at(grp, 1, at);
+      finish_root(grp, m, at, s);
       e_.pop_scope();
       close_loops(1);
     }
