@@ -2,19 +2,39 @@
 
 #include <algorithm>
 #include <set>
+#include <string_view>
 
 namespace kiln::codegen {
 
+namespace {
+
+// Calls of kiln's math functions: each inlines a polynomial (vectorized where its loop is), so a
+// line with one costs clang several times an ordinary line.
+constexpr std::string_view kMathCalls[] = {
+    "kiln_exp(",     "kiln_expm1(", "kiln_log(", "kiln_log1p(", "kiln_tanh(",
+    "kiln_sigmoid(", "kiln_erf(",   "kiln_sin(", "kiln_cos(",   "kiln_pow("};
+constexpr int64_t kMathCallCost = 4;
+
+/** Compile cost of a piece of code, in lines. */
+int64_t cost(const std::string& text) {
+  int64_t c = static_cast<int64_t>(std::count(text.begin(), text.end(), '\n'));
+  for (std::string_view call : kMathCalls)
+    for (size_t pos = text.find(call); pos != std::string::npos; pos = text.find(call, pos + 1))
+      c += kMathCallCost;
+  return c;
+}
+
+} // namespace
+
 std::vector<size_t> unit_starts(const SharedGroups& shared, int max_units) {
   constexpr int64_t kMinUnitLines = 80;
-  auto lines = [](const std::string& t) {
-    return static_cast<int64_t>(std::count(t.begin(), t.end(), '\n'));
-  };
+  std::vector<int64_t> block_cost;
   int64_t total = 0;
-  for (size_t i = 0; i < shared.blocks.size(); ++i)
-    total += lines(shared.blocks[i]);
+  for (const std::string& b : shared.blocks)
+    total += block_cost.emplace_back(cost(b));
+  std::map<std::string, int64_t> function_cost;
   for (const auto& [name, text] : shared.function_text)
-    total += lines(text);
+    total += function_cost[name] = cost(text);
   const int64_t units =
       std::clamp<int64_t>(std::min<int64_t>(max_units, total / kMinUnitLines), 1,
                           static_cast<int64_t>(std::max<size_t>(shared.blocks.size(), 1)));
@@ -22,17 +42,23 @@ std::vector<size_t> unit_starts(const SharedGroups& shared, int max_units) {
   int64_t done = 0;
   std::set<std::string> used;
   for (size_t i = 0; i < shared.blocks.size(); ++i) {
-    // A new unit starts once this one holds its share of what is left.
-    if (i > 0 && static_cast<int64_t>(starts.size()) < units &&
-        done * (units - static_cast<int64_t>(starts.size()) + 1) >= total) {
+    int64_t c = block_cost[i];
+    const std::string& fn = shared.calls[i];
+    if (!fn.empty() && !used.count(fn))
+      c += function_cost.at(fn);
+    // A new unit starts where this one would pass its share of what is left by more than
+    // half of the next block.
+    const int64_t left = units - static_cast<int64_t>(starts.size()) + 1;
+    if (done > 0 && left > 1 && (2 * done + c) * left >= 2 * total) {
       total -= done;
       done = 0;
       used.clear();
       starts.push_back(i);
+      c = block_cost[i] + (fn.empty() ? 0 : function_cost.at(fn));
     }
-    done += lines(shared.blocks[i]);
-    if (!shared.calls[i].empty() && used.insert(shared.calls[i]).second)
-      done += lines(shared.function_text.at(shared.calls[i]));
+    done += c;
+    if (!fn.empty())
+      used.insert(fn);
   }
   return starts;
 }

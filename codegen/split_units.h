@@ -12,8 +12,9 @@ namespace kiln::codegen {
 
 /**
  * Where each unit's run of `shared.blocks` starts (always 0 first): up to max_units runs of
- * about equal size, counting a block's lines and, once per unit, those of the shared function
- * it calls; no run under ~80 lines, so small steps stay whole. Pure.
+ * about equal cost, counting a block's lines (a call of a kiln math function as 5) and, once per
+ * unit, those of the shared function it calls; a unit ends where it would pass its share by
+ * more than half of the next block; no run under ~80 lines, so small steps stay whole. Pure.
  */
 std::vector<size_t> unit_starts(const SharedGroups& shared, int max_units);
 
