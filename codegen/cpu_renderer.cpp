@@ -644,14 +644,15 @@ CpuKernel render_cpu(const ir::Graph& g, const CpuOptions& options) {
     declarations += signature + ";\n";
   }
   const auto [first_body, first_functions] = unit(0);
-  std::string out = head + (split ? first_functions + declarations : shared.functions);
+  // Unsplit, unit 0 is the whole body with every shared function (in the order defined).
+  std::string out = head + first_functions + declarations;
   auto step_function = [&](const std::string& name, const std::string& signature,
                            const std::string& first, const std::string& text) {
     out += "__attribute__((noinline)) static void " + name + signature + " {\n" + first +
            indented(decls + text) + "}\n\n";
   };
   step_function("kiln_step", "(long long N, void* const* slots, void* workspace)", "",
-                split ? first_body + calls : body);
+                first_body + calls);
   std::string call = "kiln_step(N, slots, workspace);";
   if (fixed && split) {
     call = "if (N == " + hint + ") " + fixed_name + "(slots, workspace); else " + call;

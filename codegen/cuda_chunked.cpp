@@ -98,9 +98,7 @@ void row_matmul(CudaEmitter& em, const Group& grp, bool staged) {
   w.line(acc + " += " + e.value(a, Index{idx[0], "k"}) + " * " + bv + ";");
   e.pop_scope();
   w.close();
-  e.bind(grp.roots[0], idx, acc);
-  em.store(grp.roots[0], idx, acc);
-  em.roots_at(grp, 1, idx);
+  em.finish_root(grp, grp.roots[0], idx, acc);
   e.pop_scope();
   w.close();
 }
@@ -187,9 +185,7 @@ void tensor_core_matmul(CudaEmitter& em, const Group& grp, int64_t chunk_rows) {
   const std::string acc = e.fresh("acc");
   w.line("const float " + acc + " = kiln_ta[" + idx[0] + " * " + num(st.ldc) + " + " + idx[1] +
          "];");
-  e.bind(grp.roots[0], idx, acc);
-  em.store(grp.roots[0], idx, acc);
-  em.roots_at(grp, 1, idx);
+  em.finish_root(grp, grp.roots[0], idx, acc);
   e.pop_scope();
   w.close();
   e.pop_scope();
@@ -412,9 +408,7 @@ CudaLaunch wave_kernel(const Schedule& sc, const ChunkAnalysis& a,
       const std::string v = e.fresh("t" + std::to_string(grp.roots[0]));
       w.line("const " + t + " " + v + " = " +
              (grp.kind == Group::Kind::Reduce ? em.finish(grp, acc, "N") : acc) + ";");
-      e.bind(grp.roots[0], idx, v);
-      em.store(grp.roots[0], idx, v);
-      em.roots_at(grp, 1, idx);
+      em.finish_root(grp, grp.roots[0], idx, v);
       e.pop_scope();
     } else {
       em.element(grp, idx);

@@ -96,6 +96,13 @@ void CudaEmitter::roots_at(const Group& grp, size_t first, const Index& idx) {
     store(grp.roots[r], idx, values[r - first]);
 }
 
+void CudaEmitter::finish_root(const Group& grp, ir::NodeId r, const Index& idx,
+                              const std::string& value) {
+  e_.bind(r, idx, value);
+  store(r, idx, value);
+  roots_at(grp, 1, idx);
+}
+
 std::string CudaEmitter::reduce_init(const Node& n) const {
   return n.op == Op::Max ? c_literal(-INFINITY, n.type.dtype) : c_literal(0, n.type.dtype);
 }
@@ -183,9 +190,7 @@ void CudaEmitter::element(const Group& grp, const Index& idx) {
   }
   const std::string name = e_.fresh("t" + std::to_string(r));
   w_.line("const " + t + " " + name + " = " + result + ";");
-  e_.bind(r, idx, name);
-  store(r, idx, name);
-  roots_at(grp, 1, idx);
+  finish_root(grp, r, idx, name);
   e_.pop_scope();
 }
 
@@ -215,9 +220,7 @@ void CudaEmitter::block_reduce(const Group& grp, const Index& idx) {
   w_.open("if (threadIdx.x == 0)");
   const std::string name = e_.fresh("t" + std::to_string(grp.roots[0]));
   w_.line("const " + t + " " + name + " = " + finish(grp, total, "N") + ";");
-  e_.bind(grp.roots[0], idx, name);
-  store(grp.roots[0], idx, name);
-  roots_at(grp, 1, idx);
+  finish_root(grp, grp.roots[0], idx, name);
   w_.close();
   e_.pop_scope();
 }

@@ -53,6 +53,9 @@ public:
   void store(ir::NodeId n, const Index& idx, const std::string& v);
   /** Computes roots[first..] of `grp` at `idx`, then stores them (reads before writes). */
   void roots_at(const Group& grp, size_t first, const Index& idx);
+  /** `value` of root `r` (the group's first) at `idx`: bound for the epilogue, stored if it is
+   *  stored, then the group's other roots. */
+  void finish_root(const Group& grp, ir::NodeId r, const Index& idx, const std::string& value);
 
   /**
    * Everything one thread does for output element `idx` of `grp`: the roots of a pointwise

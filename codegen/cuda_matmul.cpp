@@ -131,9 +131,7 @@ CudaLaunch matmul_kernel(const Schedule& sc, size_t gi, std::string& source) {
     const Index at{"i", "j"};
     const std::string v = "kiln_tile[(e / " + std::to_string(kTile) + ") * " + pad + " + e % " +
                           std::to_string(kTile) + "]";
-    e.bind(m, at, v);
-    em.store(m, at, v);
-    em.roots_at(grp, 1, at);
+    em.finish_root(grp, m, at, v);
     e.pop_scope();
     w.close();
     w.close();
