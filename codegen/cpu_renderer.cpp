@@ -29,9 +29,19 @@ constexpr const char* kLoopMacros = R"KILN(#ifdef __clang__
 #define KILN_VECTORIZE _Pragma("clang loop vectorize(enable) interleave(enable)")
 #endif
 #define KILN_REASSOCIATE _Pragma("clang fp reassociate(on)")
+// Clang's compile time grows with the machine code it emits, and these two pragmas each took
+// away code that ran no faster (bench/results/2026-11-28-compile-work.md). A loop over the batch
+// is not unrolled: its body is large (a row of a product, a vector op over a layer) and four
+// copies plus a remainder loop only fed the instruction selector. A product's row loop is not
+// vectorized across rows: once its small column loops are unrolled, LLVM would otherwise turn
+// it into gathers over rows behind alias checks, beside a scalar copy of the loop.
+#define KILN_BATCH_LOOP _Pragma("clang loop unroll(disable)")
+#define KILN_ROW_LOOP _Pragma("clang loop vectorize(disable) interleave(disable)")
 #else
 #define KILN_VECTORIZE _Pragma("GCC ivdep")
 #define KILN_REASSOCIATE
+#define KILN_BATCH_LOOP
+#define KILN_ROW_LOOP
 #endif
 static inline long long kiln_align64(long long bytes) { return (bytes + 63) & ~63LL; }
 )KILN";
@@ -96,13 +106,18 @@ private:
     return s;
   }
 
-  /** Opens one loop per dim of `dims` and returns the index; the innermost gets `pragma`. */
+  /**
+   * Opens one loop per dim of `dims` and returns the index; the innermost gets `pragma`, and a
+   * loop over the batch KILN_BATCH_LOOP.
+   */
   Index open_loops(const std::vector<int64_t>& dims, const std::string& stem, const char* pragma) {
     Index idx;
     for (size_t d = 0; d < dims.size(); ++d) {
       const std::string v = e_.fresh(stem);
       if (d + 1 == dims.size() && pragma)
         w_.line(pragma);
+      if (dims[d] == ir::kBatch)
+        w_.line("KILN_BATCH_LOOP");
       w_.open("for (long long " + v + " = 0; " + v + " < " + c_dim(dims[d]) + "; ++" + v + ")");
       idx.push_back(v);
     }
@@ -365,7 +380,7 @@ private:
     auto Bt = [&](const std::string& kk, const std::string& j) {
       return bt.empty() ? B(kk, j) : bt + "[" + kk + "*" + std::to_string(cols) + " + " + j + "]";
     };
-    const Index row = open_loops({rows}, "i", nullptr);
+    const Index row = open_loops({rows}, "i", "KILN_ROW_LOOP");
     if (cols != ir::kBatch) {
       // One row of the product at a time, accumulated in registers, then the epilogue.
       const std::string acc = e_.fresh("acc");

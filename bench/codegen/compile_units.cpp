@@ -1,0 +1,61 @@
+// compile_units: how long the CPU JIT takes to build sources dumped with KILN_DUMP_DIR, with no
+// kernel cache, so that a change to the generated code can be measured on its own. The files
+// are the units of one module (a split step: `<name>.cpp <name>_part1.cpp ...`), compiled side
+// by side as Executable does.
+//
+//   compile_units [--reps R] [--flag F]... unit.cpp [unit_part1.cpp ...]
+//
+// Prints the minimum and median wall time of R compiles (after one warm-up). Under valgrind
+// (`valgrind --tool=callgrind compile_units --reps 1 --flag -march=icelake-client ...`) the
+// instruction count is a measure of compile work that does not drift with the machine's speed;
+// valgrind hides AVX-512 from CPUID, hence the explicit -march.
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "runtime/jit/cpu_jit.h"
+
+int main(int argc, char** argv) {
+  int reps = 7;
+  kiln::runtime::CpuCompileOptions options{.name = "units"};
+  std::vector<std::string> sources;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--reps" && i + 1 < argc) {
+      reps = std::max(1, std::atoi(argv[++i]));
+    } else if (a == "--flag" && i + 1 < argc) {
+      options.extra_flags.emplace_back(argv[++i]);
+    } else {
+      std::ifstream in(a);
+      if (!in) {
+        std::fprintf(stderr, "compile_units: cannot read %s\n", a.c_str());
+        return 2;
+      }
+      std::stringstream text;
+      text << in.rdbuf();
+      sources.push_back(text.str());
+    }
+  }
+  if (sources.empty()) {
+    std::fprintf(stderr, "usage: compile_units [--reps R] [--flag F]... unit.cpp [unit_part1.cpp ...]\n");
+    return 2;
+  }
+  auto& jit = kiln::runtime::CpuJit::instance();
+  std::vector<double> ms;
+  for (int r = 0; r <= reps; ++r) {
+    const auto start = std::chrono::steady_clock::now();
+    jit.compile(sources, options, nullptr);
+    const std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - start;
+    if (r > 0) // the first compile also pays for LLVM's one-time set-up
+      ms.push_back(took.count());
+  }
+  std::sort(ms.begin(), ms.end());
+  std::printf("%zu unit(s), %d compiles: min %.1f ms, median %.1f ms\n", sources.size(), reps,
+              ms.front(), ms[ms.size() / 2]);
+}
