@@ -43,7 +43,8 @@ int main(int argc, char** argv) {
     }
   }
   if (sources.empty()) {
-    std::fprintf(stderr, "usage: compile_units [--reps R] [--flag F]... unit.cpp [unit_part1.cpp ...]\n");
+    std::fprintf(stderr,
+                 "usage: compile_units [--reps R] [--flag F]... unit.cpp [unit_part1.cpp ...]\n");
     return 2;
   }
   auto& jit = kiln::runtime::CpuJit::instance();
