@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <exception>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -51,7 +52,12 @@ int main(int argc, char** argv) {
   std::vector<double> ms;
   for (int r = 0; r <= reps; ++r) {
     const auto start = std::chrono::steady_clock::now();
-    jit.compile(sources, options, nullptr);
+    try {
+      jit.compile(sources, options, nullptr);
+    } catch (const std::exception& e) { // a CompileError carries clang's log and the source path
+      std::fprintf(stderr, "compile_units: %s\n", e.what());
+      return 1;
+    }
     const std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - start;
     if (r > 0) // the first compile also pays for LLVM's one-time set-up
       ms.push_back(took.count());
