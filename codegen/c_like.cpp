@@ -11,25 +11,35 @@ using ir::NodeId;
 using ir::Op;
 using ir::OpKind;
 
-std::string c_type_of(ir::DType t) { return std::string(ir::c_type(t)); }
+std::string c_type_of(ir::DType t) {
+  return std::string(ir::c_type(t));
+}
 
 std::string c_literal(double v, ir::DType t) {
   switch (t) {
   case ir::DType::F32:
-    if (std::isnan(v)) return "__builtin_nanf(\"\")";
-    if (std::isinf(v)) return v > 0 ? "__builtin_inff()" : "(-__builtin_inff())";
+    if (std::isnan(v))
+      return "__builtin_nanf(\"\")";
+    if (std::isinf(v))
+      return v > 0 ? "__builtin_inff()" : "(-__builtin_inff())";
     return (v < 0 ? "(" : "") + ir::format_double(static_cast<float>(v)) + "f" + (v < 0 ? ")" : "");
   case ir::DType::F64:
-    if (std::isnan(v)) return "__builtin_nan(\"\")";
-    if (std::isinf(v)) return v > 0 ? "__builtin_inf()" : "(-__builtin_inf())";
+    if (std::isnan(v))
+      return "__builtin_nan(\"\")";
+    if (std::isinf(v))
+      return v > 0 ? "__builtin_inf()" : "(-__builtin_inf())";
     return (v < 0 ? "(" : "") + ir::format_double(v) + (v < 0 ? ")" : "");
-  case ir::DType::I32: return "(" + std::to_string(static_cast<int64_t>(v)) + ")";
-  case ir::DType::I64: return "(" + std::to_string(static_cast<int64_t>(v)) + "LL)";
+  case ir::DType::I32:
+    return "(" + std::to_string(static_cast<int64_t>(v)) + ")";
+  case ir::DType::I64:
+    return "(" + std::to_string(static_cast<int64_t>(v)) + "LL)";
   }
   return "0";
 }
 
-std::string c_dim(int64_t d) { return d == ir::kBatch ? "N" : std::to_string(d); }
+std::string c_dim(int64_t d) {
+  return d == ir::kBatch ? "N" : std::to_string(d);
+}
 
 std::string c_numel(const std::vector<int64_t>& dims) {
   int64_t fixed = 1;
@@ -40,20 +50,25 @@ std::string c_numel(const std::vector<int64_t>& dims) {
     else
       fixed *= d;
   }
-  if (batch == 0) return std::to_string(fixed);
+  if (batch == 0)
+    return std::to_string(fixed);
   std::string s = "N";
-  for (int i = 1; i < batch; ++i) s += "*N";
+  for (int i = 1; i < batch; ++i)
+    s += "*N";
   return fixed == 1 ? s : "(" + s + "*" + std::to_string(fixed) + ")";
 }
 
 std::string c_offset(const ir::Shape& shape, const Index& idx) {
-  KILN_ASSERT(static_cast<int>(idx.size()) == shape.rank(), "index rank ", idx.size(), " for ", shape);
+  KILN_ASSERT(static_cast<int>(idx.size()) == shape.rank(), "index rank ", idx.size(), " for ",
+              shape);
   std::string s;
   for (int d = 0; d < shape.rank(); ++d) {
-    if (idx[static_cast<size_t>(d)] == "0") continue;
+    if (idx[static_cast<size_t>(d)] == "0")
+      continue;
     const std::vector<int64_t> rest(shape.dims().begin() + d + 1, shape.dims().end());
     const std::string stride = c_numel(rest);
-    if (!s.empty()) s += " + ";
+    if (!s.empty())
+      s += " + ";
     s += stride == "1" ? idx[static_cast<size_t>(d)] : idx[static_cast<size_t>(d)] + "*" + stride;
   }
   return s.empty() ? "0" : s;
@@ -71,7 +86,8 @@ std::string ExprEmitter::fresh(const std::string& stem) {
 
 std::string ExprEmitter::key(NodeId n, const Index& idx) const {
   std::string k = std::to_string(n) + "@";
-  for (const std::string& i : idx) k += i + ",";
+  for (const std::string& i : idx)
+    k += i + ",";
   return k;
 }
 
@@ -81,7 +97,8 @@ void ExprEmitter::bind(NodeId n, const Index& idx, const std::string& expr) {
 
 std::string ExprEmitter::declare(NodeId n, const std::string& expr) {
   const std::string name = fresh("t" + std::to_string(n));
-  w_.line(target_.const_qualifier + c_type_of(g_.node(n).type.dtype) + " " + name + " = " + expr + ";");
+  w_.line(target_.const_qualifier + c_type_of(g_.node(n).type.dtype) + " " + name + " = " + expr +
+          ";");
   return name;
 }
 
@@ -94,19 +111,23 @@ std::string ExprEmitter::load(NodeId n, const Index& idx) {
 std::string ExprEmitter::value(NodeId n, const Index& idx) {
   const std::string k = key(n, idx);
   for (auto it = memo_.rbegin(); it != memo_.rend(); ++it)
-    if (auto f = it->find(k); f != it->end()) return f->second;
+    if (auto f = it->find(k); f != it->end())
+      return f->second;
   const Node& node = g_.node(n);
   std::string v;
   switch (sc_.storage[n]) {
   case Storage::Leaf:
-    if (node.op == Op::Constant) return c_literal(node.attrs.f("value"), node.type.dtype);
+    if (node.op == Op::Constant)
+      return c_literal(node.attrs.f("value"), node.type.dtype);
     v = load(n, idx);
     break;
   case Storage::Root:
     KILN_ASSERT(sc_.stored[n], "root %", n, " is read outside its iteration but is not stored");
     v = load(n, idx);
     break;
-  case Storage::Inline: v = emit_op(n, idx); break;
+  case Storage::Inline:
+    v = emit_op(n, idx);
+    break;
   }
   memo_.back()[k] = v;
   return v;
@@ -124,7 +145,8 @@ std::string ExprEmitter::emit_op(NodeId n, const Index& idx) {
   switch (node.def().kind) {
   case OpKind::Elementwise: {
     std::vector<std::string> args;
-    for (NodeId in : node.inputs) args.push_back(value(in, idx));
+    for (NodeId in : node.inputs)
+      args.push_back(value(in, idx));
     std::string e;
     const std::string_view pat = node.def().render;
     for (size_t i = 0; i < pat.size(); ++i) {
@@ -151,7 +173,8 @@ std::string ExprEmitter::emit_op(NodeId n, const Index& idx) {
     }
     case Op::Transpose: {
       const std::vector<int64_t>& perm = node.attrs.ints("perm");
-      for (size_t d = 0; d < perm.size(); ++d) at[static_cast<size_t>(perm[d])] = idx[d];
+      for (size_t d = 0; d < perm.size(); ++d)
+        at[static_cast<size_t>(perm[d])] = idx[d];
       return value(in, at);
     }
     case Op::Slice: {
@@ -164,27 +187,35 @@ std::string ExprEmitter::emit_op(NodeId n, const Index& idx) {
       // Reshapes that only add or drop 1s keep the other dims in order: no arithmetic.
       std::vector<size_t> out_real, in_real;
       for (int d = 0; d < out.rank(); ++d)
-        if (out[d] != 1) out_real.push_back(static_cast<size_t>(d));
+        if (out[d] != 1)
+          out_real.push_back(static_cast<size_t>(d));
       for (int d = 0; d < s.rank(); ++d)
-        if (s[d] != 1) in_real.push_back(static_cast<size_t>(d));
+        if (s[d] != 1)
+          in_real.push_back(static_cast<size_t>(d));
       bool simple = out_real.size() == in_real.size();
       for (size_t k = 0; simple && k < out_real.size(); ++k)
         simple = out[static_cast<int>(out_real[k])] == s[static_cast<int>(in_real[k])];
-      for (auto& a : at) a = "0";
+      for (auto& a : at)
+        a = "0";
       if (simple) {
-        for (size_t k = 0; k < in_real.size(); ++k) at[in_real[k]] = idx[out_real[k]];
+        for (size_t k = 0; k < in_real.size(); ++k)
+          at[in_real[k]] = idx[out_real[k]];
         return value(in, at);
       }
       const std::string flat = fresh("flat" + std::to_string(n));
-      w_.line(target_.const_qualifier + target_.index_type + " " + flat + " = " + c_offset(out, idx) + ";");
+      w_.line(target_.const_qualifier + target_.index_type + " " + flat + " = " +
+              c_offset(out, idx) + ";");
       for (int d = 0; d < s.rank(); ++d) {
         const std::vector<int64_t> rest(s.dims().begin() + d + 1, s.dims().end());
-        at[static_cast<size_t>(d)] = "((" + flat + " / " + c_numel(rest) + ") % " + c_dim(s[d]) + ")";
+        at[static_cast<size_t>(d)] =
+            "((" + flat + " / " + c_numel(rest) + ") % " + c_dim(s[d]) + ")";
       }
       return value(in, at);
     }
-    case Op::Concat: return emit_concat(n, idx);
-    default: break;
+    case Op::Concat:
+      return emit_concat(n, idx);
+    default:
+      break;
     }
     break;
   }
@@ -197,12 +228,14 @@ std::string ExprEmitter::emit_op(NodeId n, const Index& idx) {
     }
     // gather: x[..., idx[...]]
     const std::string k = fresh("k" + std::to_string(n));
-    w_.line(target_.const_qualifier + target_.index_type + " " + k + " = " + value(node.inputs[1], idx) + ";");
+    w_.line(target_.const_qualifier + target_.index_type + " " + k + " = " +
+            value(node.inputs[1], idx) + ";");
     Index at = idx;
     at.push_back(k);
     return value(node.inputs[0], at);
   }
-  default: break;
+  default:
+    break;
   }
   throw InternalError(str("codegen: cannot inline %", n, " (", ir::op_name(node.op), ")"));
 }

@@ -12,14 +12,16 @@ std::string pcg32_source(std::string_view qualifier) {
   const unsigned rot = (unsigned)(old >> 59u);
   return (x >> rot) | (x << ((32u - rot) & 31u));
 }
-)KILN" + q + R"KILN( kiln_pcg32 kiln_pcg32_seed(unsigned long long seed) {
+)KILN" + q +
+         R"KILN( kiln_pcg32 kiln_pcg32_seed(unsigned long long seed) {
   kiln_pcg32 r = {0ULL};
   kiln_pcg32_next(&r);
   r.state += seed;
   kiln_pcg32_next(&r);
   return r;
 }
-)KILN" + q + R"KILN( unsigned kiln_pcg32_below(kiln_pcg32* r, unsigned n) {
+)KILN" + q +
+         R"KILN( unsigned kiln_pcg32_below(kiln_pcg32* r, unsigned n) {
   unsigned long long m = (unsigned long long)kiln_pcg32_next(r) * n;
   unsigned l = (unsigned)m;
   if (l < n) {

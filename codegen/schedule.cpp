@@ -15,14 +15,17 @@ using ir::OpKind;
 
 namespace {
 
-bool is_movement(const Node& n) { return n.def().kind == OpKind::Movement; }
+bool is_movement(const Node& n) {
+  return n.def().kind == OpKind::Movement;
+}
 bool is_accumulator(const Node& n) {
   return n.def().kind == OpKind::MatMul || n.def().kind == OpKind::Reduce;
 }
 
 /** Rough per-element cost: transcendental functions dominate small kernels. */
 int own_cost(const Node& n) {
-  if (n.def().kind != OpKind::Elementwise) return 1;
+  if (n.def().kind != OpKind::Elementwise)
+    return 1;
   const std::string_view r = n.def().render;
   const bool cheap_call = r.starts_with("kiln_relu") || r.starts_with("kiln_abs") ||
                           r.starts_with("kiln_max") || r.starts_with("kiln_min");
@@ -33,7 +36,8 @@ int own_cost(const Node& n) {
 double expansion(const ir::Shape& from, const ir::Shape& to) {
   auto size = [](const ir::Shape& s) {
     double n = 1;
-    for (int64_t d : s.dims()) n *= d == ir::kBatch ? 64.0 : static_cast<double>(d);
+    for (int64_t d : s.dims())
+      n *= d == ir::kBatch ? 64.0 : static_cast<double>(d);
     return n;
   };
   return size(to) / size(from);
@@ -51,11 +55,14 @@ Uses find_uses(const ir::Graph& g) {
     const Node& n = g.node(i);
     for (NodeId in : n.inputs) {
       auto& c = u.consumers[in];
-      if (c.empty() || c.back() != i) c.push_back(i);
-      if (n.op == Op::MatMul) u.matmul_operand[in] = true;
+      if (c.empty() || c.back() != i)
+        c.push_back(i);
+      if (n.op == Op::MatMul)
+        u.matmul_operand[in] = true;
     }
   }
-  for (const ir::Output& o : g.outputs()) u.output[o.id] = true;
+  for (const ir::Output& o : g.outputs())
+    u.output[o.id] = true;
   return u;
 }
 
@@ -70,7 +77,8 @@ std::vector<Storage> decide_storage(const ir::Graph& g, const Uses& u) {
     }
     cost[i] = own_cost(n);
     for (NodeId in : n.inputs)
-      if (s[in] == Storage::Inline) cost[i] += cost[in];
+      if (s[in] == Storage::Inline)
+        cost[i] += cost[in];
     const auto& consumers = u.consumers[i];
     bool root = is_accumulator(n) || u.output[i] || u.matmul_operand[i];
     if (!root && consumers.size() > 1) {
@@ -140,18 +148,23 @@ namespace {
  */
 bool writes_in_place(const Schedule& sc, NodeId out, NodeId p) {
   const ir::Graph& g = sc.graph;
-  if (sc.storage[out] != Storage::Root || sc.slot_of[out] >= 0) return false;
+  if (sc.storage[out] != Storage::Root || sc.slot_of[out] >= 0)
+    return false;
   const int group = sc.group_of[out];
   for (NodeId r = 0; r < g.size(); ++r) {
-    if (sc.storage[r] != Storage::Root) continue;
+    if (sc.storage[r] != Storage::Root)
+      continue;
     std::vector<Ref> reads;
     const bool pointwise = !is_accumulator(g.node(r));
-    collect_leaf_reads(g, sc.storage, r, pointwise && g.node(r).def().kind == OpKind::Elementwise, reads);
+    collect_leaf_reads(g, sc.storage, r, pointwise && g.node(r).def().kind == OpKind::Elementwise,
+                       reads);
     for (const Ref& x : reads)
-      if (x.root == p && (sc.group_of[r] > group || (sc.group_of[r] == group && !x.same_index))) return false;
+      if (x.root == p && (sc.group_of[r] > group || (sc.group_of[r] == group && !x.same_index)))
+        return false;
   }
   for (const auto& [slot, node] : sc.output_copies)
-    if (node == p) return false;
+    if (node == p)
+      return false;
   return true;
 }
 } // namespace
@@ -168,7 +181,8 @@ Schedule schedule(const ir::Graph& g, const std::vector<Update>& updates) {
   // so that the updates that use them can join the epilogue of their gradient's matmul.
   std::vector<NodeId> order, later;
   for (NodeId i = 0; i < g.size(); ++i)
-    if (sc.storage[i] == Storage::Root) (refs_of(g, sc.storage, i).empty() ? order : later).push_back(i);
+    if (sc.storage[i] == Storage::Root)
+      (refs_of(g, sc.storage, i).empty() ? order : later).push_back(i);
   order.insert(order.end(), later.begin(), later.end());
 
   for (NodeId i : order) {
@@ -178,7 +192,8 @@ Schedule schedule(const ir::Graph& g, const std::vector<Update>& updates) {
       // index and everything else it reads is finished before that group starts.
       const std::vector<Ref> refs = refs_of(g, sc.storage, i);
       int target = -1;
-      for (const Ref& r : refs) target = std::max(target, sc.group_of[r.root]);
+      for (const Ref& r : refs)
+        target = std::max(target, sc.group_of[r.root]);
       bool ok = target >= 0 && sc.groups[static_cast<size_t>(target)].domain == n.type.shape;
       for (const Ref& r : refs) {
         const int gr = sc.group_of[r.root];
@@ -190,7 +205,7 @@ Schedule schedule(const ir::Graph& g, const std::vector<Update>& updates) {
         continue;
       }
     }
-    const Group::Kind kind = n.op == Op::MatMul ? Group::Kind::MatMul
+    const Group::Kind kind = n.op == Op::MatMul  ? Group::Kind::MatMul
                              : is_accumulator(n) ? Group::Kind::Reduce
                                                  : Group::Kind::Pointwise;
     sc.group_of[i] = static_cast<int>(sc.groups.size());
@@ -200,11 +215,14 @@ Schedule schedule(const ir::Graph& g, const std::vector<Update>& updates) {
   // A root goes to memory when an output, another group, or another index needs it.
   sc.stored.assign(g.size(), false);
   for (const ir::Output& o : g.outputs())
-    if (sc.storage[o.id] == Storage::Root) sc.stored[o.id] = true;
+    if (sc.storage[o.id] == Storage::Root)
+      sc.stored[o.id] = true;
   for (NodeId i = 0; i < g.size(); ++i) {
-    if (sc.storage[i] != Storage::Root) continue;
+    if (sc.storage[i] != Storage::Root)
+      continue;
     for (const Ref& r : refs_of(g, sc.storage, i))
-      if (sc.group_of[r.root] != sc.group_of[i] || !r.same_index) sc.stored[r.root] = true;
+      if (sc.group_of[r.root] != sc.group_of[i] || !r.same_index)
+        sc.stored[r.root] = true;
   }
 
   // Slots: inputs, params, outputs, scratch.
@@ -213,21 +231,28 @@ Schedule schedule(const ir::Graph& g, const std::vector<Update>& updates) {
     sc.slots.push_back({role, std::move(name), node, g.node(node).type});
     return static_cast<int>(sc.slots.size()) - 1;
   };
-  for (NodeId i : g.leaves(Op::Input)) sc.slot_of[i] = add_slot(Slot::Role::Input, g.node(i).name(), i);
-  for (NodeId i : g.leaves(Op::Param)) sc.slot_of[i] = add_slot(Slot::Role::Param, g.node(i).name(), i);
+  for (NodeId i : g.leaves(Op::Input))
+    sc.slot_of[i] = add_slot(Slot::Role::Input, g.node(i).name(), i);
+  for (NodeId i : g.leaves(Op::Param))
+    sc.slot_of[i] = add_slot(Slot::Role::Param, g.node(i).name(), i);
   std::vector<std::pair<const ir::Output*, NodeId>> updated; // output, its param
   for (const Update& u : updates) {
     const auto p = g.find_leaf(Op::Param, u.param);
-    if (!p) throw Error(str("[schedule] update '", u.output, "' names no param '", u.param, "'"));
+    if (!p)
+      throw Error(str("[schedule] update '", u.output, "' names no param '", u.param, "'"));
     const ir::Output* o = nullptr;
     for (const ir::Output& x : g.outputs())
-      if (x.name == u.output) o = &x;
-    if (!o) throw Error(str("[schedule] update of param '", u.param, "' names no output '", u.output, "'"));
+      if (x.name == u.output)
+        o = &x;
+    if (!o)
+      throw Error(
+          str("[schedule] update of param '", u.param, "' names no output '", u.output, "'"));
     updated.emplace_back(o, *p);
   }
   auto update_of = [&](const ir::Output& o) -> std::optional<NodeId> {
     for (const auto& [x, p] : updated)
-      if (x == &o) return p;
+      if (x == &o)
+        return p;
     return std::nullopt;
   };
   std::vector<std::pair<const ir::Output*, NodeId>> deferred;
@@ -244,7 +269,8 @@ Schedule schedule(const ir::Graph& g, const std::vector<Update>& updates) {
   }
   // Updates last: whether one can be written in place depends on the other outputs' copies.
   for (const auto& [o, p] : deferred) {
-    if (o->id == p) continue; // the param does not change
+    if (o->id == p)
+      continue; // the param does not change
     Slot& param_slot = sc.slots[static_cast<size_t>(sc.slot_of[p])];
     param_slot.written = true;
     if (writes_in_place(sc, o->id, p)) {
@@ -259,7 +285,8 @@ Schedule schedule(const ir::Graph& g, const std::vector<Update>& updates) {
     sc.copy_back.emplace_back(slot, sc.slot_of[p]);
   }
   for (NodeId i = 0; i < g.size(); ++i)
-    if (sc.stored[i] && sc.slot_of[i] < 0) sc.slot_of[i] = add_slot(Slot::Role::Scratch, "t" + std::to_string(i), i);
+    if (sc.stored[i] && sc.slot_of[i] < 0)
+      sc.slot_of[i] = add_slot(Slot::Role::Scratch, "t" + std::to_string(i), i);
   return sc;
 }
 

@@ -12,22 +12,27 @@ namespace kiln::codegen {
 namespace {
 
 bool is_outer(const std::string& id) {
-  if (id == "N" || id == "kiln_ws") return true;
-  if (id.size() < 2 || id[0] != 'b') return false;
+  if (id == "N" || id == "kiln_ws")
+    return true;
+  if (id.size() < 2 || id[0] != 'b')
+    return false;
   for (size_t i = 1; i < id.size(); ++i)
-    if (!std::isdigit(static_cast<unsigned char>(id[i]))) return false;
+    if (!std::isdigit(static_cast<unsigned char>(id[i])))
+      return false;
   return true;
 }
 
 /** A generated temporary or loop variable: lower-case letters, digits, '_' (not kiln_*). */
 bool is_local(const std::string& id) {
   static const std::set<std::string> kKeywords = {
-      "auto", "bool", "break", "char", "const", "continue", "do", "double", "else", "false",
-      "float", "for", "if", "int", "long", "return", "short", "signed", "sizeof", "static",
-      "struct", "true", "typedef", "unsigned", "void", "while"};
-  if (id.empty() || !std::islower(static_cast<unsigned char>(id[0])) || id.starts_with("kiln")) return false;
+      "auto",   "bool",   "break",  "char", "const",   "continue", "do",     "double", "else",
+      "false",  "float",  "for",    "if",   "int",     "long",     "return", "short",  "signed",
+      "sizeof", "static", "struct", "true", "typedef", "unsigned", "void",   "while"};
+  if (id.empty() || !std::islower(static_cast<unsigned char>(id[0])) || id.starts_with("kiln"))
+    return false;
   for (char c : id)
-    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '_'))
+    if (!(std::islower(static_cast<unsigned char>(c)) ||
+          std::isdigit(static_cast<unsigned char>(c)) || c == '_'))
       return false;
   return !kKeywords.count(id);
 }
@@ -45,11 +50,13 @@ Canonical canonicalize(const std::string& block) {
   size_t pos = 0;
   while (pos < block.size()) {
     size_t eol = block.find('\n', pos);
-    if (eol == std::string::npos) eol = block.size();
+    if (eol == std::string::npos)
+      eol = block.size();
     const std::string line = block.substr(pos, eol - pos);
     pos = eol + 1;
     const size_t first = line.find_first_not_of(' ');
-    if (first != std::string::npos && line.compare(first, 2, "//") == 0) continue;
+    if (first != std::string::npos && line.compare(first, 2, "//") == 0)
+      continue;
     if (first != std::string::npos && line[first] == '#') { // preprocessor lines stay as they are
       c.text += line + '\n';
       continue;
@@ -65,18 +72,22 @@ Canonical canonicalize(const std::string& block) {
         size_t j = line.find('(', i), depth = 0;
         for (; j < line.size(); ++j) {
           depth += line[j] == '(';
-          if (line[j] == ')' && --depth == 0) break;
+          if (line[j] == ')' && --depth == 0)
+            break;
         }
         const size_t stop = std::min(j + 1, line.size());
         c.text += line.substr(i, stop - i);
         i = stop;
       } else if (std::isalpha(static_cast<unsigned char>(ch)) || ch == '_') {
         size_t j = i;
-        while (j < line.size() && (std::isalnum(static_cast<unsigned char>(line[j])) || line[j] == '_')) ++j;
+        while (j < line.size() &&
+               (std::isalnum(static_cast<unsigned char>(line[j])) || line[j] == '_'))
+          ++j;
         const std::string id = line.substr(i, j - i);
         if (is_outer(id)) {
           auto [it, fresh] = names.emplace(id, "P" + std::to_string(c.outer.size()));
-          if (fresh) c.outer.push_back(id);
+          if (fresh)
+            c.outer.push_back(id);
           c.text += it->second;
         } else if (is_local(id)) {
           auto [it, fresh] = names.emplace(id, "V" + std::to_string(locals));
@@ -89,8 +100,9 @@ Canonical canonicalize(const std::string& block) {
       } else if (std::isdigit(static_cast<unsigned char>(ch))) {
         // A number, exponent sign included ("1e-08f"), copied as it is.
         size_t j = i;
-        while (j < line.size() && (std::isalnum(static_cast<unsigned char>(line[j])) || line[j] == '.' ||
-                                   ((line[j] == '-' || line[j] == '+') && (line[j - 1] == 'e' || line[j - 1] == 'E'))))
+        while (j < line.size() &&
+               (std::isalnum(static_cast<unsigned char>(line[j])) || line[j] == '.' ||
+                ((line[j] == '-' || line[j] == '+') && (line[j - 1] == 'e' || line[j - 1] == 'E'))))
           ++j;
         c.text += line.substr(i, j - i);
         i = j;
@@ -108,10 +120,12 @@ std::string comments_of(const std::string& block) {
   std::string out;
   for (size_t pos = 0; pos < block.size();) {
     size_t eol = block.find('\n', pos);
-    if (eol == std::string::npos) eol = block.size();
+    if (eol == std::string::npos)
+      eol = block.size();
     const std::string line = block.substr(pos, eol - pos);
     const size_t first = line.find_first_not_of(' ');
-    if (first != std::string::npos && line.compare(first, 2, "//") == 0) out += line + "\n";
+    if (first != std::string::npos && line.compare(first, 2, "//") == 0)
+      out += line + "\n";
     pos = eol + 1;
   }
   return out;
@@ -119,8 +133,9 @@ std::string comments_of(const std::string& block) {
 
 } // namespace
 
-SharedGroups share_repeated_groups(const std::vector<std::string>& blocks,
-                                   const std::function<std::string(const std::string&)>& param_type) {
+SharedGroups
+share_repeated_groups(const std::vector<std::string>& blocks,
+                      const std::function<std::string(const std::string&)>& param_type) {
   std::vector<Canonical> canon;
   std::map<std::string, int> count;
   for (const std::string& b : blocks) {
@@ -157,7 +172,8 @@ SharedGroups share_repeated_groups(const std::vector<std::string>& blocks,
       out.function_text[name] = fn;
     }
     std::string args;
-    for (size_t p = 0; p < c.outer.size(); ++p) args += (p ? ", " : "") + c.outer[p];
+    for (size_t p = 0; p < c.outer.size(); ++p)
+      args += (p ? ", " : "") + c.outer[p];
     out.blocks.push_back(comments_of(blocks[i]) + name + "(" + args + ");\n");
     out.calls.push_back(name);
     out.body += out.blocks.back();

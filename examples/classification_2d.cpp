@@ -23,20 +23,27 @@ int main(int argc, char** argv) {
   const data::Dataset all = data::level_set_2d(f, box, 2500, 3, o.seed);
   const data::Split parts = data::split(all, 0.8, 0.2, o.seed);
 
-  nn::Sequential net{nn::Linear(2, 14), nn::Tanh(), nn::Linear(14, 10), nn::Sigmoid(), nn::Linear(10, 3)};
+  nn::Sequential net{nn::Linear(2, 14), nn::Tanh(), nn::Linear(14, 10), nn::Sigmoid(),
+                     nn::Linear(10, 3)};
   Trainer trainer(net, Loss::cross_entropy(), std::make_shared<optim::Adam>(o.lr));
   const History h = trainer.fit(parts.train, &parts.val,
-                                {.epochs = o.epochs, .batch_size = o.batch_size, .seed = o.seed,
-                                 .csv_log = out + "classification_2d.csv", .device = examples::device(o)});
+                                {.epochs = o.epochs,
+                                 .batch_size = o.batch_size,
+                                 .seed = o.seed,
+                                 .csv_log = out + "classification_2d.csv",
+                                 .device = examples::device(o)});
 
-  examples::plot_loss_curves(out + "classification_2d_loss.png", "2-14-10-3 on 3 level sets: cross-entropy per epoch", h);
+  examples::plot_loss_curves(out + "classification_2d_loss.png",
+                             "2-14-10-3 on 3 level sets: cross-entropy per epoch", h);
   // The decision regions: the network's class at the centre of every cell of a 200x200 grid.
   constexpr int kGrid = 200;
   MatrixRM cells(kGrid * kGrid, 2);
   for (int i = 0; i < kGrid; ++i)
     for (int j = 0; j < kGrid; ++j) {
-      cells(i * kGrid + j, 0) = static_cast<float>(box.x_lo + (box.x_hi - box.x_lo) * (j + 0.5) / kGrid);
-      cells(i * kGrid + j, 1) = static_cast<float>(box.y_hi - (box.y_hi - box.y_lo) * (i + 0.5) / kGrid);
+      cells(i * kGrid + j, 0) =
+          static_cast<float>(box.x_lo + (box.x_hi - box.x_lo) * (j + 0.5) / kGrid);
+      cells(i * kGrid + j, 1) =
+          static_cast<float>(box.y_hi - (box.y_hi - box.y_lo) * (i + 0.5) / kGrid);
     }
   const MatrixRM logits = trainer.predict(cells);
   Eigen::MatrixXi classes(kGrid, kGrid);
@@ -45,8 +52,9 @@ int main(int argc, char** argv) {
     logits.row(k).maxCoeff(&best);
     classes(k / kGrid, k % kGrid) = static_cast<int>(best);
   }
-  plot::decision_regions(out + "classification_2d_regions.png", "decision regions (validation points)", box,
-                         classes, parts.val.x, parts.val.labels, 3);
+  plot::decision_regions(out + "classification_2d_regions.png",
+                         "decision regions (validation points)", box, classes, parts.val.x,
+                         parts.val.labels, 3);
 
   const EpochStats last = examples::final_stats(h, trainer, parts.train, parts.val);
   std::printf("classification_2d: %d epochs of %d steps, plots in %s\n", o.epochs,

@@ -29,7 +29,8 @@ int main(int argc, char** argv) {
               kiln::ir::to_text(optimized).c_str());
 
   std::ofstream(dot_path) << kiln::ir::to_dot(optimized, "F(y) = W tanh(K y + b): gradients");
-  std::printf("%zu nodes before optimization, %zu after. Graphviz: %s (render with: dot -Tpng %s -o ir_tour.png)\n",
+  std::printf("%zu nodes before optimization, %zu after. Graphviz: %s (render with: dot -Tpng %s "
+              "-o ir_tour.png)\n",
               grads.size(), optimized.size(), dot_path.c_str(), dot_path.c_str());
   return 0;
 }

@@ -31,7 +31,8 @@ int main(int argc, char** argv) {
                                 {.epochs = o.epochs,
                                  .batch_size = o.batch_size,
                                  .seed = o.seed,
-                                 .csv_log = out + "moons.csv", .device = examples::device(o)});
+                                 .csv_log = out + "moons.csv",
+                                 .device = examples::device(o)});
   const Metrics test = trainer.evaluate(parts.test);
   examples::plot_loss_curves(out + "moons_loss.png", "2-14-10-2 on moons: cross-entropy per epoch",
                              h);

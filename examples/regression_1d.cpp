@@ -22,16 +22,22 @@ int main(int argc, char** argv) {
   const data::Dataset train = data::regression_1d(f, -3, 3, 2000, 0.2, o.seed);
   const data::Dataset val = data::regression_1d(f, -3, 3, 500, 0.2, o.seed + 1);
 
-  nn::Sequential net{nn::Linear(1, 14), nn::Tanh(), nn::Linear(14, 10), nn::Sigmoid(), nn::Linear(10, 1)};
+  nn::Sequential net{nn::Linear(1, 14), nn::Tanh(), nn::Linear(14, 10), nn::Sigmoid(),
+                     nn::Linear(10, 1)};
   Trainer trainer(net, Loss::mse(), std::make_shared<optim::Adam>(o.lr));
   const History h = trainer.fit(train, &val,
-                                {.epochs = o.epochs, .batch_size = o.batch_size, .seed = o.seed,
-                                 .csv_log = out + "regression_1d.csv", .device = examples::device(o)});
+                                {.epochs = o.epochs,
+                                 .batch_size = o.batch_size,
+                                 .seed = o.seed,
+                                 .csv_log = out + "regression_1d.csv",
+                                 .device = examples::device(o)});
 
-  examples::plot_loss_curves(out + "regression_1d_loss.png", "1-14-10-1 on sin(x): MSE per epoch", h);
+  examples::plot_loss_curves(out + "regression_1d_loss.png", "1-14-10-1 on sin(x): MSE per epoch",
+                             h);
   MatrixRM grid(200, 1);
   Eigen::VectorXd gx(200), truth(200), pred(200);
-  for (int i = 0; i < 200; ++i) grid(i, 0) = static_cast<float>(gx(i) = -3.0 + 6.0 * i / 199.0);
+  for (int i = 0; i < 200; ++i)
+    grid(i, 0) = static_cast<float>(gx(i) = -3.0 + 6.0 * i / 199.0);
   const MatrixRM p = trainer.predict(grid);
   for (int i = 0; i < 200; ++i) {
     truth(i) = f(gx(i));
@@ -41,7 +47,8 @@ int main(int argc, char** argv) {
                       val.x.col(0).cast<double>(), val.y.col(0).cast<double>(), gx, truth, pred);
 
   const EpochStats last = examples::final_stats(h, trainer, train, val);
-  std::printf("regression_1d: %d epochs of %d steps, plots in %s\n", o.epochs, (train.rows() + o.batch_size - 1) / o.batch_size, out.c_str());
+  std::printf("regression_1d: %d epochs of %d steps, plots in %s\n", o.epochs,
+              (train.rows() + o.batch_size - 1) / o.batch_size, out.c_str());
   examples::print_result({{"val_loss", last.val_loss},
                           {"train_loss", last.train_loss},
                           {"train_time_s", h.train_time_s},

@@ -59,7 +59,8 @@ int main(int argc, char** argv) {
                                 {.epochs = o.epochs,
                                  .batch_size = o.batch_size,
                                  .seed = o.seed,
-                                 .csv_log = out + "regression_2d.csv", .device = examples::device(o)});
+                                 .csv_log = out + "regression_2d.csv",
+                                 .device = examples::device(o)});
   const Metrics test = trainer.evaluate(parts.test);
 
   examples::plot_loss_curves(out + "regression_2d_loss.png",

@@ -44,7 +44,8 @@ int main(int argc, char** argv) {
                                 {.epochs = o.epochs,
                                  .batch_size = o.batch_size,
                                  .seed = o.seed,
-                                 .csv_log = out + "residual_net.csv", .device = examples::device(o)});
+                                 .csv_log = out + "residual_net.csv",
+                                 .device = examples::device(o)});
   const Metrics test = trainer.evaluate(parts.test);
   examples::plot_loss_curves(out + "residual_net_loss.png",
                              "ResNet, 8 layers of width 8: cross-entropy per epoch", h);

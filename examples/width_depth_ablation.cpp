@@ -114,7 +114,10 @@ int main(int argc, char** argv) {
       EpochStats last;
       try {
         h = trainer.fit(parts.train, &parts.val,
-                        {.epochs = o.epochs, .batch_size = o.batch_size, .seed = o.seed, .device = examples::device(o)});
+                        {.epochs = o.epochs,
+                         .batch_size = o.batch_size,
+                         .seed = o.seed,
+                         .device = examples::device(o)});
         last = examples::final_stats(h, trainer, parts.train, parts.val);
       } catch (const TrainingError& e) {
         // A diverged cell is part of the result: NaN losses, grey in the heat maps.

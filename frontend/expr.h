@@ -161,8 +161,7 @@ public:
 
   Expr() = default;
   template <Expression E>
-    requires(!std::same_as<E, Expr>)
-  Expr(E e) : node_(std::make_shared<Holder<E>>(std::move(e))) {}
+  requires(!std::same_as<E, Expr>) Expr(E e) : node_(std::make_shared<Holder<E>>(std::move(e))) {}
 
   ir::Val lower(LowerCtx& c) const;
   bool defined() const { return node_ != nullptr; }
@@ -187,11 +186,9 @@ class Input : public ExprBase<Input<D...>> {
 public:
   using StaticShape = std::conditional_t<sizeof...(D) == 0, AnyShape, Dims<kN, D...>>;
 
-  explicit Input(std::string name = "y")
-    requires(sizeof...(D) > 0)
+  explicit Input(std::string name = "y") requires(sizeof...(D) > 0)
       : state_(detail::make_leaf(detail::LeafKind::Input, std::move(name), {ir::kBatch, D...})) {}
-  Input(std::initializer_list<int64_t> features, std::string name = "y")
-    requires(sizeof...(D) == 0)
+  Input(std::initializer_list<int64_t> features, std::string name = "y") requires(sizeof...(D) == 0)
       : state_(detail::make_leaf(detail::LeafKind::Input, std::move(name), batch_dims(features))) {}
 
   ir::Val lower(LowerCtx& c) const { return c.leaf(state_); }
@@ -214,11 +211,10 @@ Input(std::initializer_list<int64_t>, R...) -> Input<>;
 template <int64_t... D>
 class Target : public Input<D...> {
 public:
-  explicit Target(std::string name = "c")
-    requires(sizeof...(D) > 0)
+  explicit Target(std::string name = "c") requires(sizeof...(D) > 0)
       : Input<D...>(std::move(name)) {}
-  Target(std::initializer_list<int64_t> features, std::string name = "c")
-    requires(sizeof...(D) == 0)
+  Target(std::initializer_list<int64_t> features,
+         std::string name = "c") requires(sizeof...(D) == 0)
       : Input<D...>(features, std::move(name)) {}
 };
 template <class... R>
@@ -231,11 +227,8 @@ public:
   using StaticShape = Dims<kN>;
   static constexpr int64_t kStaticClasses = C;
 
-  explicit Labels(std::string name = "c")
-    requires(C > 0)
-      : state_(make(C, std::move(name))) {}
-  explicit Labels(int64_t classes, std::string name = "c")
-    requires(C == 0)
+  explicit Labels(std::string name = "c") requires(C > 0) : state_(make(C, std::move(name))) {}
+  explicit Labels(int64_t classes, std::string name = "c") requires(C == 0)
       : state_(make(classes, std::move(name))) {}
 
   ir::Val lower(LowerCtx& c) const { return c.leaf(state_); }
@@ -252,9 +245,9 @@ private:
   }
   std::shared_ptr<detail::LeafState> state_;
 };
-Labels(int64_t) -> Labels<0>;
-Labels(int64_t, std::string) -> Labels<0>;
-Labels(int, const char*) -> Labels<0>;
+Labels(int64_t)->Labels<0>;
+Labels(int64_t, std::string)->Labels<0>;
+Labels(int, const char*)->Labels<0>;
 
 /** A trainable parameter. `Param K{14, 2}` has runtime dims, `Param<14, 2> K` static ones. */
 template <int64_t... D>
@@ -262,11 +255,9 @@ class Param : public ExprBase<Param<D...>> {
 public:
   using StaticShape = std::conditional_t<sizeof...(D) == 0, AnyShape, Dims<D...>>;
 
-  explicit Param(std::string name = "")
-    requires(sizeof...(D) > 0)
+  explicit Param(std::string name = "") requires(sizeof...(D) > 0)
       : state_(make({D...}, std::move(name))) {}
-  Param(std::initializer_list<int64_t> dims, std::string name = "")
-    requires(sizeof...(D) == 0)
+  Param(std::initializer_list<int64_t> dims, std::string name = "") requires(sizeof...(D) == 0)
       : state_(make(dims, std::move(name))) {}
 
   ir::Val lower(LowerCtx& c) const { return c.leaf(state_); }
@@ -298,7 +289,8 @@ std::string next_param_name();
 
 template <int64_t... D>
 std::shared_ptr<detail::LeafState> Param<D...>::make(std::vector<int64_t> dims, std::string name) {
-  if (name.empty()) name = detail::next_param_name();
+  if (name.empty())
+    name = detail::next_param_name();
   auto s = detail::make_leaf(detail::LeafKind::Param, std::move(name), dims);
   s->init = Init::default_for(dims);
   return s;

@@ -20,7 +20,8 @@ void require_batch(const char* loss, const ir::Val& f) {
 
 std::vector<int64_t> feature_axes(const ir::Val& f) {
   std::vector<int64_t> axes;
-  for (int i = 1; i < f.rank(); ++i) axes.push_back(i);
+  for (int i = 1; i < f.rank(); ++i)
+    axes.push_back(i);
   return axes;
 }
 
@@ -32,15 +33,17 @@ ir::Val shifted_logits(const ir::Val& f) {
 }
 
 // log(sum(exp(s))) over the last axis of shifted logits s.
-ir::Val logsumexp_shifted(const ir::Val& s) { return ir::log(ir::sum(ir::exp(s), {s.rank() - 1})); }
+ir::Val logsumexp_shifted(const ir::Val& s) {
+  return ir::log(ir::sum(ir::exp(s), {s.rank() - 1}));
+}
 
 void check_logits(const char* what, const ir::Val& f, int64_t classes) {
   require_batch(what, f);
   if (f.rank() != 2)
     throw ShapeError(str("[", what, "] expects logits [N, classes], got ", f.type()));
   if (classes > 0 && f.shape()[1] != classes)
-    throw ShapeError(str("[", what, "] the network has ", f.shape()[1], " outputs but the labels have ",
-                         classes, " classes"));
+    throw ShapeError(str("[", what, "] the network has ", f.shape()[1],
+                         " outputs but the labels have ", classes, " classes"));
 }
 
 } // namespace
@@ -88,9 +91,11 @@ struct SumOfSquares : ExprBase<SumOfSquares> {
   using StaticShape = Dims<>;
   std::vector<Expr> items;
   ir::Val lower(LowerCtx& c) const {
-    if (items.empty()) throw Error("[l2] needs at least one parameter");
+    if (items.empty())
+      throw Error("[l2] needs at least one parameter");
     ir::Val total = ir::sum_all(ir::square(items[0].lower(c)));
-    for (size_t i = 1; i < items.size(); ++i) total = total + ir::sum_all(ir::square(items[i].lower(c)));
+    for (size_t i = 1; i < items.size(); ++i)
+      total = total + ir::sum_all(ir::square(items[i].lower(c)));
     return total;
   }
 };

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "frontend/expr.h"
-#include "ir/node.h"
 #include "ir/interpret.h"
+#include "ir/node.h"
 
 namespace kiln {
 
@@ -33,7 +33,7 @@ Lowered lower(const Outputs& outputs, ir::DType dtype = ir::DType::F32);
  * on (seed, its name), so the same network gets the same weights in every graph it is
  * lowered into.
  */
-ir::Bindings init_parameters(const std::vector<ParamSpec>& params,
-                              uint64_t seed, ir::DType dtype = ir::DType::F32);
+ir::Bindings init_parameters(const std::vector<ParamSpec>& params, uint64_t seed,
+                             ir::DType dtype = ir::DType::F32);
 
 } // namespace kiln

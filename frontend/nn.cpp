@@ -15,7 +15,8 @@ std::string unique_prefix(const char* kind) {
 
 /** `size` once it is known to be >= 1; called in member initializers, before the Params exist. */
 int64_t checked(const char* layer, int64_t size) {
-  if (size < 1) throw ShapeError(str("[", layer, "] sizes must be >= 1, got ", size));
+  if (size < 1)
+    throw ShapeError(str("[", layer, "] sizes must be >= 1, got ", size));
   return size;
 }
 } // namespace
@@ -28,12 +29,14 @@ Linear::Linear(int64_t in, int64_t out, bool bias)
 }
 
 Expr Linear::forward(const Expr& x) const {
-  if (has_bias) return weight * x + bias;
+  if (has_bias)
+    return weight * x + bias;
   return weight * x;
 }
 
 std::vector<Param<>> Linear::parameters() const {
-  if (has_bias) return {weight, bias};
+  if (has_bias)
+    return {weight, bias};
   return {weight};
 }
 
@@ -47,28 +50,48 @@ std::string Linear::describe() const {
              ", bias=", has_bias ? "True" : "False", ")");
 }
 
-Activation Tanh() { return {"Tanh", [](const Expr& x, double) -> Expr { return tanh(x); }}; }
-Activation Sigmoid() { return {"Sigmoid", [](const Expr& x, double) -> Expr { return sigmoid(x); }}; }
-Activation ReLU() { return {"ReLU", [](const Expr& x, double) -> Expr { return relu(x); }}; }
-Activation Softplus() { return {"Softplus", [](const Expr& x, double) -> Expr { return softplus(x); }}; }
+Activation Tanh() {
+  return {"Tanh", [](const Expr& x, double) -> Expr { return tanh(x); }};
+}
+Activation Sigmoid() {
+  return {"Sigmoid", [](const Expr& x, double) -> Expr { return sigmoid(x); }};
+}
+Activation ReLU() {
+  return {"ReLU", [](const Expr& x, double) -> Expr { return relu(x); }};
+}
+Activation Softplus() {
+  return {"Softplus", [](const Expr& x, double) -> Expr { return softplus(x); }};
+}
 Activation LeakyReLU(double slope) {
   return {"LeakyReLU", [](const Expr& x, double s) -> Expr { return leaky_relu(x, s); }, slope};
 }
-Activation GELU() { return {"GELU", [](const Expr& x, double) -> Expr { return gelu(x); }}; }
-Activation SiLU() { return {"SiLU", [](const Expr& x, double) -> Expr { return silu(x); }}; }
-Activation ELU() { return {"ELU", [](const Expr& x, double) -> Expr { return elu(x); }}; }
-Activation Identity() { return {"Identity", [](const Expr& x, double) { return x; }}; }
+Activation GELU() {
+  return {"GELU", [](const Expr& x, double) -> Expr { return gelu(x); }};
+}
+Activation SiLU() {
+  return {"SiLU", [](const Expr& x, double) -> Expr { return silu(x); }};
+}
+Activation ELU() {
+  return {"ELU", [](const Expr& x, double) -> Expr { return elu(x); }};
+}
+Activation Identity() {
+  return {"Identity", [](const Expr& x, double) { return x; }};
+}
 
 Residual::Residual(int64_t width, Layer activation)
-    : weight({checked("Residual", width), width}), bias({width}), activation_(std::move(activation)),
-      width_(width) {
+    : weight({checked("Residual", width), width}), bias({width}),
+      activation_(std::move(activation)), width_(width) {
   weight.init(Init::fan_in_uniform(width));
   bias.init(Init::fan_in_uniform(width));
   set_prefix(unique_prefix("residual"));
 }
 
-Expr Residual::forward(const Expr& x) const { return x + activation_(weight * x + bias); }
-std::vector<Param<>> Residual::parameters() const { return {weight, bias}; }
+Expr Residual::forward(const Expr& x) const {
+  return x + activation_(weight * x + bias);
+}
+std::vector<Param<>> Residual::parameters() const {
+  return {weight, bias};
+}
 void Residual::set_prefix(const std::string& prefix) {
   weight.named(prefix + "weight");
   bias.named(prefix + "bias");
@@ -85,19 +108,27 @@ Dense::Dense(int64_t in, int64_t growth, Layer activation)
   set_prefix(unique_prefix("dense"));
 }
 
-Expr Dense::forward(const Expr& x) const { return concat(-1, x, activation_(weight * x + bias)); }
-std::vector<Param<>> Dense::parameters() const { return {weight, bias}; }
+Expr Dense::forward(const Expr& x) const {
+  return concat(-1, x, activation_(weight * x + bias));
+}
+std::vector<Param<>> Dense::parameters() const {
+  return {weight, bias};
+}
 void Dense::set_prefix(const std::string& prefix) {
   weight.named(prefix + "weight");
   bias.named(prefix + "bias");
 }
 std::string Dense::describe() const {
-  return str("Dense(in_features=", in_, ", growth=", growth_, ", activation=", activation_.describe(), ")");
+  return str("Dense(in_features=", in_, ", growth=", growth_,
+             ", activation=", activation_.describe(), ")");
 }
 
-Sequential::Sequential(std::initializer_list<Layer> layers) : Sequential(std::vector<Layer>(layers)) {}
+Sequential::Sequential(std::initializer_list<Layer> layers)
+    : Sequential(std::vector<Layer>(layers)) {}
 
-Sequential::Sequential(std::vector<Layer> layers) : layers_(std::move(layers)) { set_prefix(""); }
+Sequential::Sequential(std::vector<Layer> layers) : layers_(std::move(layers)) {
+  set_prefix("");
+}
 
 void Sequential::push_back(Layer layer) {
   layer.set_prefix(prefix_ + std::to_string(layers_.size()) + ".");
@@ -106,20 +137,23 @@ void Sequential::push_back(Layer layer) {
 
 Expr Sequential::forward(const Expr& x) const {
   Expr u = x;
-  for (const Layer& l : layers_) u = l(u);
+  for (const Layer& l : layers_)
+    u = l(u);
   return u;
 }
 
 std::vector<Param<>> Sequential::parameters() const {
   std::vector<Param<>> out;
   for (const Layer& l : layers_)
-    for (const Param<>& p : l.parameters()) out.push_back(p);
+    for (const Param<>& p : l.parameters())
+      out.push_back(p);
   return out;
 }
 
 void Sequential::set_prefix(const std::string& prefix) {
   prefix_ = prefix;
-  for (size_t i = 0; i < layers_.size(); ++i) layers_[i].set_prefix(prefix + std::to_string(i) + ".");
+  for (size_t i = 0; i < layers_.size(); ++i)
+    layers_[i].set_prefix(prefix + std::to_string(i) + ".");
 }
 
 std::string Sequential::describe() const {

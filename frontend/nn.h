@@ -60,7 +60,8 @@ public:
 class Activation : public Module {
 public:
   using Fn = Expr (*)(const Expr&, double);
-  Activation(std::string name, Fn fn, double arg = 0.0) : name_(std::move(name)), fn_(fn), arg_(arg) {}
+  Activation(std::string name, Fn fn, double arg = 0.0)
+      : name_(std::move(name)), fn_(fn), arg_(arg) {}
   Expr forward(const Expr& x) const override { return fn_(x, arg_); }
   std::string describe() const override { return name_ + "()"; }
 

@@ -6,12 +6,15 @@
 namespace kiln::detail {
 
 namespace {
-bool is_batch_matrix(const ir::Val& v) { return v.rank() == 2 && v.shape()[0] == ir::kBatch; }
+bool is_batch_matrix(const ir::Val& v) {
+  return v.rank() == 2 && v.shape()[0] == ir::kBatch;
+}
 
 void require_matrix_operands(const ir::Val& a, const ir::Val& b) {
   if (a.rank() != 2 || (b.rank() != 1 && b.rank() != 2))
-    throw ShapeError(str("[matmul] the left operand must be a matrix and the right one a matrix or ",
-                         "a vector, got ", a.type(), " * ", b.type()));
+    throw ShapeError(
+        str("[matmul] the left operand must be a matrix and the right one a matrix or ",
+            "a vector, got ", a.type(), " * ", b.type()));
 }
 } // namespace
 
@@ -35,8 +38,9 @@ ir::Val lower_plain_matmul(const ir::Val& a, const ir::Val& b) {
   require_matrix_operands(a, b);
   const ir::Shape &sa = a.shape(), &sb = b.shape();
   if (sa[1] != sb[0])
-    throw ShapeError(str("[matmul] inner dimensions differ: ", a.type(), " has ", ir::dim_str(sa[1]),
-                         " columns, ", b.type(), " has ", ir::dim_str(sb[0]), " rows"));
+    throw ShapeError(str("[matmul] inner dimensions differ: ", a.type(), " has ",
+                         ir::dim_str(sa[1]), " columns, ", b.type(), " has ", ir::dim_str(sb[0]),
+                         " rows"));
   if (sb.rank() == 1)
     return ir::reshape(ir::matmul(a, ir::reshape(b, ir::Shape{sb[0], 1})), ir::Shape{sa[0]});
   return ir::matmul(a, b);
@@ -45,17 +49,22 @@ ir::Val lower_plain_matmul(const ir::Val& a, const ir::Val& b) {
 ir::Val lower_reduce(ir::Op op, const ir::Val& x, std::vector<int64_t> axes, bool all) {
   if (all) {
     axes.clear();
-    for (int i = 0; i < x.rank(); ++i) axes.push_back(i);
+    for (int i = 0; i < x.rank(); ++i)
+      axes.push_back(i);
   }
   for (int64_t& a : axes) {
     if (a < -x.rank() || a >= x.rank())
       throw ShapeError(str("[", ir::op_name(op), "] axis ", a, " is out of range for ", x.type()));
-    if (a < 0) a += x.rank();
+    if (a < 0)
+      a += x.rank();
   }
   switch (op) {
-  case ir::Op::Sum: return ir::sum(x, axes);
-  case ir::Op::Mean: return ir::mean(x, axes);
-  default: return ir::max(x, axes);
+  case ir::Op::Sum:
+    return ir::sum(x, axes);
+  case ir::Op::Mean:
+    return ir::mean(x, axes);
+  default:
+    return ir::max(x, axes);
   }
 }
 

@@ -116,18 +116,15 @@ auto map(const X&... x) {
 
 // Elementwise arithmetic. At least one operand is an expression; numbers become scalars.
 template <Operand A, Operand B>
-  requires(Expression<A> || Expression<B>)
-auto operator+(const A& a, const B& b) {
+requires(Expression<A> || Expression<B>) auto operator+(const A& a, const B& b) {
   return detail::map<ir::Op::Add>(a, b);
 }
 template <Operand A, Operand B>
-  requires(Expression<A> || Expression<B>)
-auto operator-(const A& a, const B& b) {
+requires(Expression<A> || Expression<B>) auto operator-(const A& a, const B& b) {
   return detail::map<ir::Op::Sub>(a, b);
 }
 template <Operand A, Operand B>
-  requires(Expression<A> || Expression<B>)
-auto operator/(const A& a, const B& b) {
+requires(Expression<A> || Expression<B>) auto operator/(const A& a, const B& b) {
   return detail::map<ir::Op::Div>(a, b);
 }
 template <Expression A>
@@ -136,8 +133,7 @@ auto operator-(const A& a) {
 }
 /** Matrix product between expressions; scaling when one side is a number. */
 template <Operand A, Operand B>
-  requires(Expression<A> || Expression<B>)
-auto operator*(const A& a, const B& b) {
+requires(Expression<A> || Expression<B>) auto operator*(const A& a, const B& b) {
   if constexpr (Expression<A> && Expression<B>)
     return make_apply(detail::MatMulTag{}, a, b);
   else
@@ -146,8 +142,7 @@ auto operator*(const A& a, const B& b) {
 
 /** Elementwise (Hadamard) product. */
 template <Operand A, Operand B>
-  requires(Expression<A> || Expression<B>)
-auto mul(const A& a, const B& b) {
+requires(Expression<A> || Expression<B>) auto mul(const A& a, const B& b) {
   return detail::map<ir::Op::Mul>(a, b);
 }
 /**
@@ -160,41 +155,84 @@ auto matmul(const A& a, const B& b) {
 }
 
 // Elementwise functions (primitives).
-template <Expression X> auto abs(const X& x) { return detail::map<ir::Op::Abs>(x); }
-template <Expression X> auto cos(const X& x) { return detail::map<ir::Op::Cos>(x); }
-template <Expression X> auto erf(const X& x) { return detail::map<ir::Op::Erf>(x); }
-template <Expression X> auto exp(const X& x) { return detail::map<ir::Op::Exp>(x); }
-template <Expression X> auto log(const X& x) { return detail::map<ir::Op::Log>(x); }
-template <Expression X> auto relu(const X& x) { return detail::map<ir::Op::Relu>(x); }
-template <Expression X> auto sigmoid(const X& x) { return detail::map<ir::Op::Sigmoid>(x); }
-template <Expression X> auto sin(const X& x) { return detail::map<ir::Op::Sin>(x); }
-template <Expression X> auto sqrt(const X& x) { return detail::map<ir::Op::Sqrt>(x); }
-template <Expression X> auto square(const X& x) { return detail::map<ir::Op::Square>(x); }
-template <Expression X> auto tanh(const X& x) { return detail::map<ir::Op::Tanh>(x); }
+template <Expression X>
+auto abs(const X& x) {
+  return detail::map<ir::Op::Abs>(x);
+}
+template <Expression X>
+auto cos(const X& x) {
+  return detail::map<ir::Op::Cos>(x);
+}
+template <Expression X>
+auto erf(const X& x) {
+  return detail::map<ir::Op::Erf>(x);
+}
+template <Expression X>
+auto exp(const X& x) {
+  return detail::map<ir::Op::Exp>(x);
+}
+template <Expression X>
+auto log(const X& x) {
+  return detail::map<ir::Op::Log>(x);
+}
+template <Expression X>
+auto relu(const X& x) {
+  return detail::map<ir::Op::Relu>(x);
+}
+template <Expression X>
+auto sigmoid(const X& x) {
+  return detail::map<ir::Op::Sigmoid>(x);
+}
+template <Expression X>
+auto sin(const X& x) {
+  return detail::map<ir::Op::Sin>(x);
+}
+template <Expression X>
+auto sqrt(const X& x) {
+  return detail::map<ir::Op::Sqrt>(x);
+}
+template <Expression X>
+auto square(const X& x) {
+  return detail::map<ir::Op::Square>(x);
+}
+template <Expression X>
+auto tanh(const X& x) {
+  return detail::map<ir::Op::Tanh>(x);
+}
 /** The identity, with a zero derivative. */
-template <Expression X> auto detach(const X& x) { return detail::map<ir::Op::StopGradient>(x); }
+template <Expression X>
+auto detach(const X& x) {
+  return detail::map<ir::Op::StopGradient>(x);
+}
 template <Operand X, Operand Y>
-  requires(Expression<X> || Expression<Y>)
-auto pow(const X& x, const Y& y) { return detail::map<ir::Op::Pow>(x, y); }
+requires(Expression<X> || Expression<Y>) auto pow(const X& x, const Y& y) {
+  return detail::map<ir::Op::Pow>(x, y);
+}
 template <Operand X, Operand Y>
-  requires(Expression<X> || Expression<Y>)
-auto maximum(const X& x, const Y& y) { return detail::map<ir::Op::Maximum>(x, y); }
+requires(Expression<X> || Expression<Y>) auto maximum(const X& x, const Y& y) {
+  return detail::map<ir::Op::Maximum>(x, y);
+}
 template <Operand X, Operand Y>
-  requires(Expression<X> || Expression<Y>)
-auto minimum(const X& x, const Y& y) { return detail::map<ir::Op::Minimum>(x, y); }
+requires(Expression<X> || Expression<Y>) auto minimum(const X& x, const Y& y) {
+  return detail::map<ir::Op::Minimum>(x, y);
+}
 /** 1 where a > b, else 0 (and likewise below); flat, so no gradient flows through them. */
 template <Operand X, Operand Y>
-  requires(Expression<X> || Expression<Y>)
-auto greater(const X& a, const Y& b) { return detail::map<ir::Op::Greater>(a, b); }
+requires(Expression<X> || Expression<Y>) auto greater(const X& a, const Y& b) {
+  return detail::map<ir::Op::Greater>(a, b);
+}
 template <Operand X, Operand Y>
-  requires(Expression<X> || Expression<Y>)
-auto less(const X& a, const Y& b) { return detail::map<ir::Op::Less>(a, b); }
+requires(Expression<X> || Expression<Y>) auto less(const X& a, const Y& b) {
+  return detail::map<ir::Op::Less>(a, b);
+}
 template <Operand X, Operand Y>
-  requires(Expression<X> || Expression<Y>)
-auto greater_equal(const X& a, const Y& b) { return detail::map<ir::Op::GreaterEqual>(a, b); }
+requires(Expression<X> || Expression<Y>) auto greater_equal(const X& a, const Y& b) {
+  return detail::map<ir::Op::GreaterEqual>(a, b);
+}
 template <Operand X, Operand Y>
-  requires(Expression<X> || Expression<Y>)
-auto less_equal(const X& a, const Y& b) { return detail::map<ir::Op::LessEqual>(a, b); }
+requires(Expression<X> || Expression<Y>) auto less_equal(const X& a, const Y& b) {
+  return detail::map<ir::Op::LessEqual>(a, b);
+}
 /** a where cond != 0, else b. */
 template <Operand C, Operand A, Operand B>
 auto where(const C& cond, const A& a, const B& b) {
@@ -203,26 +241,50 @@ auto where(const C& cond, const A& a, const B& b) {
 
 // Activations that are composites of the primitives (their derivatives come for free).
 /** log(1 + e^x), computed without overflow as relu(x) + log(1 + e^-|x|). */
-template <Expression X> auto softplus(const X& x) { return relu(x) + log(1.0 + exp(-abs(x))); }
+template <Expression X>
+auto softplus(const X& x) {
+  return relu(x) + log(1.0 + exp(-abs(x)));
+}
 /** x for x > 0, slope * x below (PyTorch's default slope 0.01). */
-template <Expression X> auto leaky_relu(const X& x, double slope = 0.01) { return relu(x) - slope * relu(-x); }
+template <Expression X>
+auto leaky_relu(const X& x, double slope = 0.01) {
+  return relu(x) - slope * relu(-x);
+}
 /** x Phi(x) with the exact normal CDF, as PyTorch's default GELU. */
-template <Expression X> auto gelu(const X& x) { return 0.5 * mul(x, 1.0 + erf(x * 0.7071067811865476)); }
+template <Expression X>
+auto gelu(const X& x) {
+  return 0.5 * mul(x, 1.0 + erf(x * 0.7071067811865476));
+}
 /** x sigmoid(x) (also called swish). */
-template <Expression X> auto silu(const X& x) { return mul(x, sigmoid(x)); }
+template <Expression X>
+auto silu(const X& x) {
+  return mul(x, sigmoid(x));
+}
 /** x for x > 0, e^x - 1 below. */
-template <Expression X> auto elu(const X& x) { return where(greater(x, 0.0), x, exp(minimum(x, 0.0)) - 1.0); }
+template <Expression X>
+auto elu(const X& x) {
+  return where(greater(x, 0.0), x, exp(minimum(x, 0.0)) - 1.0);
+}
 
 // Reductions.
-template <Expression X> auto sum(const X& x) { return make_apply(detail::ReduceAllTag<ir::Op::Sum>{}, x); }
-template <Expression X> auto mean(const X& x) { return make_apply(detail::ReduceAllTag<ir::Op::Mean>{}, x); }
-template <Expression X> auto sum(const X& x, std::vector<int64_t> axes) {
+template <Expression X>
+auto sum(const X& x) {
+  return make_apply(detail::ReduceAllTag<ir::Op::Sum>{}, x);
+}
+template <Expression X>
+auto mean(const X& x) {
+  return make_apply(detail::ReduceAllTag<ir::Op::Mean>{}, x);
+}
+template <Expression X>
+auto sum(const X& x, std::vector<int64_t> axes) {
   return make_apply(detail::ReduceTag<ir::Op::Sum>{std::move(axes)}, x);
 }
-template <Expression X> auto mean(const X& x, std::vector<int64_t> axes) {
+template <Expression X>
+auto mean(const X& x, std::vector<int64_t> axes) {
   return make_apply(detail::ReduceTag<ir::Op::Mean>{std::move(axes)}, x);
 }
-template <Expression X> auto max(const X& x, std::vector<int64_t> axes) {
+template <Expression X>
+auto max(const X& x, std::vector<int64_t> axes) {
   return make_apply(detail::ReduceTag<ir::Op::Max>{std::move(axes)}, x);
 }
 
@@ -232,7 +294,8 @@ auto concat(int64_t axis, const X&... x) {
   return make_apply(detail::FnTag{detail::lower_concat, {axis}}, x...);
 }
 /** The matrix transpose. */
-template <Expression X> auto transpose(const X& x) {
+template <Expression X>
+auto transpose(const X& x) {
   return make_apply(detail::FnTag{detail::lower_transpose, {}}, x);
 }
 

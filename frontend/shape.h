@@ -30,7 +30,9 @@ inline constexpr bool is_static = false;
 template <int64_t... D>
 inline constexpr bool is_static<Dims<D...>> = true;
 
-constexpr bool dims_match(int64_t a, int64_t b) { return a == b || a == kAnyDim || b == kAnyDim; }
+constexpr bool dims_match(int64_t a, int64_t b) {
+  return a == b || a == kAnyDim || b == kAnyDim;
+}
 
 /** Do two static shapes broadcast (numpy rules; unknown dims match anything)? */
 template <class A, class B>
@@ -40,7 +42,8 @@ constexpr bool broadcastable() {
   } else {
     for (int i = 1; i <= A::rank && i <= B::rank; ++i) {
       const int64_t a = A::dims[A::rank - i], b = B::dims[B::rank - i];
-      if (!(dims_match(a, b) || a == 1 || b == 1)) return false;
+      if (!(dims_match(a, b) || a == 1 || b == 1))
+        return false;
     }
     return true;
   }
@@ -60,7 +63,8 @@ constexpr auto broadcast_impl(std::integer_sequence<int, I...>) {
 template <class A, class B>
 constexpr auto broadcast_shape() {
   if constexpr (is_static<A> && is_static<B>)
-    return broadcast_impl<A, B>(std::make_integer_sequence<int, (A::rank > B::rank ? A::rank : B::rank)>{});
+    return broadcast_impl<A, B>(
+        std::make_integer_sequence<int, (A::rank > B::rank ? A::rank : B::rank)>{});
   else
     return AnyShape{};
 }
@@ -83,23 +87,28 @@ constexpr auto matmul_shape() {
   if constexpr (!is_static<A> || !is_static<B>) {
     return AnyShape{};
   } else {
-    static_assert(A::rank == 2 && (B::rank == 1 || B::rank == 2),
-                  "matrix product: the left operand must be a matrix and the right one a matrix or a vector");
+    static_assert(
+        A::rank == 2 && (B::rank == 1 || B::rank == 2),
+        "matrix product: the left operand must be a matrix and the right one a matrix or a vector");
     constexpr bool a_batch = is_batch_matrix<A>(), b_batch = is_batch_matrix<B>();
-    static_assert(!(a_batch && b_batch),
-                  "matrix product: both operands are batches; use kiln::mul for an elementwise product");
+    static_assert(
+        !(a_batch && b_batch),
+        "matrix product: both operands are batches; use kiln::mul for an elementwise product");
     if constexpr (b_batch) {
       // A applied to each sample: [m, k] * [N, k] -> [N, m]
-      static_assert(dims_match(A::dims[1], B::dims[1]),
-                    "matrix product: the columns of the matrix must equal the features of each sample");
+      static_assert(
+          dims_match(A::dims[1], B::dims[1]),
+          "matrix product: the columns of the matrix must equal the features of each sample");
       return Dims<kN, A::dims[0]>{};
     } else if constexpr (B::rank == 1) {
-      static_assert(dims_match(A::dims[1], B::dims[0]),
-                    "matrix product: the columns of the matrix must equal the length of the vector");
+      static_assert(
+          dims_match(A::dims[1], B::dims[0]),
+          "matrix product: the columns of the matrix must equal the length of the vector");
       return Dims<A::dims[0]>{};
     } else {
-      static_assert(dims_match(A::dims[1], B::dims[0]),
-                    "matrix product: the columns of the left operand must equal the rows of the right one");
+      static_assert(
+          dims_match(A::dims[1], B::dims[0]),
+          "matrix product: the columns of the left operand must equal the rows of the right one");
       return Dims<A::dims[0], B::dims[1]>{};
     }
   }
@@ -114,8 +123,9 @@ constexpr auto plain_matmul_shape() {
   if constexpr (!is_static<A> || !is_static<B>) {
     return AnyShape{};
   } else {
-    static_assert(A::rank == 2 && (B::rank == 1 || B::rank == 2),
-                  "matmul: the left operand must be a matrix and the right one a matrix or a vector");
+    static_assert(
+        A::rank == 2 && (B::rank == 1 || B::rank == 2),
+        "matmul: the left operand must be a matrix and the right one a matrix or a vector");
     static_assert(dims_match(A::dims[1], B::dims[0]),
                   "matmul: the columns of the left operand must equal the rows of the right one");
     if constexpr (B::rank == 1)

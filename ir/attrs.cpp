@@ -23,7 +23,8 @@ Attrs& Attrs::set(std::string key, AttrValue v) {
 
 const AttrValue* Attrs::find(std::string_view key) const {
   for (const auto& [k, v] : items_)
-    if (k == key) return &v;
+    if (k == key)
+      return &v;
   return nullptr;
 }
 
@@ -35,8 +36,12 @@ static const T& get(const AttrValue* v, std::string_view key, const char* type) 
   return *p;
 }
 
-int64_t Attrs::i(std::string_view key) const { return get<int64_t>(find(key), key, "int"); }
-double Attrs::f(std::string_view key) const { return get<double>(find(key), key, "float"); }
+int64_t Attrs::i(std::string_view key) const {
+  return get<int64_t>(find(key), key, "int");
+}
+double Attrs::f(std::string_view key) const {
+  return get<double>(find(key), key, "float");
+}
 const std::string& Attrs::s(std::string_view key) const {
   return get<std::string>(find(key), key, "string");
 }
@@ -62,7 +67,8 @@ uint64_t Attrs::hash() const {
           else if constexpr (std::is_same_v<T, std::string>)
             h = hash_combine(h, hash_string(x));
           else
-            for (int64_t e : x) h = hash_combine(h, static_cast<uint64_t>(e));
+            for (int64_t e : x)
+              h = hash_combine(h, static_cast<uint64_t>(e));
         },
         v);
   }
@@ -70,21 +76,26 @@ uint64_t Attrs::hash() const {
 }
 
 std::string format_double(double v) {
-  if (std::isnan(v)) return "nan";
-  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  if (std::isnan(v))
+    return "nan";
+  if (std::isinf(v))
+    return v > 0 ? "inf" : "-inf";
   char buf[64];
   auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v); // shortest round-trip form
   std::string s(buf, end);
-  if (s.find_first_of(".en") == std::string::npos) s += ".0";
+  if (s.find_first_of(".en") == std::string::npos)
+    s += ".0";
   return s;
 }
 
 std::string Attrs::str() const {
-  if (items_.empty()) return "";
+  if (items_.empty())
+    return "";
   std::string s = "{";
   bool first = true;
   for (const auto& [k, v] : items_) {
-    if (!first) s += ", ";
+    if (!first)
+      s += ", ";
     first = false;
     s += k + "=";
     std::visit(

@@ -23,8 +23,12 @@ public:
   Attrs& set(std::string key, int v) { return set(std::move(key), AttrValue(int64_t{v})); }
   Attrs& set(std::string key, int64_t v) { return set(std::move(key), AttrValue(v)); }
   Attrs& set(std::string key, double v) { return set(std::move(key), AttrValue(v)); }
-  Attrs& set(std::string key, const char* v) { return set(std::move(key), AttrValue(std::string(v))); }
-  Attrs& set(std::string key, std::string v) { return set(std::move(key), AttrValue(std::move(v))); }
+  Attrs& set(std::string key, const char* v) {
+    return set(std::move(key), AttrValue(std::string(v)));
+  }
+  Attrs& set(std::string key, std::string v) {
+    return set(std::move(key), AttrValue(std::move(v)));
+  }
   Attrs& set(std::string key, std::vector<int64_t> v) {
     return set(std::move(key), AttrValue(std::move(v)));
   }

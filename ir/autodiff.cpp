@@ -17,21 +17,26 @@ std::vector<NodeId> append_gradients(Builder& b, NodeId output, std::span<const 
   const size_t n = output + 1;
   std::vector<bool> from_wrt(n, false), to_output(n, false);
   for (NodeId w : wrt)
-    if (w < n) from_wrt[w] = true;
+    if (w < n)
+      from_wrt[w] = true;
   for (NodeId i = 0; i < n; ++i)
-    for (NodeId in : b.node(i).inputs) from_wrt[i] = from_wrt[i] || from_wrt[in];
+    for (NodeId in : b.node(i).inputs)
+      from_wrt[i] = from_wrt[i] || from_wrt[in];
   to_output[output] = true;
   for (size_t i = n; i-- > 0;)
     if (to_output[i])
-      for (NodeId in : b.node(static_cast<NodeId>(i)).inputs) to_output[in] = true;
+      for (NodeId in : b.node(static_cast<NodeId>(i)).inputs)
+        to_output[in] = true;
 
   std::vector<std::optional<NodeId>> adjoint(n);
   adjoint[output] = b.constant(1.0, out_type);
   for (size_t i = n; i-- > 0;) {
     const auto id = static_cast<NodeId>(i);
-    if (!adjoint[i] || !from_wrt[i] || !to_output[i]) continue;
+    if (!adjoint[i] || !from_wrt[i] || !to_output[i])
+      continue;
     const OpDef& def = b.node(id).def();
-    if (!def.differentiable) continue;
+    if (!def.differentiable)
+      continue;
     VjpCtx ctx{b, id, *adjoint[i]};
     const std::vector<NodeId> grads = def.vjp(ctx);
     const std::vector<NodeId> inputs = b.node(id).inputs; // copy: b grows below
@@ -39,9 +44,10 @@ std::vector<NodeId> append_gradients(Builder& b, NodeId output, std::span<const 
                 " gradients for ", inputs.size(), " operands");
     for (size_t k = 0; k < inputs.size(); ++k) {
       const NodeId in = inputs[k];
-      if (grads[k] == kNoGrad || !from_wrt[in] || !is_float(b.type(in).dtype)) continue;
-      KILN_ASSERT(b.type(grads[k]) == b.type(in), "vjp of ", def.name, " gave ",
-                  b.type(grads[k]), " for operand ", k, " of type ", b.type(in));
+      if (grads[k] == kNoGrad || !from_wrt[in] || !is_float(b.type(in).dtype))
+        continue;
+      KILN_ASSERT(b.type(grads[k]) == b.type(in), "vjp of ", def.name, " gave ", b.type(grads[k]),
+                  " for operand ", k, " of type ", b.type(in));
       adjoint[in] = adjoint[in] ? (Val(b, *adjoint[in]) + Val(b, grads[k])).id() : grads[k];
     }
   }
@@ -58,8 +64,10 @@ Graph grad(const Graph& g, const std::string& output, const std::vector<std::str
   std::vector<NodeId> leaves;
   for (const std::string& w : wrt) {
     auto id = g.find_leaf(Op::Param, w);
-    if (!id) id = g.find_leaf(Op::Input, w);
-    if (!id) throw Error(str("[grad] the graph has no input or param named '", w, "'"));
+    if (!id)
+      id = g.find_leaf(Op::Input, w);
+    if (!id)
+      throw Error(str("[grad] the graph has no input or param named '", w, "'"));
     leaves.push_back(*id);
   }
   Builder b(g);

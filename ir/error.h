@@ -73,6 +73,6 @@ std::string str(const Args&... args) {
 #define KILN_ASSERT(cond, ...)                                                                     \
   do {                                                                                             \
     if (!(cond))                                                                                   \
-      throw ::kiln::InternalError(::kiln::str(__FILE__, ":", __LINE__, ": ", #cond, " ",           \
-                                              ##__VA_ARGS__));                                     \
+      throw ::kiln::InternalError(                                                                 \
+          ::kiln::str(__FILE__, ":", __LINE__, ": ", #cond, " ", ##__VA_ARGS__));                  \
   } while (0)

@@ -46,7 +46,8 @@ inline std::string hash_hex128(std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out(32, '0');
   for (int l = 0; l < 2; ++l)
-    for (int i = 0; i < 16; ++i) out[l * 16 + i] = kHex[(lanes[l] >> (60 - 4 * i)) & 15];
+    for (int i = 0; i < 16; ++i)
+      out[l * 16 + i] = kHex[(lanes[l] >> (60 - 4 * i)) & 15];
   return out;
 }
 

@@ -10,10 +10,12 @@ namespace {
 
 std::vector<bool> needed_for(const Graph& g, const std::vector<NodeId>& roots) {
   std::vector<bool> need(g.size(), false);
-  for (NodeId r : roots) need[r] = true;
+  for (NodeId r : roots)
+    need[r] = true;
   for (size_t i = g.size(); i-- > 0;)
     if (need[i])
-      for (NodeId in : g.node(static_cast<NodeId>(i)).inputs) need[in] = true;
+      for (NodeId in : g.node(static_cast<NodeId>(i)).inputs)
+        need[in] = true;
   return need;
 }
 
@@ -23,9 +25,11 @@ int64_t find_batch(const Graph& g, const std::vector<bool>& need, const Bindings
   std::string first;
   for (NodeId i = 0; i < g.size(); ++i) {
     const Node& n = g.node(i);
-    if (n.op != Op::Input && n.op != Op::Param) continue;
+    if (n.op != Op::Input && n.op != Op::Param)
+      continue;
     auto it = leaves.find(n.name());
-    if (it == leaves.end() && !need[i]) continue; // unbound and unused: fine
+    if (it == leaves.end() && !need[i])
+      continue; // unbound and unused: fine
     if (it == leaves.end())
       throw Error(str("[interpret] no value bound for ", op_name(n.op), " '", n.name(), "' (",
                       n.type, ")"));
@@ -56,20 +60,23 @@ Tensor eval_node(const Node& n, const std::vector<Tensor>& values, int64_t batch
   const OpDef& def = n.def();
   switch (def.kind) {
   case OpKind::Leaf:
-    if (n.op == Op::Constant) return Tensor(n.type.dtype, dims, n.attrs.f("value"));
+    if (n.op == Op::Constant)
+      return Tensor(n.type.dtype, dims, n.attrs.f("value"));
     return Tensor(n.type.dtype, dims, leaves.find(n.name())->second.data);
   case OpKind::Elementwise: {
     Tensor out(n.type.dtype, dims);
     double args[3];
     for (int64_t i = 0; i < out.numel(); ++i) {
-      for (size_t k = 0; k < n.inputs.size(); ++k) args[k] = values[n.inputs[k]][i];
+      for (size_t k = 0; k < n.inputs.size(); ++k)
+        args[k] = values[n.inputs[k]][i];
       out[i] = def.scalar(args, n.attrs);
     }
     return out;
   }
   default: {
     std::vector<const Tensor*> in;
-    for (NodeId i : n.inputs) in.push_back(&values[i]);
+    for (NodeId i : n.inputs)
+      in.push_back(&values[i]);
     return def.eval(EvalCtx{in, n, dims});
   }
   }
@@ -81,14 +88,17 @@ std::vector<Tensor> run(const Graph& g, const std::vector<NodeId>& roots, const 
   const int64_t batch = find_batch(g, need, leaves);
   std::vector<Tensor> values(g.size());
   for (NodeId i = 0; i < g.size(); ++i) {
-    if (!need[i]) continue;
+    if (!need[i])
+      continue;
     const Node& n = g.node(i);
     values[i] = eval_node(n, values, batch, leaves);
     if (precision == Precision::Native || !is_float(n.type.dtype))
-      for (double& v : values[i].data) v = round_to(n.type.dtype, v);
+      for (double& v : values[i].data)
+        v = round_to(n.type.dtype, v);
   }
   std::vector<Tensor> out;
-  for (NodeId r : roots) out.push_back(values[r]);
+  for (NodeId r : roots)
+    out.push_back(values[r]);
   return out;
 }
 
@@ -96,7 +106,8 @@ std::vector<Tensor> run(const Graph& g, const std::vector<NodeId>& roots, const 
 
 std::vector<Tensor> interpret(const Graph& g, const Bindings& leaves, Precision precision) {
   std::vector<NodeId> roots;
-  for (const Output& o : g.outputs()) roots.push_back(o.id);
+  for (const Output& o : g.outputs())
+    roots.push_back(o.id);
   return run(g, roots, leaves, precision);
 }
 

@@ -25,16 +25,23 @@ constexpr std::string_view kNames[] = {
 };
 } // namespace
 
-const OpDef& op_def(Op op) { return *kDefs[static_cast<size_t>(op)]; }
+const OpDef& op_def(Op op) {
+  return *kDefs[static_cast<size_t>(op)];
+}
 
-std::string_view op_name(Op op) { return kNames[static_cast<size_t>(op)]; }
+std::string_view op_name(Op op) {
+  return kNames[static_cast<size_t>(op)];
+}
 
 std::optional<Op> op_from_name(std::string_view name) {
   for (Op op : kAllOps)
-    if (op_name(op) == name) return op;
+    if (op_name(op) == name)
+      return op;
   return std::nullopt;
 }
 
-std::span<const Op> all_ops() { return kAllOps; }
+std::span<const Op> all_ops() {
+  return kAllOps;
+}
 
 } // namespace kiln::ir

@@ -18,13 +18,15 @@ int debug_level() {
 Graph run(const Graph& g, const char* name, Graph (*pass)(const Graph&), bool& changed) {
   const auto t0 = std::chrono::steady_clock::now();
   Graph out = pass(g);
-  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   const bool diff = !(out == g);
   changed = changed || diff;
   if (const int level = debug_level(); level >= 1) {
     std::fprintf(stderr, "[kiln] pass %-34s %7.3f ms  %4zu -> %4zu nodes%s\n", name, ms, g.size(),
                  out.size(), diff ? "" : "  (unchanged)");
-    if (level >= 2 && diff) std::fprintf(stderr, "%s", to_text(out).c_str());
+    if (level >= 2 && diff)
+      std::fprintf(stderr, "%s", to_text(out).c_str());
   }
   verify(out);
   return out;
@@ -43,7 +45,8 @@ Graph optimize(const Graph& input) {
     g = run(g, "simplify", simplify, changed);
     g = run(g, "eliminate common subexpressions", eliminate_common_subexpressions, changed);
     g = run(g, "eliminate dead nodes", eliminate_dead_nodes, changed);
-    if (!changed) break;
+    if (!changed)
+      break;
   }
   return g;
 }

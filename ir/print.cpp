@@ -13,34 +13,39 @@ std::string node_text(const Graph& g, NodeId id) {
       s += (i ? ", %" : "%") + std::to_string(n.inputs[i]);
     s += ")";
   }
-  if (!n.attrs.empty()) s += " " + n.attrs.str();
+  if (!n.attrs.empty())
+    s += " " + n.attrs.str();
   return s + " : " + n.type.str();
 }
 
 std::string to_text(const Graph& g) {
   std::string s = "graph {\n";
-  for (NodeId i = 0; i < g.size(); ++i) s += "  " + node_text(g, i) + "\n";
-  for (const Output& o : g.outputs()) s += "  output " + o.name + " = %" + std::to_string(o.id) + "\n";
+  for (NodeId i = 0; i < g.size(); ++i)
+    s += "  " + node_text(g, i) + "\n";
+  for (const Output& o : g.outputs())
+    s += "  output " + o.name + " = %" + std::to_string(o.id) + "\n";
   return s + "}\n";
 }
 
 static std::string dot_escape(std::string_view s) {
   std::string out;
   for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
+    if (c == '"' || c == '\\')
+      out += '\\';
     out += c;
   }
   return out;
 }
 
 std::string to_dot(const Graph& g, std::string_view title) {
-  std::string s = "digraph \"" + dot_escape(title) + "\" {\n  rankdir=TB;\n"
+  std::string s = "digraph \"" + dot_escape(title) +
+                  "\" {\n  rankdir=TB;\n"
                   "  node [shape=box, style=\"rounded,filled\", fontname=\"Helvetica\", "
                   "fillcolor=\"#f2f2f2\"];\n";
   for (NodeId i = 0; i < g.size(); ++i) {
     const Node& n = g.node(i);
-    const char* fill = n.op == Op::Param   ? "#ffe9b3"
-                       : n.op == Op::Input ? "#cfe8ff"
+    const char* fill = n.op == Op::Param    ? "#ffe9b3"
+                       : n.op == Op::Input  ? "#cfe8ff"
                        : n.op == Op::MatMul ? "#ffd6d6"
                                             : "#f2f2f2";
     s += "  n" + std::to_string(i) + " [label=\"%" + std::to_string(i) + " " +

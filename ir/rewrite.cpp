@@ -13,7 +13,8 @@ Graph rewrite(const Graph& g, const RewriteRule& rule, const std::vector<bool>* 
   Builder b;
   std::vector<NodeId> map(g.size(), kNoGrad);
   for (NodeId i = 0; i < g.size(); ++i) {
-    if (keep && !(*keep)[i]) continue;
+    if (keep && !(*keep)[i])
+      continue;
     const Node& n = g.node(i);
     std::vector<NodeId> in;
     for (NodeId x : n.inputs) {
@@ -22,10 +23,11 @@ Graph rewrite(const Graph& g, const RewriteRule& rule, const std::vector<bool>* 
     }
     const std::optional<NodeId> r = rule ? rule(b, n, in) : std::nullopt;
     map[i] = r ? *r : copy_node(b, n, in);
-    KILN_ASSERT(b.type(map[i]) == n.type, "rewrite of %", i, " (", op_name(n.op), ") changed its type from ",
-                n.type, " to ", b.type(map[i]));
+    KILN_ASSERT(b.type(map[i]) == n.type, "rewrite of %", i, " (", op_name(n.op),
+                ") changed its type from ", n.type, " to ", b.type(map[i]));
   }
-  for (const Output& o : g.outputs()) b.set_output(o.name, map[o.id]);
+  for (const Output& o : g.outputs())
+    b.set_output(o.name, map[o.id]);
   return b.graph();
 }
 

@@ -28,7 +28,8 @@ public:
   /** Uniform in [0, 1) with 53 random bits. */
   double uniform() {
     const uint64_t hi = next_u32() >> 5, lo = next_u32() >> 6;
-    return (static_cast<double>(hi) * 67108864.0 + static_cast<double>(lo)) * (1.0 / 9007199254740992.0);
+    return (static_cast<double>(hi) * 67108864.0 + static_cast<double>(lo)) *
+           (1.0 / 9007199254740992.0);
   }
 
   /** Uniform in [lo, hi). */
@@ -41,7 +42,8 @@ public:
       return spare_;
     }
     double u1 = uniform();
-    while (u1 <= 0.0) u1 = uniform();
+    while (u1 <= 0.0)
+      u1 = uniform();
     const double u2 = uniform();
     const double r = std::sqrt(-2.0 * std::log(u1));
     spare_ = r * std::sin(6.283185307179586 * u2);

@@ -7,7 +7,8 @@ namespace kiln::ir {
 
 int64_t numel_of(const std::vector<int64_t>& dims) {
   int64_t n = 1;
-  for (int64_t d : dims) n *= d;
+  for (int64_t d : dims)
+    n *= d;
   return n;
 }
 
@@ -17,8 +18,8 @@ Tensor::Tensor(DType t, std::vector<int64_t> d, double fill)
 Tensor::Tensor(DType t, std::vector<int64_t> d, std::vector<double> values)
     : dtype(t), dims(std::move(d)), data(std::move(values)) {
   if (static_cast<int64_t>(data.size()) != numel_of(dims))
-    throw ShapeError(str("[tensor] ", Shape(dims), " needs ", numel_of(dims), " values, got ",
-                         data.size()));
+    throw ShapeError(
+        str("[tensor] ", Shape(dims), " needs ", numel_of(dims), " values, got ", data.size()));
 }
 
 std::vector<int64_t> Tensor::strides() const {
@@ -28,6 +29,8 @@ std::vector<int64_t> Tensor::strides() const {
   return s;
 }
 
-std::string Tensor::type_str() const { return std::string(to_string(dtype)) + Shape(dims).str(); }
+std::string Tensor::type_str() const {
+  return std::string(to_string(dtype)) + Shape(dims).str();
+}
 
 } // namespace kiln::ir

@@ -13,8 +13,12 @@ namespace kiln::runtime {
 class DenormalsAreZero {
 public:
 #if defined(__x86_64__) || defined(__i386__)
-  DenormalsAreZero() : saved_(_mm_getcsr()) { _mm_setcsr(saved_ | 0x8040u); }
-  ~DenormalsAreZero() { _mm_setcsr(saved_); }
+  DenormalsAreZero() : saved_(_mm_getcsr()) {
+    _mm_setcsr(saved_ | 0x8040u);
+  }
+  ~DenormalsAreZero() {
+    _mm_setcsr(saved_);
+  }
 
 private:
   unsigned saved_;

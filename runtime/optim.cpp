@@ -8,21 +8,27 @@ namespace kiln::optim {
 
 namespace {
 // Scalars of the step (lr, t, bias corrections) broadcast against the parameter.
-ir::Val like(const ir::Val& scalar, const ir::Val& theta) { return ir::broadcast_to(scalar, theta.shape()); }
+ir::Val like(const ir::Val& scalar, const ir::Val& theta) {
+  return ir::broadcast_to(scalar, theta.shape());
+}
 } // namespace
 
 std::vector<ir::Val> SGD::update(const UpdateCtx& c, const ir::Val& theta, const ir::Val& g,
                                  const std::vector<ir::Val>&) const {
   return {theta - like(c.lr, theta) * g};
 }
-std::string SGD::describe() const { return str("SGD(lr=", learning_rate, ")"); }
+std::string SGD::describe() const {
+  return str("SGD(lr=", learning_rate, ")");
+}
 
 std::vector<ir::Val> Momentum::update(const UpdateCtx& c, const ir::Val& theta, const ir::Val& g,
                                       const std::vector<ir::Val>& s) const {
   const ir::Val m = beta * s[0] + (1.0 - beta) * g;
   return {theta - like(c.lr, theta) * m, m};
 }
-std::string Momentum::describe() const { return str("Momentum(lr=", learning_rate, ", beta=", beta, ")"); }
+std::string Momentum::describe() const {
+  return str("Momentum(lr=", learning_rate, ", beta=", beta, ")");
+}
 
 std::vector<ir::Val> SGDTorch::update(const UpdateCtx& c, const ir::Val& theta, const ir::Val& g,
                                       const std::vector<ir::Val>& s) const {
@@ -43,7 +49,8 @@ std::vector<ir::Val> AdaGrad::update(const UpdateCtx& c, const ir::Val& theta, c
   return {theta - like(c.lr, theta) * g / denom, v};
 }
 std::string AdaGrad::describe() const {
-  return str("Adagrad(lr=", learning_rate, ", eps=", eps, eps_inside_sqrt ? ", eps inside sqrt" : "", ")");
+  return str("Adagrad(lr=", learning_rate, ", eps=", eps,
+             eps_inside_sqrt ? ", eps inside sqrt" : "", ")");
 }
 
 std::vector<ir::Val> Adam::update(const UpdateCtx& c, const ir::Val& theta, const ir::Val& g,
@@ -83,11 +90,15 @@ std::string RMSProp::describe() const {
 
 double Schedule::at(double base, int epoch) const {
   switch (kind) {
-  case Kind::Constant: return base;
-  case Kind::Step: return base * std::pow(gamma, epoch / std::max(step_size, 1));
-  case Kind::Exponential: return base * std::pow(gamma, epoch);
+  case Kind::Constant:
+    return base;
+  case Kind::Step:
+    return base * std::pow(gamma, epoch / std::max(step_size, 1));
+  case Kind::Exponential:
+    return base * std::pow(gamma, epoch);
   case Kind::Cosine:
-    return eta_min + (base - eta_min) * (1.0 + std::cos(M_PI * std::min(epoch, t_max) / std::max(t_max, 1))) / 2.0;
+    return eta_min + (base - eta_min) *
+                         (1.0 + std::cos(M_PI * std::min(epoch, t_max) / std::max(t_max, 1))) / 2.0;
   }
   return base;
 }

@@ -136,7 +136,9 @@ struct Schedule {
   static Schedule constant() { return {}; }
   static Schedule step(int step_size, double gamma) { return {Kind::Step, gamma, step_size}; }
   static Schedule exponential(double gamma) { return {Kind::Exponential, gamma}; }
-  static Schedule cosine(int t_max, double eta_min = 0.0) { return {Kind::Cosine, 0.0, 0, t_max, eta_min}; }
+  static Schedule cosine(int t_max, double eta_min = 0.0) {
+    return {Kind::Cosine, 0.0, 0, t_max, eta_min};
+  }
 
   /** The learning rate of epoch `epoch` given the base rate. */
   double at(double base, int epoch) const;

@@ -14,7 +14,8 @@ StepGraph build_step(const ir::Graph& net, const optim::Optimizer& optimizer,
   std::vector<ir::NodeId> wrt;
   for (const std::string& p : params) {
     const auto id = net.find_leaf(ir::Op::Param, p);
-    if (!id) throw Error(str("[step] the network has no param named '", p, "'"));
+    if (!id)
+      throw Error(str("[step] the network has no param named '", p, "'"));
     wrt.push_back(*id);
   }
   const std::vector<ir::NodeId> grads = ir::append_gradients(b, loss_id, wrt);

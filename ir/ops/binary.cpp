@@ -19,7 +19,10 @@ Type select_rule(const InferCtx& c) {
 // Comparisons give 0 or 1 in the operands' dtype and are flat almost everywhere.
 #define KILN_COMPARISON(Name, text, op)                                                            \
   const OpDef k##Name##Def{                                                                        \
-      .name = text, .kind = OpKind::Elementwise, .arity = 2, .infer = same_type,                   \
+      .name = text,                                                                                \
+      .kind = OpKind::Elementwise,                                                                 \
+      .arity = 2,                                                                                  \
+      .infer = same_type,                                                                          \
       .differentiable = false,                                                                     \
       .scalar = [](const double* a, const Attrs&) { return a[0] op a[1] ? 1.0 : 0.0; },            \
       .render = "(({0} " #op " {1}) ? ({T})1 : ({T})0)",                                           \
@@ -27,24 +30,39 @@ Type select_rule(const InferCtx& c) {
 } // namespace
 
 const OpDef kAddDef{
-    .name = "add", .kind = OpKind::Elementwise, .arity = 2, .infer = same_type,
+    .name = "add",
+    .kind = OpKind::Elementwise,
+    .arity = 2,
+    .infer = same_type,
     // d(a + b) = da + db
-    .vjp = [](VjpCtx& c) { return grads({grad(c), grad(c)}); },
+    .vjp =
+        [](VjpCtx& c) {
+          return grads({grad(c), grad(c)});
+        },
     .scalar = [](const double* a, const Attrs&) { return a[0] + a[1]; },
     .render = "({0} + {1})",
     .commutative = true,
 };
 
 const OpDef kDivDef{
-    .name = "div", .kind = OpKind::Elementwise, .arity = 2, .infer = same_type,
+    .name = "div",
+    .kind = OpKind::Elementwise,
+    .arity = 2,
+    .infer = same_type,
     // d(a / b) = da / b - a db / b^2 = da / b - (a / b) db / b
-    .vjp = [](VjpCtx& c) { return grads({grad(c) / in(c, 1), -(grad(c) * out(c) / in(c, 1))}); },
+    .vjp =
+        [](VjpCtx& c) {
+          return grads({grad(c) / in(c, 1), -(grad(c) * out(c) / in(c, 1))});
+        },
     .scalar = [](const double* a, const Attrs&) { return a[0] / a[1]; },
     .render = "({0} / {1})",
 };
 
 const OpDef kMaximumDef{
-    .name = "maximum", .kind = OpKind::Elementwise, .arity = 2, .infer = same_type,
+    .name = "maximum",
+    .kind = OpKind::Elementwise,
+    .arity = 2,
+    .infer = same_type,
     // The larger operand gets the cotangent; a tie splits it evenly (as PyTorch).
     .vjp =
         [](VjpCtx& c) {
@@ -58,7 +76,10 @@ const OpDef kMaximumDef{
 };
 
 const OpDef kMinimumDef{
-    .name = "minimum", .kind = OpKind::Elementwise, .arity = 2, .infer = same_type,
+    .name = "minimum",
+    .kind = OpKind::Elementwise,
+    .arity = 2,
+    .infer = same_type,
     // The smaller operand gets the cotangent; a tie splits it evenly.
     .vjp =
         [](VjpCtx& c) {
@@ -72,16 +93,25 @@ const OpDef kMinimumDef{
 };
 
 const OpDef kMulDef{
-    .name = "mul", .kind = OpKind::Elementwise, .arity = 2, .infer = same_type,
+    .name = "mul",
+    .kind = OpKind::Elementwise,
+    .arity = 2,
+    .infer = same_type,
     // d(a b) = b da + a db
-    .vjp = [](VjpCtx& c) { return grads({grad(c) * in(c, 1), grad(c) * in(c, 0)}); },
+    .vjp =
+        [](VjpCtx& c) {
+          return grads({grad(c) * in(c, 1), grad(c) * in(c, 0)});
+        },
     .scalar = [](const double* a, const Attrs&) { return a[0] * a[1]; },
     .render = "({0} * {1})",
     .commutative = true,
 };
 
 const OpDef kPowDef{
-    .name = "pow", .kind = OpKind::Elementwise, .arity = 2, .infer = same_float_type,
+    .name = "pow",
+    .kind = OpKind::Elementwise,
+    .arity = 2,
+    .infer = same_float_type,
     // d(a^b) = b a^(b-1) da + log(a) a^b db
     .vjp =
         [](VjpCtx& c) {
@@ -93,7 +123,10 @@ const OpDef kPowDef{
 };
 
 const OpDef kSelectDef{
-    .name = "select", .kind = OpKind::Elementwise, .arity = 3, .infer = select_rule,
+    .name = "select",
+    .kind = OpKind::Elementwise,
+    .arity = 3,
+    .infer = select_rule,
     // The cotangent goes to the operand that was picked; none to the condition.
     .vjp =
         [](VjpCtx& c) {
@@ -106,9 +139,15 @@ const OpDef kSelectDef{
 };
 
 const OpDef kSubDef{
-    .name = "sub", .kind = OpKind::Elementwise, .arity = 2, .infer = same_type,
+    .name = "sub",
+    .kind = OpKind::Elementwise,
+    .arity = 2,
+    .infer = same_type,
     // d(a - b) = da - db
-    .vjp = [](VjpCtx& c) { return grads({grad(c), -grad(c)}); },
+    .vjp =
+        [](VjpCtx& c) {
+          return grads({grad(c), -grad(c)});
+        },
     .scalar = [](const double* a, const Attrs&) { return a[0] - a[1]; },
     .render = "({0} - {1})",
 };

@@ -11,9 +11,11 @@ namespace {
 Type one_hot_rule(const InferCtx& c) {
   require_int(c, 0);
   const int64_t depth = c.attrs.i("depth");
-  if (depth < 1) throw ShapeError(str("[one_hot] depth must be >= 1, got ", depth));
+  if (depth < 1)
+    throw ShapeError(str("[one_hot] depth must be >= 1, got ", depth));
   const DType t = dtype_attr(c.op, c.attrs);
-  if (!is_float(t)) throw ShapeError(str("[one_hot] the result dtype must be f32 or f64, got ", to_string(t)));
+  if (!is_float(t))
+    throw ShapeError(str("[one_hot] the result dtype must be f32 or f64, got ", to_string(t)));
   std::vector<int64_t> dims = c.in[0].shape.dims();
   dims.push_back(depth);
   return Type{t, Shape(std::move(dims))};
@@ -26,7 +28,8 @@ Tensor one_hot_eval(const EvalCtx& c) {
   Tensor out(c.node.type.dtype, c.out_dims);
   for (int64_t i = 0; i < labels.numel(); ++i) {
     const auto k = static_cast<int64_t>(labels[i]);
-    if (k >= 0 && k < depth) out[i * depth + k] = 1.0;
+    if (k >= 0 && k < depth)
+      out[i * depth + k] = 1.0;
   }
   return out;
 }
@@ -58,7 +61,10 @@ Tensor gather_eval(const EvalCtx& c) {
 } // namespace
 
 const OpDef kGatherDef{
-    .name = "gather", .kind = OpKind::Index, .arity = 2, .infer = gather_rule,
+    .name = "gather",
+    .kind = OpKind::Index,
+    .arity = 2,
+    .infer = gather_rule,
     // The cotangent lands on the picked entry of each row: one_hot(idx) * g.
     .vjp =
         [](VjpCtx& c) {
@@ -71,7 +77,10 @@ const OpDef kGatherDef{
 };
 
 const OpDef kOneHotDef{
-    .name = "one_hot", .kind = OpKind::Index, .arity = 1, .infer = one_hot_rule,
+    .name = "one_hot",
+    .kind = OpKind::Index,
+    .arity = 1,
+    .infer = one_hot_rule,
     .differentiable = false,
     .eval = one_hot_eval,
 };

@@ -6,7 +6,8 @@
 namespace kiln::ir {
 
 /** A scalar splatted to the declared shape. */
-const OpDef kConstantDef{.name = "constant", .kind = OpKind::Leaf, .arity = 0, .differentiable = false};
+const OpDef kConstantDef{
+    .name = "constant", .kind = OpKind::Leaf, .arity = 0, .differentiable = false};
 /** Data fed per call (features, targets, labels). */
 const OpDef kInputDef{.name = "input", .kind = OpKind::Leaf, .arity = 0, .differentiable = false};
 /** Trainable weights, owned by the runtime between calls. */

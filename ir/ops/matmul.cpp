@@ -45,7 +45,10 @@ Tensor matmul_eval(const EvalCtx& c) {
 } // namespace
 
 const OpDef kMatMulDef{
-    .name = "matmul", .kind = OpKind::MatMul, .arity = 2, .infer = matmul_rule,
+    .name = "matmul",
+    .kind = OpKind::MatMul,
+    .arity = 2,
+    .infer = matmul_rule,
     // C = A B:   dA = G B^T, dB = A^T G;   C = A B^T: dA = G B,     dB = G^T A;
     // C = A^T B: dA = B G^T, dB = A G;     C = A^T B^T: dA = B^T G^T, dB = G^T A^T.
     .vjp =
@@ -53,9 +56,12 @@ const OpDef kMatMulDef{
           const Val a = in(c, 0), b = in(c, 1), g = grad(c);
           const Attrs at = attrs(c);
           const bool ta = at.i("ta") != 0, tb = at.i("tb") != 0;
-          if (!ta && !tb) return grads({matmul(g, b, false, true), matmul(a, g, true, false)});
-          if (!ta && tb) return grads({matmul(g, b), matmul(g, a, true, false)});
-          if (ta && !tb) return grads({matmul(b, g, false, true), matmul(a, g)});
+          if (!ta && !tb)
+            return grads({matmul(g, b, false, true), matmul(a, g, true, false)});
+          if (!ta && tb)
+            return grads({matmul(g, b), matmul(g, a, true, false)});
+          if (ta && !tb)
+            return grads({matmul(b, g, false, true), matmul(a, g)});
           return grads({matmul(b, g, true, true), matmul(g, a, true, true)});
         },
     .eval = matmul_eval,

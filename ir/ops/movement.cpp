@@ -19,7 +19,8 @@ void for_each_index(const std::vector<int64_t>& dims, F&& f) {
   for (int64_t flat = 0; flat < n; ++flat) {
     f(flat, idx);
     for (int d = static_cast<int>(dims.size()) - 1; d >= 0; --d) {
-      if (++idx[static_cast<size_t>(d)] < dims[static_cast<size_t>(d)]) break;
+      if (++idx[static_cast<size_t>(d)] < dims[static_cast<size_t>(d)])
+        break;
       idx[static_cast<size_t>(d)] = 0;
     }
   }
@@ -59,7 +60,8 @@ Type reshape_rule(const InferCtx& c) {
   int batches = 0;
   for (int64_t d : to.dims()) {
     batches += d == kBatch;
-    if (d != kBatch && d < 1) throw ShapeError(str("[reshape] dims must be >= 1, got ", to));
+    if (d != kBatch && d < 1)
+      throw ShapeError(str("[reshape] dims must be >= 1, got ", to));
   }
   if (from.static_numel() != to.static_numel() || from.has_batch() != to.has_batch() || batches > 1)
     throw ShapeError(str("[reshape] cannot reshape ", c.in[0], " to ", to,
@@ -75,9 +77,11 @@ Type transpose_rule(const InferCtx& c) {
   std::vector<int64_t> iota(static_cast<size_t>(s.rank()));
   std::iota(iota.begin(), iota.end(), 0);
   if (sorted != iota)
-    throw ShapeError(str("[transpose] ", Shape(perm), " is not a permutation of the axes of ", c.in[0]));
+    throw ShapeError(
+        str("[transpose] ", Shape(perm), " is not a permutation of the axes of ", c.in[0]));
   std::vector<int64_t> out;
-  for (int64_t p : perm) out.push_back(s[static_cast<int>(p)]);
+  for (int64_t p : perm)
+    out.push_back(s[static_cast<int>(p)]);
   return Type{c.in[0].dtype, Shape(std::move(out))};
 }
 
@@ -88,7 +92,8 @@ Tensor transpose_eval(const EvalCtx& c) {
   const std::vector<int64_t> xs = x.strides();
   for_each_index(c.out_dims, [&](int64_t o, const std::vector<int64_t>& idx) {
     int64_t i = 0;
-    for (size_t d = 0; d < perm.size(); ++d) i += idx[d] * xs[static_cast<size_t>(perm[d])];
+    for (size_t d = 0; d < perm.size(); ++d)
+      i += idx[d] * xs[static_cast<size_t>(perm[d])];
     out[o] = x[i];
   });
   return out;
@@ -105,10 +110,11 @@ Type concat_rule(const InferCtx& c) {
   dims[static_cast<size_t>(axis)] = 0;
   for (const Type& t : c.in) {
     bool ok = t.dtype == first.dtype && t.shape.rank() == first.shape.rank();
-    for (int d = 0; ok && d < t.shape.rank(); ++d) ok = d == axis || t.shape[d] == first.shape[d];
+    for (int d = 0; ok && d < t.shape.rank(); ++d)
+      ok = d == axis || t.shape[d] == first.shape[d];
     if (!ok)
-      throw ShapeError(str("[concat] operands must match except along axis ", axis, ": got ",
-                           first, " and ", t));
+      throw ShapeError(str("[concat] operands must match except along axis ", axis, ": got ", first,
+                           " and ", t));
     dims[static_cast<size_t>(axis)] += t.shape[static_cast<int>(axis)];
   }
   return Type{first.dtype, Shape(std::move(dims))};
@@ -122,7 +128,8 @@ Tensor concat_eval(const EvalCtx& c) {
   for (const Tensor* part : c.in) {
     for_each_index(part->dims, [&](int64_t i, const std::vector<int64_t>& idx) {
       int64_t o = 0;
-      for (size_t d = 0; d < idx.size(); ++d) o += (idx[d] + (d == axis ? offset : 0)) * os[d];
+      for (size_t d = 0; d < idx.size(); ++d)
+        o += (idx[d] + (d == axis ? offset : 0)) * os[d];
       out[o] = (*part)[i];
     });
     offset += part->dims[axis];
@@ -136,7 +143,8 @@ Type slice_rule(const InferCtx& c) {
   if (axis < 0 || axis >= s.rank())
     throw ShapeError(str("[slice] axis ", axis, " is out of range for ", c.in[0]));
   const int64_t dim = s[static_cast<int>(axis)];
-  if (dim == kBatch) throw ShapeError(str("[slice] cannot slice the batch dim of ", c.in[0]));
+  if (dim == kBatch)
+    throw ShapeError(str("[slice] cannot slice the batch dim of ", c.in[0]));
   if (begin < 0 || end > dim || begin >= end)
     throw ShapeError(str("[slice] range [", begin, ", ", end, ") is empty or outside [0, ", dim,
                          ") on axis ", axis, " of ", c.in[0]));
@@ -153,7 +161,8 @@ Tensor slice_eval(const EvalCtx& c) {
   const std::vector<int64_t> xs = x.strides();
   for_each_index(c.out_dims, [&](int64_t o, const std::vector<int64_t>& idx) {
     int64_t i = 0;
-    for (size_t d = 0; d < idx.size(); ++d) i += (idx[d] + (d == axis ? begin : 0)) * xs[d];
+    for (size_t d = 0; d < idx.size(); ++d)
+      i += (idx[d] + (d == axis ? begin : 0)) * xs[d];
     out[o] = x[i];
   });
   return out;
@@ -162,14 +171,20 @@ Tensor slice_eval(const EvalCtx& c) {
 } // namespace
 
 const OpDef kBroadcastDef{
-    .name = "broadcast", .kind = OpKind::Movement, .arity = 1, .infer = broadcast_rule,
+    .name = "broadcast",
+    .kind = OpKind::Movement,
+    .arity = 1,
+    .infer = broadcast_rule,
     // Each input element fed several outputs: sum their cotangents.
     .vjp = [](VjpCtx& c) { return grads({sum_to(grad(c), in(c, 0).shape())}); },
     .eval = broadcast_eval,
 };
 
 const OpDef kConcatDef{
-    .name = "concat", .kind = OpKind::Movement, .arity = -1, .infer = concat_rule,
+    .name = "concat",
+    .kind = OpKind::Movement,
+    .arity = -1,
+    .infer = concat_rule,
     // Each operand gets its own slice of the cotangent.
     .vjp =
         [](VjpCtx& c) {
@@ -188,16 +203,19 @@ const OpDef kConcatDef{
 };
 
 const OpDef kReshapeDef{
-    .name = "reshape", .kind = OpKind::Movement, .arity = 1, .infer = reshape_rule,
+    .name = "reshape",
+    .kind = OpKind::Movement,
+    .arity = 1,
+    .infer = reshape_rule,
     .vjp = [](VjpCtx& c) { return grads({reshape(grad(c), in(c, 0).shape())}); },
-    .eval =
-        [](const EvalCtx& c) {
-          return Tensor(c.node.type.dtype, c.out_dims, c.in[0]->data);
-        },
+    .eval = [](const EvalCtx& c) { return Tensor(c.node.type.dtype, c.out_dims, c.in[0]->data); },
 };
 
 const OpDef kSliceDef{
-    .name = "slice", .kind = OpKind::Movement, .arity = 1, .infer = slice_rule,
+    .name = "slice",
+    .kind = OpKind::Movement,
+    .arity = 1,
+    .infer = slice_rule,
     // The cotangent of a slice is the cotangent padded with zeros back to the input's size.
     .vjp =
         [](VjpCtx& c) {
@@ -211,22 +229,28 @@ const OpDef kSliceDef{
             dims[static_cast<size_t>(axis)] = len;
             return constant(c.b, 0.0, Type{x.dtype(), Shape(dims)});
           };
-          if (begin > 0) parts.push_back(zeros(begin));
+          if (begin > 0)
+            parts.push_back(zeros(begin));
           parts.push_back(grad(c));
-          if (end < dim) parts.push_back(zeros(dim - end));
+          if (end < dim)
+            parts.push_back(zeros(dim - end));
           return grads({concat(parts, axis)});
         },
     .eval = slice_eval,
 };
 
 const OpDef kTransposeDef{
-    .name = "transpose", .kind = OpKind::Movement, .arity = 1, .infer = transpose_rule,
+    .name = "transpose",
+    .kind = OpKind::Movement,
+    .arity = 1,
+    .infer = transpose_rule,
     // The cotangent moves back through the inverse permutation.
     .vjp =
         [](VjpCtx& c) {
           const std::vector<int64_t> perm = attrs(c).ints("perm");
           std::vector<int64_t> inverse(perm.size());
-          for (size_t i = 0; i < perm.size(); ++i) inverse[static_cast<size_t>(perm[i])] = static_cast<int64_t>(i);
+          for (size_t i = 0; i < perm.size(); ++i)
+            inverse[static_cast<size_t>(perm[i])] = static_cast<int64_t>(i);
           return grads({transpose(grad(c), inverse)});
         },
     .eval = transpose_eval,

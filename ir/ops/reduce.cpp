@@ -16,7 +16,8 @@ Type reduce_rule(const InferCtx& c) {
   const std::vector<int64_t> axes = axes_attr(c, "axes", s.rank());
   std::vector<int64_t> out;
   for (int i = 0; i < s.rank(); ++i)
-    if (std::find(axes.begin(), axes.end(), i) == axes.end()) out.push_back(s[i]);
+    if (std::find(axes.begin(), axes.end(), i) == axes.end())
+      out.push_back(s[i]);
   return Type{c.in[0].dtype, Shape(std::move(out))};
 }
 
@@ -42,13 +43,16 @@ Tensor reduce_eval(const EvalCtx& c, Combine how) {
         o += idx[d] * ostr[static_cast<size_t>(k++)];
     out[o] = how == Combine::Max ? std::max(out[o], x[flat]) : out[o] + x[flat];
     for (int d = static_cast<int>(idx.size()) - 1; d >= 0; --d) {
-      if (++idx[static_cast<size_t>(d)] < x.dims[static_cast<size_t>(d)]) break;
+      if (++idx[static_cast<size_t>(d)] < x.dims[static_cast<size_t>(d)])
+        break;
       idx[static_cast<size_t>(d)] = 0;
     }
   }
   if (how == Combine::Mean) {
-    const double count = static_cast<double>(x.numel()) / static_cast<double>(std::max<int64_t>(out.numel(), 1));
-    for (double& v : out.data) v /= count;
+    const double count =
+        static_cast<double>(x.numel()) / static_cast<double>(std::max<int64_t>(out.numel(), 1));
+    for (double& v : out.data)
+      v /= count;
   }
   return out;
 }
@@ -61,7 +65,10 @@ Val reduced_count(const Val& x, const std::vector<int64_t>& axes) {
 } // namespace
 
 const OpDef kMaxDef{
-    .name = "max", .kind = OpKind::Reduce, .arity = 1, .infer = reduce_rule,
+    .name = "max",
+    .kind = OpKind::Reduce,
+    .arity = 1,
+    .infer = reduce_rule,
     // The cotangent goes to the maximal elements, split evenly between ties.
     .vjp =
         [](VjpCtx& c) {
@@ -75,7 +82,10 @@ const OpDef kMaxDef{
 };
 
 const OpDef kMeanDef{
-    .name = "mean", .kind = OpKind::Reduce, .arity = 1, .infer = float_reduce_rule,
+    .name = "mean",
+    .kind = OpKind::Reduce,
+    .arity = 1,
+    .infer = float_reduce_rule,
     // d mean(x) / dx_i = 1 / count
     .vjp =
         [](VjpCtx& c) {
@@ -87,7 +97,10 @@ const OpDef kMeanDef{
 };
 
 const OpDef kSumDef{
-    .name = "sum", .kind = OpKind::Reduce, .arity = 1, .infer = reduce_rule,
+    .name = "sum",
+    .kind = OpKind::Reduce,
+    .arity = 1,
+    .infer = reduce_rule,
     // d sum(x) / dx_i = 1
     .vjp =
         [](VjpCtx& c) {

@@ -7,13 +7,14 @@ namespace kiln::ir::rules {
 Type same_type(const InferCtx& c) {
   for (size_t i = 1; i < c.in.size(); ++i)
     if (c.in[i] != c.in[0])
-      throw ShapeError(str("[", c.op, "] operands must have one type, got ", c.in[0], " and ",
-                           c.in[i]));
+      throw ShapeError(
+          str("[", c.op, "] operands must have one type, got ", c.in[0], " and ", c.in[i]));
   return c.in[0];
 }
 
 Type same_float_type(const InferCtx& c) {
-  for (size_t i = 0; i < c.in.size(); ++i) require_float(c, i);
+  for (size_t i = 0; i < c.in.size(); ++i)
+    require_float(c, i);
   return same_type(c);
 }
 
@@ -41,7 +42,8 @@ std::vector<int64_t> axes_attr(const InferCtx& c, const char* key, int rank) {
 
 DType dtype_attr(std::string_view op, const Attrs& attrs) {
   auto t = parse_dtype(attrs.s("dtype"));
-  if (!t) throw ShapeError(str("[", op, "] unknown dtype '", attrs.s("dtype"), "'"));
+  if (!t)
+    throw ShapeError(str("[", op, "] unknown dtype '", attrs.s("dtype"), "'"));
   return *t;
 }
 

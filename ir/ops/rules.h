@@ -31,15 +31,24 @@ std::vector<int64_t> axes_attr(const InferCtx& c, const char* key, int rank);
 /** The dtype named by attribute "dtype". */
 DType dtype_attr(std::string_view op, const Attrs& attrs);
 
-inline Val in(const VjpCtx& c, size_t i) { return {c.b, c.b.node(c.self).inputs[i]}; }
-inline Val out(const VjpCtx& c) { return {c.b, c.self}; }
-inline Val grad(const VjpCtx& c) { return {c.b, c.cotangent}; }
-inline Attrs attrs(const VjpCtx& c) { return c.b.node(c.self).attrs; }
+inline Val in(const VjpCtx& c, size_t i) {
+  return {c.b, c.b.node(c.self).inputs[i]};
+}
+inline Val out(const VjpCtx& c) {
+  return {c.b, c.self};
+}
+inline Val grad(const VjpCtx& c) {
+  return {c.b, c.cotangent};
+}
+inline Attrs attrs(const VjpCtx& c) {
+  return c.b.node(c.self).attrs;
+}
 
 /** Collects gradients; a default-constructed entry means "no gradient". */
 inline std::vector<NodeId> grads(std::initializer_list<Val> gs) {
   std::vector<NodeId> out;
-  for (const Val& g : gs) out.push_back(g.id());
+  for (const Val& g : gs)
+    out.push_back(g.id());
   return out;
 }
 

@@ -10,7 +10,9 @@ using namespace rules;
 namespace {
 constexpr double kTwoOverSqrtPi = 1.1283791670955126;
 
-Type cast_rule(const InferCtx& c) { return Type{dtype_attr(c.op, c.attrs), c.in[0].shape}; }
+Type cast_rule(const InferCtx& c) {
+  return Type{dtype_attr(c.op, c.attrs), c.in[0].shape};
+}
 
 double cast_value(const double* a, const Attrs& attrs) {
   // Float-to-integer casts truncate toward zero, as C does.
@@ -19,20 +21,28 @@ double cast_value(const double* a, const Attrs& attrs) {
 } // namespace
 
 const OpDef kAbsDef{
-    .name = "abs", .kind = OpKind::Elementwise, .arity = 1, .infer = same_float_type,
+    .name = "abs",
+    .kind = OpKind::Elementwise,
+    .arity = 1,
+    .infer = same_float_type,
     // d/dx |x| = sign(x)
-    .vjp = [](VjpCtx& c) { return grads({grad(c) * (greater(in(c, 0), 0.0) - less(in(c, 0), 0.0))}); },
+    .vjp =
+        [](VjpCtx& c) { return grads({grad(c) * (greater(in(c, 0), 0.0) - less(in(c, 0), 0.0))}); },
     .scalar = [](const double* a, const Attrs&) { return std::fabs(a[0]); },
     .render = "kiln_abs({0})",
 };
 
 const OpDef kCastDef{
-    .name = "cast", .kind = OpKind::Elementwise, .arity = 1, .infer = cast_rule,
+    .name = "cast",
+    .kind = OpKind::Elementwise,
+    .arity = 1,
+    .infer = cast_rule,
     // Between float types the cotangent casts back; nothing flows through integers.
     .vjp =
         [](VjpCtx& c) {
           const Val x = in(c, 0);
-          if (!is_float(x.dtype()) || !is_float(out(c).dtype())) return std::vector<NodeId>{kNoGrad};
+          if (!is_float(x.dtype()) || !is_float(out(c).dtype()))
+            return std::vector<NodeId>{kNoGrad};
           return grads({cast(grad(c), x.dtype())});
         },
     .scalar = cast_value,
@@ -40,7 +50,10 @@ const OpDef kCastDef{
 };
 
 const OpDef kCosDef{
-    .name = "cos", .kind = OpKind::Elementwise, .arity = 1, .infer = same_float_type,
+    .name = "cos",
+    .kind = OpKind::Elementwise,
+    .arity = 1,
+    .infer = same_float_type,
     // d/dx cos x = -sin x
     .vjp = [](VjpCtx& c) { return grads({-(grad(c) * sin(in(c, 0)))}); },
     .scalar = [](const double* a, const Attrs&) { return std::cos(a[0]); },
@@ -48,7 +61,10 @@ const OpDef kCosDef{
 };
 
 const OpDef kErfDef{
-    .name = "erf", .kind = OpKind::Elementwise, .arity = 1, .infer = same_float_type,
+    .name = "erf",
+    .kind = OpKind::Elementwise,
+    .arity = 1,
+    .infer = same_float_type,
     // d/dx erf x = 2/sqrt(pi) exp(-x^2)
     .vjp = [](VjpCtx& c) { return grads({grad(c) * (kTwoOverSqrtPi * exp(-square(in(c, 0))))}); },
     .scalar = [](const double* a, const Attrs&) { return std::erf(a[0]); },
@@ -56,7 +72,10 @@ const OpDef kErfDef{
 };
 
 const OpDef kExpDef{
-    .name = "exp", .kind = OpKind::Elementwise, .arity = 1, .infer = same_float_type,
+    .name = "exp",
+    .kind = OpKind::Elementwise,
+    .arity = 1,
+    .infer = same_float_type,
     // d/dx exp x = exp x
     .vjp = [](VjpCtx& c) { return grads({grad(c) * out(c)}); },
     .scalar = [](const double* a, const Attrs&) { return std::exp(a[0]); },
@@ -64,7 +83,10 @@ const OpDef kExpDef{
 };
 
 const OpDef kLogDef{
-    .name = "log", .kind = OpKind::Elementwise, .arity = 1, .infer = same_float_type,
+    .name = "log",
+    .kind = OpKind::Elementwise,
+    .arity = 1,
+    .infer = same_float_type,
     // d/dx log x = 1/x
     .vjp = [](VjpCtx& c) { return grads({grad(c) / in(c, 0)}); },
     .scalar = [](const double* a, const Attrs&) { return std::log(a[0]); },
@@ -72,7 +94,10 @@ const OpDef kLogDef{
 };
 
 const OpDef kNegDef{
-    .name = "neg", .kind = OpKind::Elementwise, .arity = 1, .infer = same_type,
+    .name = "neg",
+    .kind = OpKind::Elementwise,
+    .arity = 1,
+    .infer = same_type,
     // d/dx -x = -1
     .vjp = [](VjpCtx& c) { return grads({-grad(c)}); },
     .scalar = [](const double* a, const Attrs&) { return -a[0]; },
@@ -80,7 +105,10 @@ const OpDef kNegDef{
 };
 
 const OpDef kReluDef{
-    .name = "relu", .kind = OpKind::Elementwise, .arity = 1, .infer = same_float_type,
+    .name = "relu",
+    .kind = OpKind::Elementwise,
+    .arity = 1,
+    .infer = same_float_type,
     // d/dx max(x, 0) = [x > 0] (0 at the kink, as PyTorch)
     .vjp = [](VjpCtx& c) { return grads({grad(c) * greater(in(c, 0), 0.0)}); },
     .scalar = [](const double* a, const Attrs&) { return a[0] < 0 ? 0.0 : a[0]; }, // NaN stays NaN
@@ -88,7 +116,10 @@ const OpDef kReluDef{
 };
 
 const OpDef kSigmoidDef{
-    .name = "sigmoid", .kind = OpKind::Elementwise, .arity = 1, .infer = same_float_type,
+    .name = "sigmoid",
+    .kind = OpKind::Elementwise,
+    .arity = 1,
+    .infer = same_float_type,
     // d/dx s(x) = s(x) (1 - s(x))
     .vjp = [](VjpCtx& c) { return grads({grad(c) * (out(c) * (1.0 - out(c)))}); },
     .scalar = [](const double* a, const Attrs&) { return 1.0 / (1.0 + std::exp(-a[0])); },
@@ -96,7 +127,10 @@ const OpDef kSigmoidDef{
 };
 
 const OpDef kSinDef{
-    .name = "sin", .kind = OpKind::Elementwise, .arity = 1, .infer = same_float_type,
+    .name = "sin",
+    .kind = OpKind::Elementwise,
+    .arity = 1,
+    .infer = same_float_type,
     // d/dx sin x = cos x
     .vjp = [](VjpCtx& c) { return grads({grad(c) * cos(in(c, 0))}); },
     .scalar = [](const double* a, const Attrs&) { return std::sin(a[0]); },
@@ -104,7 +138,10 @@ const OpDef kSinDef{
 };
 
 const OpDef kSqrtDef{
-    .name = "sqrt", .kind = OpKind::Elementwise, .arity = 1, .infer = same_float_type,
+    .name = "sqrt",
+    .kind = OpKind::Elementwise,
+    .arity = 1,
+    .infer = same_float_type,
     // d/dx sqrt x = 1 / (2 sqrt x)
     .vjp = [](VjpCtx& c) { return grads({grad(c) / (2.0 * out(c))}); },
     .scalar = [](const double* a, const Attrs&) { return std::sqrt(a[0]); },
@@ -112,7 +149,10 @@ const OpDef kSqrtDef{
 };
 
 const OpDef kSquareDef{
-    .name = "square", .kind = OpKind::Elementwise, .arity = 1, .infer = same_type,
+    .name = "square",
+    .kind = OpKind::Elementwise,
+    .arity = 1,
+    .infer = same_type,
     // d/dx x^2 = 2x
     .vjp = [](VjpCtx& c) { return grads({grad(c) * (2.0 * in(c, 0))}); },
     .scalar = [](const double* a, const Attrs&) { return a[0] * a[0]; },
@@ -120,7 +160,10 @@ const OpDef kSquareDef{
 };
 
 const OpDef kStopGradientDef{
-    .name = "stop_gradient", .kind = OpKind::Elementwise, .arity = 1, .infer = same_type,
+    .name = "stop_gradient",
+    .kind = OpKind::Elementwise,
+    .arity = 1,
+    .infer = same_type,
     // The identity whose derivative is treated as 0 (e.g. the shift inside logsumexp).
     .vjp = [](VjpCtx&) { return std::vector<NodeId>{kNoGrad}; },
     .scalar = [](const double* a, const Attrs&) { return a[0]; },
@@ -128,7 +171,10 @@ const OpDef kStopGradientDef{
 };
 
 const OpDef kTanhDef{
-    .name = "tanh", .kind = OpKind::Elementwise, .arity = 1, .infer = same_float_type,
+    .name = "tanh",
+    .kind = OpKind::Elementwise,
+    .arity = 1,
+    .infer = same_float_type,
     // d/dx tanh x = 1 - tanh^2 x
     .vjp = [](VjpCtx& c) { return grads({grad(c) * (1.0 - square(out(c)))}); },
     .scalar = [](const double* a, const Attrs&) { return std::tanh(a[0]); },

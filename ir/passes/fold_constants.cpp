@@ -7,7 +7,8 @@ namespace {
 
 std::optional<double> constant_value(const Builder& b, NodeId id) {
   const Node& n = b.node(id);
-  if (n.op != Op::Constant) return std::nullopt;
+  if (n.op != Op::Constant)
+    return std::nullopt;
   return n.attrs.f("value");
 }
 
@@ -16,7 +17,8 @@ std::optional<double> static_count(const Shape& in, const std::vector<int64_t>& 
   double count = 1;
   for (int64_t a : axes) {
     const int64_t d = in[static_cast<int>(a)];
-    if (d == kBatch) return std::nullopt;
+    if (d == kBatch)
+      return std::nullopt;
     count *= static_cast<double>(d);
   }
   return count;
@@ -26,34 +28,43 @@ std::optional<double> fold(const Builder& b, const Node& n, const std::vector<No
   std::vector<double> args;
   for (NodeId x : in) {
     const auto v = constant_value(b, x);
-    if (!v) return std::nullopt;
+    if (!v)
+      return std::nullopt;
     args.push_back(*v);
   }
   switch (n.def().kind) {
-  case OpKind::Elementwise: return n.def().scalar(args.data(), n.attrs);
+  case OpKind::Elementwise:
+    return n.def().scalar(args.data(), n.attrs);
   case OpKind::Movement: {
     // A splat stays a splat under any movement; concat only when all parts agree.
     for (double a : args)
-      if (a != args[0]) return std::nullopt;
+      if (a != args[0])
+        return std::nullopt;
     return args[0];
   }
   case OpKind::Reduce: {
-    if (n.op != Op::Sum) return args[0]; // mean and max of a splat are the splat
+    if (n.op != Op::Sum)
+      return args[0]; // mean and max of a splat are the splat
     const auto count = static_count(b.type(in[0]).shape, n.attrs.ints("axes"));
-    if (!count) return std::nullopt;
+    if (!count)
+      return std::nullopt;
     return args[0] * *count;
   }
   case OpKind::MatMul: {
-    if (args[0] == 0.0 || args[1] == 0.0) return 0.0;
+    if (args[0] == 0.0 || args[1] == 0.0)
+      return 0.0;
     const Shape& a = b.type(in[0]).shape;
     const int64_t k = a[n.attrs.i("ta") ? 0 : 1];
-    if (k == kBatch) return std::nullopt;
+    if (k == kBatch)
+      return std::nullopt;
     return args[0] * args[1] * static_cast<double>(k);
   }
   case OpKind::Index:
-    if (n.op == Op::Gather) return args[0];
+    if (n.op == Op::Gather)
+      return args[0];
     return std::nullopt;
-  case OpKind::Leaf: return std::nullopt;
+  case OpKind::Leaf:
+    return std::nullopt;
   }
   return std::nullopt;
 }
@@ -61,12 +72,15 @@ std::optional<double> fold(const Builder& b, const Node& n, const std::vector<No
 } // namespace
 
 Graph fold_constants(const Graph& g) {
-  return rewrite(g, [](Builder& b, const Node& n, const std::vector<NodeId>& in) -> std::optional<NodeId> {
-    if (n.def().kind == OpKind::Leaf || in.empty()) return std::nullopt;
-    const auto v = fold(b, n, in);
-    if (!v) return std::nullopt;
-    return b.constant(round_to(n.type.dtype, *v), n.type);
-  });
+  return rewrite(
+      g, [](Builder& b, const Node& n, const std::vector<NodeId>& in) -> std::optional<NodeId> {
+        if (n.def().kind == OpKind::Leaf || in.empty())
+          return std::nullopt;
+        const auto v = fold(b, n, in);
+        if (!v)
+          return std::nullopt;
+        return b.constant(round_to(n.type.dtype, *v), n.type);
+      });
 }
 
 } // namespace kiln::ir

@@ -11,43 +11,63 @@ bool is_const(const Builder& b, NodeId id, double v) {
   return n.op == Op::Constant && n.attrs.f("value") == v;
 }
 
-bool is(const Builder& b, NodeId id, Op op) { return b.node(id).op == op; }
-NodeId arg(const Builder& b, NodeId id, size_t k = 0) { return b.node(id).inputs[k]; }
+bool is(const Builder& b, NodeId id, Op op) {
+  return b.node(id).op == op;
+}
+NodeId arg(const Builder& b, NodeId id, size_t k = 0) {
+  return b.node(id).inputs[k];
+}
 
 std::optional<NodeId> arithmetic(Builder& b, const Node& n, const std::vector<NodeId>& in) {
   auto zero = [&] { return b.constant(0.0, n.type); };
   auto neg = [&](NodeId x) { return b.make(Op::Neg, {x}); };
   switch (n.op) {
   case Op::Add:
-    if (is_const(b, in[1], 0)) return in[0];
-    if (is_const(b, in[0], 0)) return in[1];
-    if (is(b, in[1], Op::Neg)) return b.make(Op::Sub, {in[0], arg(b, in[1])});
-    if (is(b, in[0], Op::Neg)) return b.make(Op::Sub, {in[1], arg(b, in[0])});
+    if (is_const(b, in[1], 0))
+      return in[0];
+    if (is_const(b, in[0], 0))
+      return in[1];
+    if (is(b, in[1], Op::Neg))
+      return b.make(Op::Sub, {in[0], arg(b, in[1])});
+    if (is(b, in[0], Op::Neg))
+      return b.make(Op::Sub, {in[1], arg(b, in[0])});
     return std::nullopt;
   case Op::Sub:
-    if (is_const(b, in[1], 0)) return in[0];
-    if (is_const(b, in[0], 0)) return neg(in[1]);
-    if (is(b, in[1], Op::Neg)) return b.make(Op::Add, {in[0], arg(b, in[1])});
+    if (is_const(b, in[1], 0))
+      return in[0];
+    if (is_const(b, in[0], 0))
+      return neg(in[1]);
+    if (is(b, in[1], Op::Neg))
+      return b.make(Op::Add, {in[0], arg(b, in[1])});
     return std::nullopt;
   case Op::Mul:
     for (int k = 0; k < 2; ++k) {
-      if (is_const(b, in[k], 1)) return in[1 - k];
-      if (is_const(b, in[k], 0)) return zero(); // assumes finite values (see ir/node.h)
-      if (is_const(b, in[k], -1)) return neg(in[1 - k]);
+      if (is_const(b, in[k], 1))
+        return in[1 - k];
+      if (is_const(b, in[k], 0))
+        return zero(); // assumes finite values (see ir/node.h)
+      if (is_const(b, in[k], -1))
+        return neg(in[1 - k]);
     }
-    if (in[0] == in[1]) return b.make(Op::Square, {in[0]});
+    if (in[0] == in[1])
+      return b.make(Op::Square, {in[0]});
     return std::nullopt;
   case Op::Div:
-    if (is_const(b, in[1], 1)) return in[0];
-    if (is_const(b, in[0], 0)) return zero();
+    if (is_const(b, in[1], 1))
+      return in[0];
+    if (is_const(b, in[0], 0))
+      return zero();
     return std::nullopt;
   case Op::Neg:
-    if (is(b, in[0], Op::Neg)) return arg(b, in[0]);
+    if (is(b, in[0], Op::Neg))
+      return arg(b, in[0]);
     return std::nullopt;
   case Op::Select:
-    if (in[1] == in[2]) return in[1];
+    if (in[1] == in[2])
+      return in[1];
     return std::nullopt;
-  default: return std::nullopt;
+  default:
+    return std::nullopt;
   }
 }
 
@@ -55,19 +75,24 @@ std::optional<NodeId> movement(Builder& b, const Node& n, const std::vector<Node
   const Shape& from = b.type(in[0]).shape;
   switch (n.op) {
   case Op::Reshape:
-    if (from == n.type.shape) return in[0];
+    if (from == n.type.shape)
+      return in[0];
     if (is(b, in[0], Op::Reshape)) {
       const NodeId x = arg(b, in[0]);
-      if (b.type(x).shape == n.type.shape) return x; // a round trip
+      if (b.type(x).shape == n.type.shape)
+        return x; // a round trip
       return b.make(Op::Reshape, {x}, n.attrs);
     }
     return std::nullopt;
   case Op::Broadcast:
-    if (from == n.type.shape) return in[0];
-    if (is(b, in[0], Op::Broadcast)) return b.make(Op::Broadcast, {arg(b, in[0])}, n.attrs);
+    if (from == n.type.shape)
+      return in[0];
+    if (is(b, in[0], Op::Broadcast))
+      return b.make(Op::Broadcast, {arg(b, in[0])}, n.attrs);
     return std::nullopt;
   case Op::Transpose: {
-    if (!is(b, in[0], Op::Transpose)) return std::nullopt;
+    if (!is(b, in[0], Op::Transpose))
+      return std::nullopt;
     const std::vector<int64_t>& outer = n.attrs.ints("perm");
     const std::vector<int64_t>& inner = b.node(in[0]).attrs.ints("perm");
     std::vector<int64_t> perm;
@@ -76,10 +101,12 @@ std::optional<NodeId> movement(Builder& b, const Node& n, const std::vector<Node
       perm.push_back(inner[static_cast<size_t>(outer[i])]);
       identity &= perm.back() == static_cast<int64_t>(i);
     }
-    if (identity) return arg(b, in[0]);
+    if (identity)
+      return arg(b, in[0]);
     return b.make(Op::Transpose, {arg(b, in[0])}, Attrs().set("perm", perm));
   }
-  default: return std::nullopt;
+  default:
+    return std::nullopt;
   }
 }
 
@@ -88,13 +115,17 @@ std::optional<NodeId> movement(Builder& b, const Node& n, const std::vector<Node
 std::optional<NodeId> hoist_broadcast(Builder& b, const Node& n, const std::vector<NodeId>& in) {
   std::optional<Shape> small;
   for (NodeId x : in) {
-    if (is(b, x, Op::Constant)) continue;
-    if (!is(b, x, Op::Broadcast)) return std::nullopt;
+    if (is(b, x, Op::Constant))
+      continue;
+    if (!is(b, x, Op::Broadcast))
+      return std::nullopt;
     const Shape& s = b.type(arg(b, x)).shape;
-    if (small && *small != s) return std::nullopt;
+    if (small && *small != s)
+      return std::nullopt;
     small = s;
   }
-  if (!small) return std::nullopt;
+  if (!small)
+    return std::nullopt;
   std::vector<NodeId> args;
   for (NodeId x : in)
     args.push_back(is(b, x, Op::Constant)
@@ -107,15 +138,19 @@ std::optional<NodeId> hoist_broadcast(Builder& b, const Node& n, const std::vect
 } // namespace
 
 Graph simplify(const Graph& g) {
-  return rewrite(g, [](Builder& b, const Node& n, const std::vector<NodeId>& in) -> std::optional<NodeId> {
-    switch (n.def().kind) {
-    case OpKind::Elementwise:
-      if (auto r = arithmetic(b, n, in)) return r;
-      return hoist_broadcast(b, n, in);
-    case OpKind::Movement: return movement(b, n, in);
-    default: return std::nullopt;
-    }
-  });
+  return rewrite(
+      g, [](Builder& b, const Node& n, const std::vector<NodeId>& in) -> std::optional<NodeId> {
+        switch (n.def().kind) {
+        case OpKind::Elementwise:
+          if (auto r = arithmetic(b, n, in))
+            return r;
+          return hoist_broadcast(b, n, in);
+        case OpKind::Movement:
+          return movement(b, n, in);
+        default:
+          return std::nullopt;
+        }
+      });
 }
 
 } // namespace kiln::ir

@@ -18,9 +18,10 @@ using namespace kiln::test;
 
 TEST_CASE("every op has a row in the op table") {
   for (Op op : all_ops()) {
-    if (op_def(op).kind == OpKind::Leaf) continue; // leaves appear in every row's graph
-    const bool found = std::any_of(op_table().begin(), op_table().end(),
-                                   [&](const Row& r) { return r.op == op; });
+    if (op_def(op).kind == OpKind::Leaf)
+      continue; // leaves appear in every row's graph
+    const bool found =
+        std::any_of(op_table().begin(), op_table().end(), [&](const Row& r) { return r.op == op; });
     INFO("op " << op_name(op) << " has no row in tests/support/op_table.h");
     CHECK(found);
   }
@@ -32,7 +33,8 @@ TEST_CASE("every op has every rule") {
     INFO("op " << op_name(op));
     CHECK(d.name == op_name(op));
     CHECK(op_from_name(d.name) == op);
-    if (d.kind == OpKind::Leaf) continue;
+    if (d.kind == OpKind::Leaf)
+      continue;
     CHECK(d.infer != nullptr);
     CHECK((d.vjp != nullptr) == d.differentiable);
     if (d.kind == OpKind::Elementwise) {
@@ -57,7 +59,8 @@ TEST_CASE("every op's shape rule agrees with its evaluation") {
 
 TEST_CASE("Taylor test of every differentiable op (f64)") {
   for (const Row& row : op_table()) {
-    if (!taylor_applies(row)) continue;
+    if (!taylor_applies(row))
+      continue;
     for (uint64_t seed : {1u, 2u}) {
       INFO(row_name(row) << " seed " << seed);
       const RowGraph r = build(row, seed);
@@ -72,7 +75,8 @@ TEST_CASE("Taylor test of every op's derivative rule differentiated again (f64)"
   // g(x) = <u, grad_x0 f(x)> is built from the op's VJP; its Taylor test checks the VJP's
   // own derivative, which second-order methods and physics-informed losses rely on.
   for (const Row& row : op_table()) {
-    if (!taylor_applies(row)) continue;
+    if (!taylor_applies(row))
+      continue;
     INFO(row_name(row));
     RowGraph r = build(row, 3);
     Builder b(ir::grad(r.graph, "f", {r.float_leaves[0]}));
@@ -80,7 +84,8 @@ TEST_CASE("Taylor test of every op's derivative rule differentiated again (f64)"
     const NodeId u = b.input("u", g.type());
     Tensor ut(g.dtype(), g.shape().concrete(kRows));
     Rng rng(11);
-    for (double& v : ut.data) v = rng.uniform(-1.0, 1.0);
+    for (double& v : ut.data)
+      v = rng.uniform(-1.0, 1.0);
     r.values.emplace("u", std::move(ut));
     b.set_output("g", sum_all(g * Val(b, u)).id());
     const test::TaylorResult t = test::taylor_test(b.graph(), "g", r.values, r.float_leaves, 5);
@@ -91,14 +96,16 @@ TEST_CASE("Taylor test of every op's derivative rule differentiated again (f64)"
 
 TEST_CASE("ops without a derivative pass no gradient") {
   for (const Row& row : op_table()) {
-    if (op_def(row.op).differentiable) continue;
+    if (op_def(row.op).differentiable)
+      continue;
     INFO(row_name(row));
     const RowGraph r = build(row, 4);
     const Graph dg = optimize(ir::grad(r.graph, "f", r.float_leaves));
     for (const std::string& leaf : r.float_leaves) {
       const NodeId gid = dg.output("grad_" + leaf);
       CHECK(dg.node(gid).op == Op::Constant);
-      CHECK(interpret_node(dg, gid, r.values).data == std::vector<double>(r.values.at(leaf).data.size(), 0.0));
+      CHECK(interpret_node(dg, gid, r.values).data ==
+            std::vector<double>(r.values.at(leaf).data.size(), 0.0));
     }
   }
 }

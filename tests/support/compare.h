@@ -16,19 +16,23 @@ namespace kiln::test {
  * match infinities of the same sign; anything else involving them is an error of +inf.
  */
 inline double max_rel_error(const ir::Tensor& got, const ir::Tensor& want) {
-  if (got.dims != want.dims) return INFINITY;
+  if (got.dims != want.dims)
+    return INFINITY;
   double scale = 0;
   for (double w : want.data)
-    if (std::isfinite(w)) scale = std::max(scale, std::abs(w));
+    if (std::isfinite(w))
+      scale = std::max(scale, std::abs(w));
   double worst = 0;
   for (int64_t i = 0; i < want.numel(); ++i) {
     const double g = got[i], w = want[i];
     if (std::isnan(w) || std::isnan(g)) {
-      if (std::isnan(w) != std::isnan(g)) return INFINITY;
+      if (std::isnan(w) != std::isnan(g))
+        return INFINITY;
       continue;
     }
     if (std::isinf(w) || std::isinf(g)) {
-      if (g != w) return INFINITY;
+      if (g != w)
+        return INFINITY;
       continue;
     }
     worst = std::max(worst, std::abs(g - w) / (std::abs(w) + scale + 1e-30));

@@ -17,7 +17,6 @@ namespace kiln::test {
 
 using namespace kiln::ir;
 
-
 inline constexpr int64_t N = kBatch;
 inline constexpr int64_t kRows = 3; // the batch size the rows are evaluated at
 
@@ -35,10 +34,16 @@ struct Row {
   Attrs attrs = {};
 };
 
-inline Type f64(Shape s) { return Type{DType::F64, std::move(s)}; }
-inline Type i32(Shape s) { return Type{DType::I32, std::move(s)}; }
+inline Type f64(Shape s) {
+  return Type{DType::F64, std::move(s)};
+}
+inline Type i32(Shape s) {
+  return Type{DType::I32, std::move(s)};
+}
 
-inline Attrs mm(int ta, int tb) { return Attrs().set("ta", ta).set("tb", tb); }
+inline Attrs mm(int ta, int tb) {
+  return Attrs().set("ta", ta).set("tb", tb);
+}
 
 inline const std::vector<Row>& op_table() {
   static const std::vector<Row> rows = {
@@ -89,7 +94,9 @@ inline const std::vector<Row>& op_table() {
   return rows;
 }
 
-inline std::string leaf_name(size_t i) { return "x" + std::to_string(i); }
+inline std::string leaf_name(size_t i) {
+  return "x" + std::to_string(i);
+}
 
 /** The graph f = sum(w * op(x0, x1, ...)) plus the op's node as output "y". */
 struct RowGraph {
@@ -108,17 +115,29 @@ inline RowGraph build(const Row& row, uint64_t seed, DType float_type = DType::F
     const bool is_f = is_float(o.type.dtype);
     const Type type{is_f ? float_type : o.type.dtype, o.type.shape};
     // Values with a batch dim are inputs (params never have one); both can be differentiated.
-    ids.push_back(is_f && !type.shape.has_batch() ? b.param(leaf_name(i), type) : b.input(leaf_name(i), type));
+    ids.push_back(is_f && !type.shape.has_batch() ? b.param(leaf_name(i), type)
+                                                  : b.input(leaf_name(i), type));
     Tensor t(type.dtype, type.shape.concrete(kRows));
     for (int64_t k = 0; k < t.numel(); ++k) {
       double u = rng.uniform(-1.5, 1.5);
       switch (o.dom) {
-      case Dom::Normal: break;
-      case Dom::Positive: u = 0.5 + std::abs(u); break;
-      case Dom::NonZero: u = u < 0 ? u - 0.3 : u + 0.3; break;
-      case Dom::Binary: u = u < 0 ? 0.0 : 1.0; break;
-      case Dom::Labels4: u = static_cast<double>(rng.below(4)); break;
-      case Dom::Spread: u = 0.5 * static_cast<double>(k % 4) + 0.05 * u; break;
+      case Dom::Normal:
+        break;
+      case Dom::Positive:
+        u = 0.5 + std::abs(u);
+        break;
+      case Dom::NonZero:
+        u = u < 0 ? u - 0.3 : u + 0.3;
+        break;
+      case Dom::Binary:
+        u = u < 0 ? 0.0 : 1.0;
+        break;
+      case Dom::Labels4:
+        u = static_cast<double>(rng.below(4));
+        break;
+      case Dom::Spread:
+        u = 0.5 * static_cast<double>(k % 4) + 0.05 * u;
+        break;
       case Dom::AwayFromFirst: {
         const double first = r.values.at(leaf_name(0))[k];
         u = first + (u < 0 ? -0.6 : 0.6) + 0.2 * u;
@@ -128,17 +147,21 @@ inline RowGraph build(const Row& row, uint64_t seed, DType float_type = DType::F
       t[k] = u;
     }
     if (o.dom == Dom::Spread) // shuffle each row so the max is not always last
-      for (int64_t k = 0; k + 1 < t.numel(); ++k) std::swap(t[k], t[k + rng.below(static_cast<uint32_t>(t.numel() - k))]);
-    if (is_f && o.dom != Dom::Binary) r.float_leaves.push_back(leaf_name(i)); // a condition stays 0/1
+      for (int64_t k = 0; k + 1 < t.numel(); ++k)
+        std::swap(t[k], t[k + rng.below(static_cast<uint32_t>(t.numel() - k))]);
+    if (is_f && o.dom != Dom::Binary)
+      r.float_leaves.push_back(leaf_name(i)); // a condition stays 0/1
     r.values.emplace(leaf_name(i), std::move(t));
   }
   Attrs attrs = row.attrs;
-  if (attrs.has("dtype") && attrs.s("dtype") == "f64") attrs.set("dtype", std::string(to_string(float_type)));
+  if (attrs.has("dtype") && attrs.s("dtype") == "f64")
+    attrs.set("dtype", std::string(to_string(float_type)));
   const NodeId y = b.make(row.op, ids, attrs);
   const Type yt = b.type(y);
   const NodeId w = b.input("w", yt);
   Tensor wt(yt.dtype, yt.shape.concrete(kRows));
-  for (double& v : wt.data) v = rng.uniform(-1.0, 1.0);
+  for (double& v : wt.data)
+    v = rng.uniform(-1.0, 1.0);
   r.values.emplace("w", std::move(wt));
   b.set_output("y", y);
   b.set_output("f", sum_all(Val(b, y) * Val(b, w)).id());
@@ -148,7 +171,8 @@ inline RowGraph build(const Row& row, uint64_t seed, DType float_type = DType::F
 
 inline std::string row_name(const Row& row) {
   std::string s(op_name(row.op));
-  if (!row.attrs.empty()) s += " " + row.attrs.str();
+  if (!row.attrs.empty())
+    s += " " + row.attrs.str();
   return s;
 }
 

@@ -30,7 +30,8 @@ inline RandomGraph random_graph(uint64_t seed, ir::DType t, int ops = 14) {
     const Type type{t, s};
     const Val v(b, param ? b.param(name, type) : b.input(name, type));
     Tensor x(t, s.concrete(batch));
-    for (double& e : x.data) e = rng.uniform(-1.5, 1.5);
+    for (double& e : x.data)
+      e = rng.uniform(-1.5, 1.5);
     out.values.emplace(name, std::move(x));
     pool.push_back(v);
     floats.push_back(v);
@@ -42,7 +43,8 @@ inline RandomGraph random_graph(uint64_t seed, ir::DType t, int ops = 14) {
   leaf(true, "v", Shape{4});
   const Val labels(b, b.input("c", Type{DType::I32, Shape{kBatch}}));
   Tensor c(DType::I32, {batch});
-  for (double& e : c.data) e = rng.below(4);
+  for (double& e : c.data)
+    e = rng.below(4);
   out.values.emplace("c", std::move(c));
 
   auto pick = [&] { return pool[rng.below(static_cast<uint32_t>(pool.size()))]; };
@@ -52,28 +54,53 @@ inline RandomGraph random_graph(uint64_t seed, ir::DType t, int ops = 14) {
     try {
       Val r;
       switch (rng.below(17)) {
-      case 0: r = exp(tanh(a)); break;
-      case 1: r = log(1.0 + square(a)); break;
-      case 2: r = sqrt(0.5 + square(a)); break;
-      case 3: r = rng.below(2) ? sigmoid(a) : relu(a) - 0.5 * abs(a); break;
-      case 4: r = rng.below(2) ? sin(a) * cos(bb) : erf(a); break;
-      case 5: r = a + bb; break;
-      case 6: r = a * bb - bb; break;
-      case 7: r = a / (1.0 + square(bb)); break;
-      case 8: r = rng.below(2) ? maximum(a, bb) : minimum(a, bb); break;
-      case 9: r = select(greater(a, bb), a, -bb); break;
+      case 0:
+        r = exp(tanh(a));
+        break;
+      case 1:
+        r = log(1.0 + square(a));
+        break;
+      case 2:
+        r = sqrt(0.5 + square(a));
+        break;
+      case 3:
+        r = rng.below(2) ? sigmoid(a) : relu(a) - 0.5 * abs(a);
+        break;
+      case 4:
+        r = rng.below(2) ? sin(a) * cos(bb) : erf(a);
+        break;
+      case 5:
+        r = a + bb;
+        break;
+      case 6:
+        r = a * bb - bb;
+        break;
+      case 7:
+        r = a / (1.0 + square(bb));
+        break;
+      case 8:
+        r = rng.below(2) ? maximum(a, bb) : minimum(a, bb);
+        break;
+      case 9:
+        r = select(greater(a, bb), a, -bb);
+        break;
       case 10: {
         std::vector<int64_t> axes;
         for (int d = 0; d < a.rank(); ++d)
-          if (rng.below(2)) axes.push_back(d);
-        if (axes.empty()) continue;
+          if (rng.below(2))
+            axes.push_back(d);
+        if (axes.empty())
+          continue;
         const uint32_t k = rng.below(3);
         r = k == 0 ? sum(a, axes) : k == 1 ? mean(a, axes) : max(a, axes);
         break;
       }
-      case 11: r = matmul(a, bb, rng.below(2) == 1, rng.below(2) == 1); break;
+      case 11:
+        r = matmul(a, bb, rng.below(2) == 1, rng.below(2) == 1);
+        break;
       case 12:
-        if (a.rank() != 2) continue;
+        if (a.rank() != 2)
+          continue;
         r = transpose(a);
         break;
       case 13: {
@@ -82,18 +109,22 @@ inline RandomGraph random_graph(uint64_t seed, ir::DType t, int ops = 14) {
         break;
       }
       case 14: {
-        if (a.rank() < 1) continue;
+        if (a.rank() < 1)
+          continue;
         const int64_t last = a.shape()[a.rank() - 1];
-        if (last < 2) continue;
+        if (last < 2)
+          continue;
         r = slice(a, a.rank() - 1, 1, last);
         break;
       }
       case 15:
-        if (a.shape() != Shape{kBatch, 4}) continue;
+        if (a.shape() != Shape{kBatch, 4})
+          continue;
         r = rng.below(2) ? gather(a, labels) : a * one_hot(labels, 4, t);
         break;
       case 16:
-        if (a.shape() != Shape{kBatch, 4}) continue;
+        if (a.shape() != Shape{kBatch, 4})
+          continue;
         r = reshape(a, Shape{kBatch, 2, 2});
         break;
       }
@@ -111,9 +142,11 @@ inline RandomGraph random_graph(uint64_t seed, ir::DType t, int ops = 14) {
   }
   b.set_output("loss", loss.id());
   std::vector<NodeId> wrt;
-  for (const Val& f : floats) wrt.push_back(f.id());
+  for (const Val& f : floats)
+    wrt.push_back(f.id());
   const std::vector<NodeId> grads = append_gradients(b, loss.id(), wrt);
-  for (size_t k = 0; k < grads.size(); ++k) b.set_output("grad_" + b.node(floats[k].id()).name(), grads[k]);
+  for (size_t k = 0; k < grads.size(); ++k)
+    b.set_output("grad_" + b.node(floats[k].id()).name(), grads[k]);
   out.graph = b.graph();
   return out;
 }

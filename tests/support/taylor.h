@@ -30,14 +30,17 @@ struct TaylorResult {
   static double order(const std::vector<double>& h, const std::vector<double>& r) {
     std::vector<double> s;
     for (size_t i = 1; i < h.size(); ++i)
-      if (r[i] > 0 && r[i - 1] > 0) s.push_back(std::log(r[i - 1] / r[i]) / std::log(h[i - 1] / h[i]));
-    if (s.empty()) return 0;
+      if (r[i] > 0 && r[i - 1] > 0)
+        s.push_back(std::log(r[i - 1] / r[i]) / std::log(h[i - 1] / h[i]));
+    if (s.empty())
+      return 0;
     std::sort(s.begin(), s.end());
     return s[s.size() / 2];
   }
 
   bool passed() const {
-    if (constant) return exact;
+    if (constant)
+      return exact;
     return std::abs(order1 - 1.0) < 0.2 && (exact || std::abs(order2 - 2.0) < 0.2);
   }
 
@@ -54,7 +57,8 @@ struct TaylorResult {
 /** Adds h * dir to every leaf named in `dir`. */
 inline ir::Bindings shifted(ir::Bindings at, const ir::Bindings& dir, double h) {
   for (const auto& [name, d] : dir)
-    for (int64_t i = 0; i < d.numel(); ++i) at[name][i] += h * d[i];
+    for (int64_t i = 0; i < d.numel(); ++i)
+      at[name][i] += h * d[i];
   return at;
 }
 
@@ -84,9 +88,11 @@ inline TaylorResult taylor_test(const ir::Graph& g, const std::string& out, cons
   }
   double slope = 0;
   for (auto& [w, v] : dir) {
-    for (double& x : v.data) x /= std::sqrt(norm);
+    for (double& x : v.data)
+      x /= std::sqrt(norm);
     const ir::Tensor gw = ir::interpret_node(dg, dg.output("grad_" + w), at);
-    for (int64_t i = 0; i < v.numel(); ++i) slope += gw[i] * v[i];
+    for (int64_t i = 0; i < v.numel(); ++i)
+      slope += gw[i] * v[i];
   }
   const double f0 = scalar_of(g, out, at);
   TaylorResult r;

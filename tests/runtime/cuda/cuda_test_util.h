@@ -85,5 +85,4 @@ private:
   std::optional<std::string> old_;
 };
 
-
 } // namespace kiln::test

@@ -60,12 +60,14 @@ TEST_CASE("a cold compile runs clang, a warm one loads the object, a corrupt ent
   CHECK(cache.stats().corrupt == 1);
 
   // All three compute the same thing.
-  for (Executable* e : {&cold, &warm, &rebuilt}) e->init_params(net.params, 3);
+  for (Executable* e : {&cold, &warm, &rebuilt})
+    e->init_params(net.params, 3);
   MatrixRM y(4, 2);
   y << 0.1f, 0.2f, -1.0f, 2.0f, 0.5f, 0.5f, 3.0f, -3.0f;
   Eigen::VectorXi c(4);
   c << 0, 1, 2, 1;
-  const auto a = cold.run({{"y", y}, {"c", c}}), b = warm.run({{"y", y}, {"c", c}}), d = rebuilt.run({{"y", y}, {"c", c}});
+  const auto a = cold.run({{"y", y}, {"c", c}}), b = warm.run({{"y", y}, {"c", c}}),
+             d = rebuilt.run({{"y", y}, {"c", c}});
   CHECK(a.at("F") == b.at("F"));
   CHECK(a.at("F") == d.at("F"));
   CHECK(a.at("loss")(0, 0) == d.at("loss")(0, 0));
@@ -76,7 +78,8 @@ TEST_CASE("kernels can share one set of weights") {
   const Lowered net = small_net(5);
   Executable a = Executable::compile(net.graph), b = Executable::compile(net.graph);
   a.init_params(net.params, 1);
-  for (const std::string& p : a.param_names()) b.bind_param(p, a.param_data(p));
+  for (const std::string& p : a.param_names())
+    b.bind_param(p, a.param_data(p));
   MatrixRM w = a.param("0.weight");
   w.setConstant(0.25f);
   a.set_param("0.weight", w);
@@ -93,10 +96,12 @@ TEST_CASE("Executable error messages") {
   CHECK_THROWS_WITH(exe.run({{"y", y}}), Contains("[Executable] input 'c' (i32[N]) was not fed"));
   MatrixRM wide(3, 5);
   wide.setZero();
-  CHECK_THROWS_WITH(exe.run({{"y", wide}, {"c", c}}), Contains("input 'y' expects f32[N,2], got a f32 3x5 matrix"));
+  CHECK_THROWS_WITH(exe.run({{"y", wide}, {"c", c}}),
+                    Contains("input 'y' expects f32[N,2], got a f32 3x5 matrix"));
   Eigen::VectorXi short_c(2);
   short_c << 0, 1;
-  CHECK_THROWS_WITH(exe.run({{"y", y}, {"c", short_c}}), Contains("inputs disagree on the batch size"));
+  CHECK_THROWS_WITH(exe.run({{"y", y}, {"c", short_c}}),
+                    Contains("inputs disagree on the batch size"));
   Eigen::VectorXi bad(3);
   bad << 0, 3, 1;
   CHECK_THROWS_WITH(exe.run({{"y", y}, {"c", bad}}),
@@ -104,6 +109,7 @@ TEST_CASE("Executable error messages") {
   CHECK_THROWS_WITH(exe.param("nope"), Contains("[Executable] no param named 'nope'; there are: "));
   CHECK_THROWS_WITH(exe.set_param("0.weight", MatrixRM::Zero(2, 2)),
                     Contains("param '0.weight' is f32[4,2] but a 2x2 matrix was given"));
-  CHECK_THROWS_WITH(exe.run_epoch(10, 2, true, 1, {}), Contains("compiled without CompileOptions::epoch"));
+  CHECK_THROWS_WITH(exe.run_epoch(10, 2, true, 1, {}),
+                    Contains("compiled without CompileOptions::epoch"));
   CHECK_THROWS_WITH(exe.bind_param("0.weight", nullptr), Contains("null pointer"));
 }

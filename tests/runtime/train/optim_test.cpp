@@ -19,7 +19,9 @@ constexpr int kSize = 6;
 constexpr int kSteps = 12;
 
 /** g(step, i): a fixed gradient sequence with both signs and varying scales. */
-double grad_at(int step, int i) { return std::sin(0.7 * step + 1.3 * i) * (1.0 + 0.5 * i) + 0.1 * (i % 2); }
+double grad_at(int step, int i) {
+  return std::sin(0.7 * step + 1.3 * i) * (1.0 + 0.5 * i) + 0.1 * (i % 2);
+}
 
 /** A graph whose loss is sum(g * theta), so the gradient w.r.t. theta is exactly the input g. */
 ir::Graph linear_loss() {
@@ -43,24 +45,28 @@ void check(const optim::Optimizer& opt, const RefStep& ref_step) {
   const StepGraph step = build_step(linear_loss(), opt, {"theta"});
   Executable exe = Executable::compile(step.graph, {.name = "optim", .updates = step.updates});
   MatrixRM theta0(1, kSize);
-  for (int i = 0; i < kSize; ++i) theta0(0, i) = static_cast<float>(0.3 * i - 0.7);
+  for (int i = 0; i < kSize; ++i)
+    theta0(0, i) = static_cast<float>(0.3 * i - 0.7);
   exe.set_param("theta", theta0);
-  Reference ref{std::vector<double>(theta0.data(), theta0.data() + kSize), std::vector<double>(kSize, 0.0),
-                std::vector<double>(kSize, 0.0)};
+  Reference ref{std::vector<double>(theta0.data(), theta0.data() + kSize),
+                std::vector<double>(kSize, 0.0), std::vector<double>(kSize, 0.0)};
   for (int s = 1; s <= kSteps; ++s) {
     MatrixRM g(1, kSize);
     std::vector<double> gd(kSize);
-    for (int i = 0; i < kSize; ++i) g(0, i) = static_cast<float>(gd[i] = grad_at(s, i));
+    for (int i = 0; i < kSize; ++i)
+      g(0, i) = static_cast<float>(gd[i] = grad_at(s, i));
     const double lr = opt.lr() * (s % 3 == 0 ? 0.5 : 1.0); // the rate may change between steps
     MatrixRM lr_m(1, 1);
     lr_m(0, 0) = static_cast<float>(lr);
     exe.run({{"g", g}, {"lr", lr_m}});
     ref.t = s;
-    for (double& x : gd) x = static_cast<double>(static_cast<float>(x));
+    for (double& x : gd)
+      x = static_cast<double>(static_cast<float>(x));
     ref_step(ref, gd, static_cast<double>(static_cast<float>(lr)));
     const MatrixRM got = exe.param("theta");
     for (int i = 0; i < kSize; ++i) {
-      INFO("step " << s << " element " << i << ": kernel " << got(0, i) << ", formula " << ref.theta[i]);
+      INFO("step " << s << " element " << i << ": kernel " << got(0, i) << ", formula "
+                   << ref.theta[i]);
       CHECK(std::abs(got(0, i) - ref.theta[i]) <= 2e-6 * (1.0 + std::abs(ref.theta[i])));
     }
   }
@@ -71,7 +77,8 @@ void check(const optim::Optimizer& opt, const RefStep& ref_step) {
 
 TEST_CASE("SGD follows theta -= lr g") {
   check(optim::SGD(0.1), [](Reference& r, const std::vector<double>& g, double lr) {
-    for (int i = 0; i < kSize; ++i) r.theta[i] -= lr * g[i];
+    for (int i = 0; i < kSize; ++i)
+      r.theta[i] -= lr * g[i];
   });
 }
 

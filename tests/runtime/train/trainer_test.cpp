@@ -16,7 +16,8 @@ using Catch::Matchers::Contains;
 namespace {
 
 nn::Sequential small_regression_net() {
-  return nn::Sequential{nn::Linear(1, 8), nn::Tanh(), nn::Linear(8, 6), nn::Sigmoid(), nn::Linear(6, 1)};
+  return nn::Sequential{nn::Linear(1, 8), nn::Tanh(), nn::Linear(8, 6), nn::Sigmoid(),
+                        nn::Linear(6, 1)};
 }
 
 nn::Sequential small_classifier() {
@@ -39,18 +40,22 @@ double max_param_difference(const Trainer& a, const Trainer& b) {
 } // namespace
 
 TEST_CASE("the fused epoch runs the same steps as a host loop over mini-batches") {
-  const data::Dataset train = data::regression_1d([](double x) { return std::sin(x); }, -3, 3, 203, 0.2, 1);
+  const data::Dataset train =
+      data::regression_1d([](double x) { return std::sin(x); }, -3, 3, 203, 0.2, 1);
   for (const bool classify : {false, true}) {
     INFO((classify ? "classification" : "regression"));
     const data::Dataset d = classify ? data::level_set_2d() : train;
     const data::Dataset small = d.subset([&] {
       std::vector<int> idx;
-      for (int i = 0; i < 203; ++i) idx.push_back(i);
+      for (int i = 0; i < 203; ++i)
+        idx.push_back(i);
       return idx;
     }());
     auto make = [&] {
-      return classify ? Trainer(small_classifier(), Loss::cross_entropy(), std::make_shared<optim::Adam>(1e-2))
-                      : Trainer(small_regression_net(), Loss::mse(), std::make_shared<optim::Adam>(1e-2));
+      return classify ? Trainer(small_classifier(), Loss::cross_entropy(),
+                                std::make_shared<optim::Adam>(1e-2))
+                      : Trainer(small_regression_net(), Loss::mse(),
+                                std::make_shared<optim::Adam>(1e-2));
     };
     Trainer fused = make(), host = make();
     const FitOptions o{.epochs = 3, .batch_size = 7, .seed = 5, .progress = false};
@@ -68,11 +73,13 @@ TEST_CASE("training the course's regression network lowers the validation loss")
   auto f = [](double x) { return std::sin(x); };
   const data::Dataset train = data::regression_1d(f, -3, 3, 400, 0.2, 3);
   const data::Dataset val = data::regression_1d(f, -3, 3, 200, 0.2, 4);
-  nn::Sequential net{nn::Linear(1, 14), nn::Tanh(), nn::Linear(14, 10), nn::Sigmoid(), nn::Linear(10, 1)};
+  nn::Sequential net{nn::Linear(1, 14), nn::Tanh(), nn::Linear(14, 10), nn::Sigmoid(),
+                     nn::Linear(10, 1)};
   Trainer t(net, Loss::mse(), std::make_shared<optim::Adam>(3e-3));
   t.fit(train, &val, {.epochs = 0, .seed = 1, .progress = false}); // builds the untrained network
   const double untrained = t.evaluate(val).loss;
-  const History h = t.fit(train, &val, {.epochs = 30, .batch_size = 5, .seed = 1, .progress = false});
+  const History h =
+      t.fit(train, &val, {.epochs = 30, .batch_size = 5, .seed = 1, .progress = false});
   REQUIRE(h.epochs.size() == 30);
   CHECK(h.epochs.back().val_loss < 0.2 * untrained);
   CHECK(h.epochs.back().val_loss < 0.06); // the noise floor is 0.04
@@ -83,15 +90,17 @@ TEST_CASE("training the course's regression network lowers the validation loss")
 }
 
 TEST_CASE("a NaN in the loss stops training and rolls back to the last good epoch") {
-  const data::Dataset train = data::regression_1d([](double x) { return std::sin(x); }, -3, 3, 100, 0.2, 3);
+  const data::Dataset train =
+      data::regression_1d([](double x) { return std::sin(x); }, -3, 3, 100, 0.2, 3);
   Trainer t(small_regression_net(), Loss::mse(), std::make_shared<optim::SGD>(1e-3));
   t.fit(train, nullptr, {.epochs = 1, .batch_size = 10, .progress = false});
   const MatrixRM good = t.param("0.weight");
   // An absurd learning rate makes the weights overflow within one epoch.
   FitOptions bad{.epochs = 5, .batch_size = 10, .progress = false};
   bad.schedule = optim::Schedule::exponential(1e30);
-  CHECK_THROWS_WITH(t.fit(train, nullptr, bad), Contains("[fit] the training loss became") &&
-                                                    Contains("the weights are back at the end of epoch"));
+  CHECK_THROWS_WITH(t.fit(train, nullptr, bad),
+                    Contains("[fit] the training loss became") &&
+                        Contains("the weights are back at the end of epoch"));
   CHECK(t.epochs_done() >= 1);
   CHECK(std::isfinite(t.param("0.weight").sum()));
   CHECK(t.param("0.weight").isApprox(good) == (t.epochs_done() == 1));
@@ -104,7 +113,8 @@ TEST_CASE("a run resumed from a checkpoint ends with the same weights as an unin
   whole.fit(d, nullptr, {.epochs = 4, .batch_size = 16, .seed = 9, .progress = false});
 
   Trainer first(small_classifier(), Loss::cross_entropy(), std::make_shared<optim::Adam>(5e-3));
-  first.fit(d, nullptr, {.epochs = 2, .batch_size = 16, .seed = 9, .progress = false, .checkpoint = ckpt});
+  first.fit(d, nullptr,
+            {.epochs = 2, .batch_size = 16, .seed = 9, .progress = false, .checkpoint = ckpt});
   Trainer resumed(small_classifier(), Loss::cross_entropy(), std::make_shared<optim::Adam>(5e-3));
   resumed.load(ckpt);
   resumed.fit(d, nullptr, {.epochs = 2, .batch_size = 16, .seed = 9, .progress = false});
@@ -118,9 +128,13 @@ TEST_CASE("early stopping, the CSV log and the history") {
   Trainer t(nn::Sequential{nn::Linear(2, 16), nn::ReLU(), nn::Linear(16, 2)}, Loss::cross_entropy(),
             std::make_shared<optim::Adam>(1e-2));
   int calls = 0;
-  const History h = t.fit(d, &d,
-                          {.epochs = 10, .batch_size = 10, .progress = false, .csv_log = log,
-                           .early_stop = [&](const EpochStats& s) { return ++calls == 3 && s.val_acc > 0.0; }});
+  const History h =
+      t.fit(d, &d,
+            {.epochs = 10,
+             .batch_size = 10,
+             .progress = false,
+             .csv_log = log,
+             .early_stop = [&](const EpochStats& s) { return ++calls == 3 && s.val_acc > 0.0; }});
   CHECK(h.epochs.size() == 3);
   CHECK(h.stopped_early);
   CHECK(h.epochs[2].epoch == 3);
@@ -128,9 +142,11 @@ TEST_CASE("early stopping, the CSV log and the history") {
   std::ifstream in(log);
   std::string header, line;
   std::getline(in, header);
-  CHECK(header == "epoch,running_loss,running_acc,train_loss,train_acc,val_loss,val_acc,lr,seconds");
+  CHECK(header ==
+        "epoch,running_loss,running_acc,train_loss,train_acc,val_loss,val_acc,lr,seconds");
   int rows = 0;
-  while (std::getline(in, line)) ++rows;
+  while (std::getline(in, line))
+    ++rows;
   CHECK(rows == 3);
 }
 
@@ -144,7 +160,8 @@ TEST_CASE("Trainer error messages") {
   CHECK_THROWS_WITH(ce.fit(cls, nullptr, {.batch_size = 0}), Contains("batch_size >= 1"));
   Trainer mse(small_regression_net(), Loss::mse(), std::make_shared<optim::SGD>(0.1));
   mse.fit(reg, nullptr, {.epochs = 1, .progress = false});
-  const data::Dataset wide = data::regression_2d([](double a, double b) { return a + b; }, {}, 10, 0.0, 1);
+  const data::Dataset wide =
+      data::regression_2d([](double a, double b) { return a + b; }, {}, 10, 0.0, 1);
   CHECK_THROWS_WITH(mse.fit(wide, nullptr, {.epochs = 1, .progress = false}),
                     Contains("the network was built for 1 features"));
   CHECK_THROWS_WITH(mse.load(temp_path("missing.safetensors")), Contains("missing.safetensors"));
