@@ -2,7 +2,7 @@
 #                  [ARGS <args>...] [DEPENDS <files>...] [OUT_DIR <folder>])
 #
 # Ahead-of-time kernels, in the pattern of Halide's generators. Builds <generator.cpp> (a program
-# whose main() calls kiln::aot::generator_main, see runtime/aot/generator.h) against kiln, runs it
+# whose main() calls kiln::aot::generator_main, see aot/generator.h) against kiln, runs it
 # at build time as
 #     <generator> --name <name> --out-dir <OUT_DIR> <ARGS>...
 # and adds the files it writes, <name>.h and <name>.cpp, to the existing library or executable

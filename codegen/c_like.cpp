@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "ir/error.h"
+#include "base/error.h"
 
 namespace kiln::codegen {
 

@@ -1,5 +1,5 @@
 #pragma once
-// kiln's random stream in generated code: kiln_pcg32 matches kiln::Rng (ir/rng.h) for stream 0
+// kiln's random stream in generated code: kiln_pcg32 matches kiln::Rng (base/rng.h) for stream 0
 // (same state update, output and bounded draw), so an epoch shuffled inside a CPU or CUDA
 // kernel visits the samples in exactly the order the host would.
 

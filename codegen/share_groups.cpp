@@ -5,7 +5,7 @@
 #include <map>
 #include <set>
 
-#include "ir/hash.h"
+#include "base/hash.h"
 
 namespace kiln::codegen {
 

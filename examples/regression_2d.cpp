@@ -13,9 +13,9 @@
 #include "examples/common/cli.h"
 #include "examples/common/history.h"
 #include "frontend/kiln.h"
-#include "runtime/data/data.h"
-#include "runtime/plot/plot.h"
-#include "runtime/trainer.h"
+#include "io/data.h"
+#include "plot/plot.h"
+#include "trainer/trainer.h"
 
 namespace {
 

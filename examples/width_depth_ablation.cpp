@@ -21,13 +21,13 @@
 #include <string_view>
 #include <vector>
 
+#include "base/error.h"
 #include "examples/common/cli.h"
 #include "examples/common/history.h"
 #include "frontend/kiln.h"
-#include "ir/error.h"
-#include "runtime/data/data.h"
-#include "runtime/plot/plot.h"
-#include "runtime/trainer.h"
+#include "io/data.h"
+#include "plot/plot.h"
+#include "trainer/trainer.h"
 
 namespace {
 

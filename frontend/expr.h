@@ -20,8 +20,8 @@
 #include <utility>
 #include <vector>
 
+#include "base/error.h"
 #include "frontend/shape.h"
-#include "ir/error.h"
 #include "ir/val.h"
 
 namespace kiln {

@@ -1,6 +1,6 @@
 #include "frontend/losses.h"
 
-#include "ir/error.h"
+#include "base/error.h"
 
 namespace kiln {
 namespace detail {

@@ -3,9 +3,9 @@
 #include <atomic>
 #include <cmath>
 
-#include "ir/error.h"
-#include "ir/hash.h"
-#include "ir/rng.h"
+#include "base/error.h"
+#include "base/hash.h"
+#include "base/rng.h"
 
 namespace kiln {
 

@@ -2,7 +2,7 @@
 
 #include <atomic>
 
-#include "ir/error.h"
+#include "base/error.h"
 
 namespace kiln::nn {
 

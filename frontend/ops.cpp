@@ -1,7 +1,7 @@
 #include "frontend/ops.h"
 
+#include "base/error.h"
 #include "ir/autodiff.h"
-#include "ir/error.h"
 
 namespace kiln::detail {
 

@@ -5,8 +5,8 @@
 #include <charconv>
 #include <cmath>
 
-#include "ir/error.h"
-#include "ir/hash.h"
+#include "base/error.h"
+#include "base/hash.h"
 #include "ir/shape.h"
 
 namespace kiln::ir {

@@ -2,7 +2,7 @@
 
 #include <optional>
 
-#include "ir/error.h"
+#include "base/error.h"
 
 namespace kiln::ir {
 

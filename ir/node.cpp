@@ -1,7 +1,7 @@
 #include "ir/node.h"
 
-#include "ir/error.h"
-#include "ir/hash.h"
+#include "base/error.h"
+#include "base/hash.h"
 
 namespace kiln::ir {
 

@@ -1,6 +1,6 @@
 #include "ir/op.h"
 
-#include "ir/error.h"
+#include "base/error.h"
 #include "ir/ops/rules.h"
 
 namespace kiln::ir {

@@ -7,7 +7,7 @@
 #include <optional>
 #include <variant>
 
-#include "ir/error.h"
+#include "base/error.h"
 #include "ir/print.h"
 
 namespace kiln::ir {

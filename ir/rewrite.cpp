@@ -1,6 +1,6 @@
 #include "ir/rewrite.h"
 
-#include "ir/error.h"
+#include "base/error.h"
 
 namespace kiln::ir {
 

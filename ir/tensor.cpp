@@ -1,6 +1,6 @@
 #include "ir/tensor.h"
 
-#include "ir/error.h"
+#include "base/error.h"
 #include "ir/shape.h"
 
 namespace kiln::ir {

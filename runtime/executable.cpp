@@ -9,12 +9,12 @@
 #include <fstream>
 #include <thread>
 
-#include "codegen/cpu_renderer.h"
+#include "base/error.h"
+#include "codegen/cpu/renderer.h"
 #include "frontend/lower.h"
-#include "ir/error.h"
 #include "ir/passes.h"
-#include "runtime/denormals.h"
-#include "runtime/jit/cpu_jit.h"
+#include "runtime/cpu/cpu_jit.h"
+#include "runtime/cpu/denormals.h"
 #if KILN_HAS_CUDA
 #include "runtime/cuda/cuda_executable.h"
 #else

@@ -14,8 +14,8 @@
 #include <string_view>
 #include <vector>
 
-#include "codegen/cpu_renderer.h"
-#include "codegen/cuda_renderer.h"
+#include "codegen/cpu/renderer.h"
+#include "codegen/cuda/renderer.h"
 #include "frontend/expr.h"
 #include "ir/interpret.h"
 #include "runtime/matrix.h"
@@ -83,7 +83,7 @@ struct CompileOptions {
    * or newer: compile() throws kiln::DeviceError on older GPUs. Ignored on the CPU.
    */
   bool tf32 = false;
-  /** CUDA: restrict the step's launch plans (for tests; see codegen/cuda_renderer.h). */
+  /** CUDA: restrict the step's launch plans (for tests; see codegen/cuda/renderer.h). */
   codegen::CudaPlanChoice cuda_plans = codegen::CudaPlanChoice::Auto;
 };
 

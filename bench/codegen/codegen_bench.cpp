@@ -13,10 +13,10 @@
 #include "frontend/kiln.h"
 #include "ir/autodiff.h"
 #include "ir/passes.h"
+#include "runtime/cpu/cpu_jit.h"
 #include "runtime/executable.h"
-#include "runtime/jit/cpu_jit.h"
-#include "runtime/jit/kernel_cache.h"
-#include "runtime/step.h"
+#include "runtime/kernel_cache.h"
+#include "train/step.h"
 
 using namespace kiln;
 

@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/jit/cpu_jit.h"
+#include "runtime/cpu/cpu_jit.h"
 
 int main(int argc, char** argv) {
   int reps = 7;

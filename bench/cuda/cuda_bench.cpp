@@ -13,15 +13,15 @@
 #include <cmath>
 #include <memory>
 
-#include "codegen/cuda_renderer.h"
+#include "base/error.h"
+#include "base/rng.h"
+#include "codegen/cuda/renderer.h"
 #include "frontend/kiln.h"
-#include "ir/error.h"
-#include "ir/rng.h"
 #include "runtime/cuda/cuda_device.h"
 #include "runtime/cuda/cuda_driver.h"
 #include "runtime/cuda/nvrtc.h"
 #include "runtime/executable.h"
-#include "runtime/step.h"
+#include "train/step.h"
 
 using namespace kiln;
 

@@ -1,4 +1,4 @@
-// GFLOP/s of kiln's blocked GEMM (codegen/cpu_gemm.h) in generated CPU kernels, single thread,
+// GFLOP/s of kiln's blocked GEMM (codegen/cpu/gemm.h) in generated CPU kernels, single thread,
 // next to this machine's FP32 peak, the row-loop path it replaces for large products, and Eigen.
 //
 // Every kernel has a dynamic row count N, so its source holds both paths behind
@@ -23,12 +23,12 @@
 #include <string>
 #include <vector>
 
-#include "codegen/cpu_renderer.h"
-#include "ir/error.h"
+#include "base/error.h"
+#include "base/rng.h"
+#include "codegen/cpu/renderer.h"
 #include "ir/passes.h"
-#include "ir/rng.h"
 #include "ir/val.h"
-#include "runtime/jit/cpu_jit.h"
+#include "runtime/cpu/cpu_jit.h"
 
 namespace {
 

@@ -8,7 +8,7 @@
 #include <benchmark/benchmark.h>
 
 #include "bench/peers/kiln_mlp.h"
-#include "runtime/jit/kernel_cache.h"
+#include "runtime/kernel_cache.h"
 
 namespace kiln::bench {
 

@@ -6,7 +6,7 @@
 
 #include <Eigen/Core>
 
-#include "ir/error.h"
+#include "base/error.h"
 
 namespace kiln::bench {
 

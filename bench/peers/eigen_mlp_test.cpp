@@ -9,7 +9,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "ir/error.h"
+#include "base/error.h"
 
 // Counts heap allocations, so the test can check that a training step makes none. malloc itself
 // is replaced (glibc allows it), since Eigen allocates its temporaries with malloc, not new.

@@ -3,10 +3,10 @@
 #include <cstring>
 #include <vector>
 
+#include "base/hash.h"
 #include "frontend/kiln.h"
-#include "ir/hash.h"
 #include "runtime/executable.h"
-#include "runtime/step.h"
+#include "train/step.h"
 
 namespace kiln::bench {
 

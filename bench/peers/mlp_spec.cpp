@@ -3,7 +3,7 @@
 #include <cmath>
 #include <utility>
 
-#include "ir/error.h"
+#include "base/error.h"
 
 namespace kiln::bench {
 

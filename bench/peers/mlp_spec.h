@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "ir/rng.h"
+#include "base/rng.h"
 
 namespace kiln::bench {
 

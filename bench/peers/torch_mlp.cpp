@@ -8,7 +8,7 @@
 
 #include <torch/torch.h>
 
-#include "ir/error.h"
+#include "base/error.h"
 
 namespace kiln::bench {
 

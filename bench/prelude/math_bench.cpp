@@ -7,8 +7,8 @@
 #include <cmath>
 #include <vector>
 
+#include "base/rng.h"
 #include "codegen/prelude/kiln_math.h"
-#include "ir/rng.h"
 
 namespace {
 

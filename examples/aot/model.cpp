@@ -9,10 +9,10 @@
 #include <cstdio>
 #include <string>
 
+#include "aot/generator.h"
 #include "frontend/kiln.h"
-#include "runtime/aot/generator.h"
-#include "runtime/data/data.h"
-#include "runtime/trainer.h"
+#include "io/data.h"
+#include "trainer/trainer.h"
 
 int main(int argc, char** argv) {
   using namespace kiln;

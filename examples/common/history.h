@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "runtime/plot/plot.h"
-#include "runtime/trainer.h"
+#include "plot/plot.h"
+#include "trainer/trainer.h"
 
 namespace kiln::examples {
 

@@ -5,7 +5,7 @@
 #include <initializer_list>
 #include <vector>
 
-#include "ir/error.h"
+#include "base/error.h"
 #include "ir/op.h"
 #include "ir/val.h"
 

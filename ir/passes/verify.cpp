@@ -1,6 +1,6 @@
 #include <unordered_map>
 
-#include "ir/error.h"
+#include "base/error.h"
 #include "ir/passes.h"
 #include "ir/print.h"
 

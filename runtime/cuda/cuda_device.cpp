@@ -1,6 +1,6 @@
 #include "runtime/cuda/cuda_device.h"
 
-#include "ir/error.h"
+#include "base/error.h"
 
 #include <mutex>
 #include <set>

@@ -1,6 +1,6 @@
 #include "runtime/cuda/cuda_driver.h"
 
-#include "ir/error.h"
+#include "base/error.h"
 
 #include <dlfcn.h>
 

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "ir/rng.h"
+#include "base/rng.h"
 #include "runtime/cuda/cuda_program_impl.h"
 
 namespace kiln::runtime {

@@ -9,11 +9,11 @@
 #include <string>
 #include <vector>
 
-#include "codegen/cuda_renderer.h"
+#include "codegen/cuda/renderer.h"
 
 namespace kiln::runtime {
 
-class KernelCache; // runtime/jit/kernel_cache.h
+class KernelCache; // runtime/kernel_cache.h
 
 /** How to build a CudaProgram. */
 struct CudaProgramOptions {

@@ -1,6 +1,6 @@
 #include "runtime/cuda/cuda_graph.h"
 
-#include "ir/error.h"
+#include "base/error.h"
 
 #include <utility>
 

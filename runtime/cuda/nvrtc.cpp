@@ -1,8 +1,8 @@
 #include "runtime/cuda/nvrtc.h"
 
-#include "ir/error.h"
-#include "ir/hash.h"
-#include "runtime/jit/kernel_cache.h"
+#include "base/error.h"
+#include "base/hash.h"
+#include "runtime/kernel_cache.h"
 
 #include <nvrtc.h>
 

@@ -11,7 +11,7 @@
 
 namespace kiln::runtime {
 
-class KernelCache; // runtime/jit/kernel_cache.h
+class KernelCache; // runtime/kernel_cache.h
 
 /** How to compile one translation unit. */
 struct NvrtcOptions {

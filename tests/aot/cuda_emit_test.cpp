@@ -6,8 +6,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "runtime/aot/aot.h"
-#include "runtime/checkpoint.h"
+#include "aot/aot.h"
+#include "io/safetensors.h"
 #include "runtime/cuda/nvrtc.h"
 #include "support.h"
 

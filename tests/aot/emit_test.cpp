@@ -8,11 +8,13 @@
 #include <fstream>
 #include <sstream>
 
-#include "ir/rng.h"
-#include "runtime/aot/aot_model.h"
-#include "runtime/checkpoint.h"
+#include "aot/aot_model.h"
+#include "base/rng.h"
+#include "io/data.h"
+#include "io/safetensors.h"
 #include "runtime/executable.h"
 #include "support.h"
+#include "trainer/trainer.h"
 
 using namespace kiln;
 using aot_test::relative_difference;

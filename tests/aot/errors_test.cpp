@@ -4,8 +4,8 @@
 
 #include <fstream>
 
-#include "runtime/aot/generator.h"
-#include "runtime/checkpoint.h"
+#include "aot/generator.h"
+#include "io/safetensors.h"
 #include "support.h"
 
 using namespace kiln;

@@ -8,7 +8,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "runtime/aot/aot_model.h"
+#include "aot/aot_model.h"
 #include "runtime/executable.h"
 #include "support.h"
 
@@ -34,7 +34,7 @@ set_target_properties(tiny_kernels app PROPERTIES CXX_STANDARD 17 CXX_STANDARD_R
 
 // The network of the test's reference below: keep the two in step.
 constexpr const char* kModel = R"(#include <fstream>
-#include "runtime/aot/generator.h"
+#include "aot/generator.h"
 int main(int argc, char** argv) {
   using namespace kiln;
   return aot::generator_main(argc, argv, [](const aot::GeneratorArgs& args) {
@@ -184,7 +184,7 @@ TEST_CASE(
     CHECK(slurp(f.path()).find(KILN_SOURCE_DIR) == std::string::npos);
     CHECK(slurp(f.path()).find(KILN_BINARY_DIR) == std::string::npos);
   }
-  CHECK(fs::exists(prefix / "include" / "kiln" / "runtime" / "aot" / "generator.h"));
+  CHECK(fs::exists(prefix / "include" / "kiln" / "aot" / "generator.h"));
 
   fs::create_directories(src);
   write(src / "CMakeLists.txt", kProjectCMake);

@@ -4,9 +4,9 @@
 
 #include <catch2/catch.hpp>
 
+#include "base/error.h"
 #include "frontend/kiln.h"
 #include "ir/autodiff.h"
-#include "ir/error.h"
 #include "ir/interpret.h"
 #include "ir/val.h"
 

@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "base/error.h"
 #include "frontend/kiln.h"
 #include "ir/autodiff.h"
-#include "ir/error.h"
 #include "ir/interpret.h"
 #include "ir/print.h"
 #include "tests/ir/random_bindings.h"

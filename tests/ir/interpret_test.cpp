@@ -4,8 +4,8 @@
 
 #include <cmath>
 
+#include "base/error.h"
 #include "frontend/kiln.h"
-#include "ir/error.h"
 #include "ir/interpret.h"
 #include "ir/val.h"
 #include "tests/ir/random_bindings.h"

@@ -7,9 +7,9 @@
 #include <string>
 #include <string_view>
 
+#include "base/error.h"
 #include "frontend/kiln.h"
 #include "ir/autodiff.h"
-#include "ir/error.h"
 #include "ir/interpret.h"
 #include "ir/passes.h"
 #include "ir/print.h"

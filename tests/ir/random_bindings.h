@@ -4,9 +4,9 @@
 #include <cstdint>
 #include <vector>
 
+#include "base/rng.h"
 #include "ir/interpret.h"
 #include "ir/node.h"
-#include "ir/rng.h"
 
 namespace kiln::test {
 

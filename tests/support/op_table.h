@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "base/rng.h"
 #include "ir/interpret.h"
-#include "ir/rng.h"
 #include "ir/val.h"
 
 namespace kiln::test {

@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
+#include "base/error.h"
+#include "base/rng.h"
 #include "ir/autodiff.h"
-#include "ir/error.h"
 #include "ir/interpret.h"
-#include "ir/rng.h"
 #include "ir/val.h"
 
 namespace kiln::test {

@@ -11,10 +11,10 @@
 #include <string>
 #include <vector>
 
+#include "base/rng.h"
 #include "ir/autodiff.h"
 #include "ir/interpret.h"
 #include "ir/passes.h"
-#include "ir/rng.h"
 
 namespace kiln::test {
 

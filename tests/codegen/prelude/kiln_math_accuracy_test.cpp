@@ -8,8 +8,8 @@
 
 #include <cmath>
 
+#include "base/rng.h"
 #include "codegen/prelude/kiln_math.h"
-#include "ir/rng.h"
 #include "tests/codegen/prelude/ulp_sweep.h"
 
 namespace {

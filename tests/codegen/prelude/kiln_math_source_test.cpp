@@ -6,8 +6,8 @@
 #include <sstream>
 #include <string>
 
+#include "base/error.h"
 #include "codegen/prelude/kiln_math_source.h"
-#include "ir/error.h"
 
 TEST_CASE("kKilnMathSource is the current text of kiln_math.h", "[kiln_math]") {
   std::ifstream in(KILN_SOURCE_DIR "/codegen/prelude/kiln_math.h");

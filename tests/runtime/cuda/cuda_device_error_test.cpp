@@ -6,11 +6,11 @@
 
 #include <cstdlib>
 
-#include "ir/error.h"
-#include "runtime/data/data.h"
+#include "base/error.h"
+#include "io/data.h"
 #include "runtime/executable.h"
-#include "runtime/trainer.h"
-#include "tests/codegen/cuda_graphs.h"
+#include "tests/codegen/cuda/cuda_graphs.h"
+#include "trainer/trainer.h"
 
 using namespace kiln;
 using Catch::Matchers::Contains;

@@ -4,7 +4,7 @@
 
 #include "cuda_test_util.h"
 
-#include "ir/error.h"
+#include "base/error.h"
 
 #include <catch2/catch.hpp>
 

@@ -10,8 +10,8 @@
 #include <mutex>
 #include <set>
 
-#include "ir/error.h"
-#include "runtime/jit/cpu_jit.h"
+#include "base/error.h"
+#include "runtime/cpu/cpu_jit.h"
 
 // Fibers switch with a few instructions instead of swapcontext (which makes a system call per
 // switch): save the callee-saved registers on the old stack, switch stack pointers, restore.

@@ -14,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-#include "codegen/cuda_renderer.h"
+#include "codegen/cuda/renderer.h"
 
 namespace kiln::test {
 

@@ -12,12 +12,12 @@
 #include <filesystem>
 #include <string>
 
+#include "base/error.h"
 #include "cuda_emulator.h"
 #include "fake_libcuda.h"
-#include "ir/error.h"
 #include "runtime/cuda/cuda_driver.h"
 #include "runtime/executable.h"
-#include "tests/codegen/cuda_graphs.h"
+#include "tests/codegen/cuda/cuda_graphs.h"
 
 using namespace kiln;
 

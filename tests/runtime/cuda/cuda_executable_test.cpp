@@ -8,15 +8,15 @@
 
 #include <cmath>
 
+#include "io/data.h"
 #include "ir/interpret.h"
 #include "ir/passes.h"
 #include "ir/print.h"
-#include "runtime/data/data.h"
 #include "runtime/executable.h"
-#include "runtime/trainer.h"
-#include "tests/codegen/cuda_graphs.h"
+#include "tests/codegen/cuda/cuda_graphs.h"
 #include "tests/support/compare.h"
 #include "tests/support/random_graph.h"
+#include "trainer/trainer.h"
 
 using namespace kiln;
 using namespace kiln::test;

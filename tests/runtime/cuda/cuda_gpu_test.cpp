@@ -9,8 +9,8 @@
 
 #include "cuda_test_util.h"
 
-#include "ir/error.h"
-#include "ir/rng.h"
+#include "base/error.h"
+#include "base/rng.h"
 
 #include <catch2/catch.hpp>
 

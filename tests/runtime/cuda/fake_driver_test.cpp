@@ -9,7 +9,7 @@
 #include "cuda_test_util.h"
 #include "fake_libcuda.h"
 
-#include "ir/error.h"
+#include "base/error.h"
 
 #include <catch2/catch.hpp>
 

@@ -1,9 +1,9 @@
 #include "runtime/cuda/nvrtc.h"
-#include "runtime/jit/kernel_cache.h"
+#include "runtime/kernel_cache.h"
 
 #include "cuda_test_util.h"
 
-#include "ir/error.h"
+#include "base/error.h"
 
 #include <catch2/catch.hpp>
 

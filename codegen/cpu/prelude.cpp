@@ -1,0 +1,11 @@
+#include "codegen/cpu/renderer.h"
+#include "codegen/prelude/kiln_math_source.h"
+
+namespace kiln::codegen {
+
+const std::string& cpu_prelude() {
+  static const std::string s = kKilnMathSource;
+  return s;
+}
+
+} // namespace kiln::codegen

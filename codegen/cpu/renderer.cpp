@@ -1,0 +1,701 @@
+#include "codegen/cpu/renderer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "base/error.h"
+#include "base/hash.h"
+#include "codegen/c_like.h"
+#include "codegen/cpu/gemm.h"
+#include "codegen/pcg32.h"
+#include "codegen/share_groups.h"
+#include "codegen/split_units.h"
+
+namespace kiln::codegen {
+
+using ir::Node;
+using ir::NodeId;
+using ir::Op;
+
+namespace {
+
+constexpr const char* kLoopMacros = R"KILN(#ifdef __clang__
+#ifdef __AVX512F__
+// With mask registers a loop's remainder costs one masked vector op, not a scalar loop: the
+// widths of small layers (10, 14, ...) are rarely multiples of the vector length.
+#define KILN_VECTORIZE _Pragma("clang loop vectorize(enable) vectorize_predicate(enable)")
+#else
+#define KILN_VECTORIZE _Pragma("clang loop vectorize(enable) interleave(enable)")
+#endif
+#define KILN_REASSOCIATE _Pragma("clang fp reassociate(on)")
+// Clang's compile time grows with the machine code it emits, and these two pragmas each took
+// away code that ran no faster (bench/results/2026-11-28-compile-work.md). A loop over the batch
+// is not unrolled: its body is large (a row of a product, a vector op over a layer) and four
+// copies plus a remainder loop only fed the instruction selector. A product's row loop is not
+// vectorized across rows: once its small column loops are unrolled, LLVM would otherwise turn
+// it into gathers over rows behind alias checks, beside a scalar copy of the loop.
+#define KILN_BATCH_LOOP _Pragma("clang loop unroll(disable)")
+#define KILN_ROW_LOOP _Pragma("clang loop vectorize(disable) interleave(disable)")
+#else
+#define KILN_VECTORIZE _Pragma("GCC ivdep")
+#define KILN_REASSOCIATE
+#define KILN_BATCH_LOOP
+#define KILN_ROW_LOOP
+#endif
+static inline long long kiln_align64(long long bytes) { return (bytes + 63) & ~63LL; }
+)KILN";
+
+/** How the step declares a slot's pointer ("const float* __restrict"). */
+std::string slot_pointer_type(const Slot& slot) {
+  const bool readonly =
+      slot.role == Slot::Role::Input || (slot.role == Slot::Role::Param && !slot.written);
+  return (readonly ? "const " : "") + c_type_of(slot.type.dtype) + "* __restrict";
+}
+
+/** Outputs up to this many elements accumulate in one local array (16 KiB of floats). */
+constexpr int64_t kWholeOutputLimit = 4096;
+
+class CpuEmitter {
+public:
+  explicit CpuEmitter(const Schedule& sc) : sc_(sc), g_(sc.graph), e_(sc, w_) {}
+
+  /** The step's statements; loop nests that repeat (deep nets) become shared functions. */
+  SharedGroups body() {
+    std::vector<std::string> blocks;
+    for (const Group& grp : sc_.groups) {
+      const size_t before = w_.str().size();
+      w_.line("// " + group_title(grp));
+      switch (grp.kind) {
+      case Group::Kind::Pointwise:
+        pointwise(grp);
+        break;
+      case Group::Kind::Reduce:
+        reduce(grp);
+        break;
+      case Group::Kind::MatMul:
+        matmul(grp);
+        break;
+      }
+      blocks.push_back(w_.str().substr(before));
+    }
+    const size_t tail = w_.str().size();
+    for (const auto& [slot, node] : sc_.output_copies)
+      copy(slot, node);
+    for (const auto& [from, to] : sc_.copy_back) {
+      const Slot& dst = sc_.slots[static_cast<size_t>(to)];
+      w_.line("// update " + dst.name + " (it is read after its new value is known)");
+      w_.line("KILN_VECTORIZE");
+      w_.open("for (long long i = 0; i < " + c_numel(dst.type.shape.dims()) + "; ++i)");
+      w_.line(ExprEmitter::slot_name(to) + "[i] = " + ExprEmitter::slot_name(from) + "[i];");
+      w_.close();
+    }
+    blocks.push_back(w_.str().substr(tail));
+    return share_repeated_groups(blocks, [&](const std::string& buffer) {
+      return slot_pointer_type(sc_.slots[std::stoul(buffer.substr(1))]);
+    });
+  }
+  /** Workspace bytes after the scratch buffers that body()'s blocked matmuls use. */
+  int64_t gemm_workspace() const { return gemm_workspace_; }
+
+private:
+  std::string group_title(const Group& grp) const {
+    std::string s = str(grp.domain, ":");
+    for (NodeId r : grp.roots)
+      s += str(" ", ir::op_name(g_.node(r).op), " %", r, sc_.stored[r] ? "*" : "");
+    return s;
+  }
+
+  /**
+   * Opens one loop per dim of `dims` and returns the index; the innermost gets `pragma`, and a
+   * loop over the batch KILN_BATCH_LOOP.
+   */
+  Index open_loops(const std::vector<int64_t>& dims, const std::string& stem, const char* pragma) {
+    Index idx;
+    for (size_t d = 0; d < dims.size(); ++d) {
+      const std::string v = e_.fresh(stem);
+      if (d + 1 == dims.size() && pragma)
+        w_.line(pragma);
+      if (dims[d] == ir::kBatch)
+        w_.line("KILN_BATCH_LOOP");
+      w_.open("for (long long " + v + " = 0; " + v + " < " + c_dim(dims[d]) + "; ++" + v + ")");
+      idx.push_back(v);
+    }
+    if (dims.empty())
+      w_.open("");
+    return idx;
+  }
+  void close_loops(size_t n) {
+    for (size_t i = 0; i < std::max<size_t>(n, 1); ++i)
+      w_.close();
+  }
+
+  void store(NodeId n, const Index& idx, const std::string& v) {
+    if (!sc_.stored[n])
+      return;
+    w_.line(ExprEmitter::slot_name(sc_.slot_of[n]) + "[" + c_offset(g_.node(n).type.shape, idx) +
+            "] = " + v + ";");
+  }
+
+  /**
+   * Computes the group's roots from `first` on at `idx`, then stores them: every read in this
+   * iteration happens before any write, so a root may overwrite a param it reads (in place).
+   */
+  void roots_at(const Group& grp, size_t first, const Index& idx) {
+    std::vector<std::string> values;
+    for (size_t r = first; r < grp.roots.size(); ++r)
+      values.push_back(e_.compute(grp.roots[r], idx));
+    for (size_t r = first; r < grp.roots.size(); ++r)
+      store(grp.roots[r], idx, values[r - first]);
+  }
+
+  /** `value` of the group's first root `r` at `at`: bound for the epilogue, stored if it is
+   *  stored, then the other roots. */
+  void finish_root(const Group& grp, NodeId r, const Index& at, const std::string& value) {
+    e_.bind(r, at, value);
+    store(r, at, value);
+    roots_at(grp, 1, at);
+  }
+
+  /** A fresh `const t t<r> = expr;` for node r; returns its name. */
+  std::string named(NodeId r, const std::string& t, const std::string& expr) {
+    const std::string name = e_.fresh("t" + std::to_string(r));
+    w_.line("const " + t + " " + name + " = " + expr + ";");
+    return name;
+  }
+
+  void pointwise(const Group& grp) {
+    const Index idx = open_loops(grp.domain.dims(), "i", "KILN_VECTORIZE");
+    e_.push_scope();
+    roots_at(grp, 0, idx);
+    e_.pop_scope();
+    close_loops(idx.size());
+  }
+
+  /**
+   * A reduction that keeps the innermost axis into a small static output (e.g. a bias gradient,
+   * summed over the batch): the reduced loops run outermost and the kept ones, contiguous,
+   * innermost into an accumulator array, so it vectorizes; then the epilogue as one loop.
+   */
+  void outer_reduce(const Group& grp, const std::vector<int64_t>& rdims) {
+    const NodeId r = grp.roots[0];
+    const Node& n = g_.node(r);
+    const NodeId x = n.inputs[0];
+    const ir::Shape& in = g_.node(x).type.shape;
+    const std::vector<int64_t>& axes = n.attrs.ints("axes");
+    const std::string t = c_type_of(n.type.dtype);
+    const std::string acc = e_.fresh("acc");
+    w_.line(t + " " + acc + "[" + std::to_string(grp.domain.static_numel()) + "];");
+    const Index q = open_loops({grp.domain.static_numel()}, "q", "KILN_VECTORIZE");
+    w_.line(acc + "[" + q[0] + "] = " +
+            (n.op == Op::Max ? c_literal(-INFINITY, n.type.dtype) : c_literal(0, n.type.dtype)) +
+            ";");
+    close_loops(1);
+    const Index red = open_loops(rdims, "r", nullptr);
+    const Index out = open_loops(grp.domain.dims(), "i", "KILN_VECTORIZE");
+    e_.push_scope();
+    Index at;
+    for (int d = 0, o = 0, k = 0; d < in.rank(); ++d) {
+      const bool reduced = k < static_cast<int>(axes.size()) && axes[static_cast<size_t>(k)] == d;
+      at.push_back(reduced ? red[static_cast<size_t>(k++)] : out[static_cast<size_t>(o++)]);
+    }
+    const std::string v = e_.value(x, at);
+    const std::string cell = acc + "[" + c_offset(grp.domain, out) + "]";
+    if (n.op == Op::Max)
+      w_.line(cell + " = " + cell + " < " + v + " ? " + v + " : " + cell + ";");
+    else
+      w_.line(cell + " += " + v + ";");
+    e_.pop_scope();
+    close_loops(out.size() + red.size());
+    const Index o = open_loops(grp.domain.dims(), "i", "KILN_VECTORIZE");
+    e_.push_scope();
+    std::string result = acc + "[" + c_offset(grp.domain, o) + "]";
+    if (n.op == Op::Mean)
+      result = "(" + result + " / (" + t + ")(" + c_numel(rdims) + "))";
+    finish_root(grp, r, o, named(r, t, result));
+    e_.pop_scope();
+    close_loops(o.size());
+  }
+
+  void reduce(const Group& grp) {
+    const NodeId r = grp.roots[0];
+    const Node& n = g_.node(r);
+    const NodeId x = n.inputs[0];
+    const ir::Shape& in = g_.node(x).type.shape;
+    const std::vector<int64_t>& axes = n.attrs.ints("axes");
+    const std::string t = c_type_of(n.type.dtype);
+    std::vector<int64_t> rdims;
+    for (int64_t a : axes)
+      rdims.push_back(in[static_cast<int>(a)]);
+    const Index out = open_loops(grp.domain.dims(), "i", nullptr);
+    e_.push_scope();
+    if (g_.node(x).op == Op::Constant) {
+      // A reduction of a splat needs no loop (mean's derivative divides by such a count).
+      const std::string c = c_literal(g_.node(x).attrs.f("value"), n.type.dtype);
+      const std::string v =
+          n.op == Op::Sum ? "(" + c + " * (" + t + ")(" + c_numel(rdims) + "))" : c;
+      finish_root(grp, r, out, named(r, t, v));
+      e_.pop_scope();
+      close_loops(out.size());
+      return;
+    }
+    const bool last_kept = axes.empty() || axes.back() != in.rank() - 1;
+    if (last_kept && !grp.domain.has_batch() && grp.domain.static_numel() <= kWholeOutputLimit) {
+      e_.pop_scope();
+      close_loops(out.size());
+      return outer_reduce(grp, rdims);
+    }
+    const std::string acc = e_.fresh("acc");
+    w_.line(t + " " + acc + " = " +
+            (n.op == Op::Max ? c_literal(-INFINITY, n.type.dtype) : c_literal(0, n.type.dtype)) +
+            ";");
+    const Index red = open_loops(rdims, "r", "KILN_VECTORIZE");
+    w_.line("KILN_REASSOCIATE");
+    e_.push_scope();
+    Index at;
+    for (int d = 0, o = 0, k = 0; d < in.rank(); ++d) {
+      const bool reduced = k < static_cast<int>(axes.size()) && axes[static_cast<size_t>(k)] == d;
+      at.push_back(reduced ? red[static_cast<size_t>(k++)] : out[static_cast<size_t>(o++)]);
+    }
+    const std::string v = e_.value(x, at);
+    if (n.op == Op::Max)
+      w_.line(acc + " = " + acc + " < " + v + " ? " + v + " : " + acc + ";");
+    else
+      w_.line(acc + " += " + v + ";");
+    e_.pop_scope();
+    close_loops(red.size());
+    std::string result = acc;
+    if (n.op == Op::Mean)
+      result = acc + " / (" + t + ")(" + c_numel(rdims) + ")";
+    finish_root(grp, r, out, named(r, t, result));
+    e_.pop_scope();
+    close_loops(out.size());
+  }
+
+  void matmul(const Group& grp) {
+    MatmulDesc d = describe_matmul(g_, grp.roots[0]);
+    const GemmPlan plan = plan_gemm(d);
+    if (!plan.blocked) {
+      const ir::Shape& out = g_.node(grp.roots[0]).type.shape;
+      // Thin outputs (a column or a few): a row at a time would be scalar.
+      if (out[0] != ir::kBatch && out[1] != ir::kBatch && out[1] < 8 && out[0] > out[1] &&
+          out[0] * out[1] <= kWholeOutputLimit)
+        return whole_matmul(grp);
+      return rowwise_matmul(grp);
+    }
+    // Large products: the blocked GEMM, packing into the workspace after the scratch buffers.
+    d.workspace = "kiln_ws";
+    gemm_workspace_ = std::max(gemm_workspace_, gemm_workspace_bytes(d));
+    auto epilogue = [&](const Index& at, const std::string& v) { finish_root(grp, d.node, at, v); };
+    if (plan.min_batch > 0)
+      w_.open("if (N >= " + std::to_string(plan.min_batch) + ")");
+    emit_blocked_matmul(w_, e_, d, epilogue);
+    if (plan.min_batch == 0)
+      return;
+    w_.reopen("else");
+    rowwise_matmul(grp);
+    w_.close();
+  }
+
+  /**
+   * A product whose whole (static, small) output fits in an accumulator array: the depth loop
+   * runs outermost, so weight gradients summed over the batch and thin outputs (one column)
+   * still vectorize, and the epilogue (an optimizer update) runs as one vector loop.
+   */
+  void whole_matmul(const Group& grp) {
+    const NodeId m = grp.roots[0];
+    const Node& n = g_.node(m);
+    const NodeId a = n.inputs[0], b = n.inputs[1];
+    const bool ta = n.attrs.i("ta") != 0, tb = n.attrs.i("tb") != 0;
+    const int64_t rows = n.type.shape[0], cols = n.type.shape[1];
+    const int64_t k = g_.node(a).type.shape[ta ? 0 : 1];
+    const std::string t = c_type_of(n.type.dtype), c = std::to_string(cols);
+    // Vectorize over the longer of the two output dims.
+    const bool by_rows = cols < 8 && rows > cols;
+    const std::string acc = e_.fresh("acc");
+    w_.line(t + " " + acc + "[" + std::to_string(rows * cols) + "];");
+    Index q = open_loops({rows * cols}, "q", "KILN_VECTORIZE");
+    w_.line(acc + "[" + q[0] + "] = " + c_literal(0, n.type.dtype) + ";");
+    close_loops(1);
+    const Index kk = open_loops({k}, "k", nullptr);
+    const Index outer = open_loops({by_rows ? cols : rows}, by_rows ? "j" : "i", nullptr);
+    e_.push_scope();
+    const std::string fixed = e_.fresh(by_rows ? "bv" : "av");
+    w_.line("const " + t + " " + fixed + " = " +
+            (by_rows ? e_.value(b, tb ? Index{outer[0], kk[0]} : Index{kk[0], outer[0]})
+                     : e_.value(a, ta ? Index{kk[0], outer[0]} : Index{outer[0], kk[0]})) +
+            ";");
+    const Index inner = open_loops({by_rows ? rows : cols}, by_rows ? "i" : "j", "KILN_VECTORIZE");
+    e_.push_scope();
+    const std::string i = by_rows ? inner[0] : outer[0], j = by_rows ? outer[0] : inner[0];
+    const std::string other = by_rows ? e_.value(a, ta ? Index{kk[0], i} : Index{i, kk[0]})
+                                      : e_.value(b, tb ? Index{j, kk[0]} : Index{kk[0], j});
+    w_.line(acc + "[" + i + "*" + c + " + " + j + "] += " + fixed + " * " + other + ";");
+    e_.pop_scope();
+    close_loops(1);
+    e_.pop_scope();
+    close_loops(2);
+    const Index eo = open_loops({by_rows ? cols : rows}, by_rows ? "j" : "i", nullptr);
+    const Index ei = open_loops({by_rows ? rows : cols}, by_rows ? "i" : "j", "KILN_VECTORIZE");
+    e_.push_scope();
+    const Index at = by_rows ? Index{ei[0], eo[0]} : Index{eo[0], ei[0]};
+    const std::string v = acc + "[" + at[0] + "*" + c + " + " + at[1] + "]";
+    finish_root(grp, m, at, v);
+    e_.pop_scope();
+    close_loops(2);
+  }
+
+  void rowwise_matmul(const Group& grp) {
+    const NodeId m = grp.roots[0];
+    const Node& n = g_.node(m);
+    const NodeId a = n.inputs[0], b = n.inputs[1];
+    const bool ta = n.attrs.i("ta") != 0, tb = n.attrs.i("tb") != 0;
+    const int64_t rows = n.type.shape[0], cols = n.type.shape[1];
+    const int64_t k = g_.node(a).type.shape[ta ? 0 : 1];
+    const std::string t = c_type_of(n.type.dtype);
+    auto A = [&](const std::string& i, const std::string& kk) {
+      return e_.value(a, ta ? Index{kk, i} : Index{i, kk});
+    };
+    auto B = [&](const std::string& kk, const std::string& j) {
+      return e_.value(b, tb ? Index{j, kk} : Index{kk, j});
+    };
+
+    // B transposed (a layer's weight as y W^T): copy it once, transposed, so the row loop below
+    // streams contiguous rows of it instead of a horizontal sum per output.
+    std::string bt;
+    if (tb && cols != ir::kBatch && k != ir::kBatch && cols * k <= kWholeOutputLimit * 2 &&
+        rows != 1) {
+      bt = e_.fresh("bt");
+      w_.line(t + " " + bt + "[" + std::to_string(cols * k) + "];");
+      // Rows of the copy are written whole (contiguous stores; the reads gather), since a
+      // gather is several times cheaper than a scatter.
+      const Index kk = open_loops({k}, "k", nullptr);
+      const Index jj = open_loops({cols}, "j", "KILN_VECTORIZE");
+      e_.push_scope();
+      w_.line(bt + "[" + kk[0] + "*" + std::to_string(cols) + " + " + jj[0] +
+              "] = " + e_.value(b, Index{jj[0], kk[0]}) + ";");
+      e_.pop_scope();
+      close_loops(2);
+    }
+    auto Bt = [&](const std::string& kk, const std::string& j) {
+      return bt.empty() ? B(kk, j) : bt + "[" + kk + "*" + std::to_string(cols) + " + " + j + "]";
+    };
+    const Index row = open_loops({rows}, "i", "KILN_ROW_LOOP");
+    if (cols != ir::kBatch) {
+      // One row of the product at a time, accumulated in registers, then the epilogue.
+      const std::string acc = e_.fresh("acc");
+      w_.line(t + " " + acc + "[" + std::to_string(cols) + "];");
+      Index j = open_loops({cols}, "j", "KILN_VECTORIZE");
+      w_.line(acc + "[" + j[0] + "] = " + c_literal(0, n.type.dtype) + ";");
+      close_loops(1);
+      if (!tb || !bt.empty()) {
+        const Index kk = open_loops({k}, "k", nullptr);
+        e_.push_scope();
+        const std::string av = e_.fresh("a");
+        w_.line("const " + t + " " + av + " = " + A(row[0], kk[0]) + ";");
+        j = open_loops({cols}, "j", "KILN_VECTORIZE");
+        e_.push_scope();
+        w_.line(acc + "[" + j[0] + "] += " + av + " * " + Bt(kk[0], j[0]) + ";");
+        e_.pop_scope();
+        close_loops(1);
+        e_.pop_scope();
+        close_loops(1);
+      } else {
+        j = open_loops({cols}, "j", nullptr);
+        const std::string s = e_.fresh("s");
+        w_.line(t + " " + s + " = " + c_literal(0, n.type.dtype) + ";");
+        const Index kk = open_loops({k}, "k", "KILN_VECTORIZE");
+        w_.line("KILN_REASSOCIATE");
+        e_.push_scope();
+        w_.line(s + " += " + A(row[0], kk[0]) + " * " + B(kk[0], j[0]) + ";");
+        e_.pop_scope();
+        close_loops(1);
+        w_.line(acc + "[" + j[0] + "] = " + s + ";");
+        close_loops(1);
+      }
+      j = open_loops({cols}, "j", "KILN_VECTORIZE");
+      e_.push_scope();
+      const Index at{row[0], j[0]};
+      finish_root(grp, m, at, acc + "[" + j[0] + "]");
+      e_.pop_scope();
+      close_loops(1);
+    } else {
+      // A dynamic number of columns: one dot product per element.
+      const Index j = open_loops({cols}, "j", nullptr);
+      e_.push_scope();
+      const std::string s = e_.fresh("s");
+      w_.line(t + " " + s + " = " + c_literal(0, n.type.dtype) + ";");
+      const Index kk = open_loops({k}, "k", "KILN_VECTORIZE");
+      w_.line("KILN_REASSOCIATE");
+      e_.push_scope();
+      w_.line(s + " += " + A(row[0], kk[0]) + " * " + B(kk[0], j[0]) + ";");
+      e_.pop_scope();
+      close_loops(1);
+      const Index at{row[0], j[0]};
+      finish_root(grp, m, at, s);
+      e_.pop_scope();
+      close_loops(1);
+    }
+    close_loops(1);
+  }
+
+  void copy(int slot, NodeId node) {
+    w_.line("// output " + sc_.slots[static_cast<size_t>(slot)].name + " = %" +
+            std::to_string(node));
+    const Index idx = open_loops(g_.node(node).type.shape.dims(), "i", "KILN_VECTORIZE");
+    e_.push_scope();
+    const std::string v = e_.value(node, idx);
+    w_.line(ExprEmitter::slot_name(slot) + "[" + c_offset(g_.node(node).type.shape, idx) +
+            "] = " + v + ";");
+    e_.pop_scope();
+    close_loops(idx.size());
+  }
+
+  const Schedule& sc_;
+  const ir::Graph& g_;
+  CodeWriter w_;
+  ExprEmitter e_;
+  /** Bytes the blocked matmuls pack into, after the scratch buffers. */
+  int64_t gemm_workspace_ = 0;
+};
+
+std::string signature_block(const Schedule& sc, std::vector<ScratchSize>& scratch) {
+  CodeWriter w;
+  w.line("(void)N;");
+  w.line("char* kiln_ws = (char*)workspace;");
+  w.line("(void)kiln_ws;");
+  for (size_t s = 0; s < sc.slots.size(); ++s) {
+    const Slot& slot = sc.slots[s];
+    const std::string t = c_type_of(slot.type.dtype);
+    const std::string name = ExprEmitter::slot_name(static_cast<int>(s));
+    const bool readonly =
+        slot.role == Slot::Role::Input || (slot.role == Slot::Role::Param && !slot.written);
+    const std::string decl = slot_pointer_type(slot) + " " + name;
+    if (slot.role != Slot::Role::Scratch) {
+      w.line(decl + " = (" + (readonly ? "const " : "") + t + "*)slots[" + std::to_string(s) +
+             "]; // " + slot.name + " " + slot.type.str());
+      continue;
+    }
+    const int64_t elem = static_cast<int64_t>(
+        slot.type.dtype == ir::DType::F64 || slot.type.dtype == ir::DType::I64 ? 8 : 4);
+    const ir::Shape& shape = slot.type.shape;
+    scratch.push_back({shape.has_batch() ? shape.static_numel() * elem : 0,
+                       shape.has_batch() ? 0 : shape.static_numel() * elem});
+    w.line(decl + " = (" + t + "*)kiln_ws; // " + slot.name + " " + slot.type.str());
+    w.line("kiln_ws += kiln_align64((long long)sizeof(" + t + ") * " + c_numel(shape.dims()) +
+           ");");
+  }
+  return w.str();
+}
+
+/** Per-sample element count of a data input [N, ...]. */
+int64_t row_elems(const Slot& s) {
+  return s.type.shape.static_numel();
+}
+
+int64_t dtype_bytes(ir::DType t) {
+  return t == ir::DType::F64 || t == ir::DType::I64 ? 8 : 4;
+}
+
+size_t find_slot(const Schedule& sc, Slot::Role role, const std::string& name, const char* what) {
+  for (size_t i = 0; i < sc.slots.size(); ++i)
+    if (sc.slots[i].role == role && sc.slots[i].name == name)
+      return i;
+  throw Error(str("[epoch] the step graph has no ", what, " named '", name, "'"));
+}
+
+/**
+ * The fused epoch: shuffles the resident data set with kiln's PCG32 (the same stream as
+ * kiln::Rng(seed), so the host can reproduce it), then runs the step over every mini-batch,
+ * summing each metric times the batch size into stats.
+ */
+std::string epoch_function(const CpuKernel& k, const EpochSpec& spec) {
+  const Schedule& sc = k.schedule;
+  CodeWriter w;
+  w.open("extern \"C\" void " + k.epoch_name +
+         "(long long n, long long batch, int shuffle, unsigned long long seed, void* const* data, "
+         "void* const* slots, void* workspace, double* stats)");
+  w.line("char* ws = (char*)workspace;");
+  w.line("void* step_ws = ws;");
+  w.line("ws += kiln_align64(kiln_step_workspace(batch));");
+  w.line("long long* perm = (long long*)ws;");
+  w.line("ws += kiln_align64((long long)sizeof(long long) * n);");
+  w.line("void* s[" + std::to_string(sc.slots.size()) + "];");
+  w.line("for (int i = 0; i < " + std::to_string(sc.slots.size()) + "; ++i) s[i] = slots[i];");
+  std::vector<size_t> data_slots;
+  for (size_t d = 0; d < spec.data.size(); ++d) {
+    const size_t slot = find_slot(sc, Slot::Role::Input, spec.data[d], "input");
+    data_slots.push_back(slot);
+    const std::string t = c_type_of(sc.slots[slot].type.dtype);
+    w.line(t + "* buf" + std::to_string(d) + " = (" + t + "*)ws;");
+    w.line("ws += kiln_align64((long long)sizeof(" + t + ") * batch * " +
+           std::to_string(row_elems(sc.slots[slot])) + ");");
+    w.line("s[" + std::to_string(slot) + "] = buf" + std::to_string(d) + ";");
+  }
+  w.line("for (long long i = 0; i < n; ++i) perm[i] = i;");
+  w.open("if (shuffle)");
+  w.line("kiln_pcg32 rng = kiln_pcg32_seed(seed);");
+  w.open("for (long long i = n - 1; i > 0; --i)");
+  w.line("const long long j = (long long)kiln_pcg32_below(&rng, (unsigned)(i + 1));");
+  w.line("const long long t = perm[i]; perm[i] = perm[j]; perm[j] = t;");
+  w.close();
+  w.close();
+  w.open("for (long long b0 = 0; b0 < n; b0 += batch)");
+  w.line("const long long nb = n - b0 < batch ? n - b0 : batch;");
+  w.open("for (long long r = 0; r < nb; ++r)");
+  w.line("const long long src = perm[b0 + r];");
+  for (size_t d = 0; d < spec.data.size(); ++d) {
+    const Slot& sl = sc.slots[data_slots[d]];
+    const std::string t = c_type_of(sl.type.dtype), row = std::to_string(row_elems(sl));
+    w.line("__builtin_memcpy(buf" + std::to_string(d) + " + r * " + row + ", (const " + t +
+           "*)data[" + std::to_string(d) + "] + src * " + row + ", sizeof(" + t + ") * " + row +
+           ");");
+  }
+  w.close();
+  w.line("kiln_run(nb, s, step_ws);");
+  for (size_t m = 0; m < spec.metrics.size(); ++m) {
+    const size_t slot = find_slot(sc, Slot::Role::Output, spec.metrics[m], "output");
+    if (!sc.slots[slot].type.shape.is_scalar())
+      throw Error(str("[epoch] metric '", spec.metrics[m], "' must be a scalar output, got ",
+                      sc.slots[slot].type));
+    const std::string t = c_type_of(sc.slots[slot].type.dtype);
+    w.line("stats[" + std::to_string(m) + "] += (double)((const " + t + "*)s[" +
+           std::to_string(slot) + "])[0] * (double)nb;");
+  }
+  w.close();
+  w.line("stats[" + std::to_string(spec.metrics.size()) + "] += (double)n;");
+  w.close();
+  return w.str();
+}
+
+} // namespace
+
+int64_t CpuKernel::workspace_bytes(int64_t N) const {
+  int64_t total = 0;
+  for (const ScratchSize& s : scratch)
+    total += (s.per_batch * N + s.fixed + 63) & ~int64_t{63};
+  return total;
+}
+
+int64_t CpuKernel::epoch_workspace_bytes(int64_t n, int64_t batch) const {
+  auto align = [](int64_t b) { return (b + 63) & ~int64_t{63}; };
+  int64_t total = align(workspace_bytes(batch)) + align(8 * n);
+  for (const std::string& name : epoch_data)
+    total += align(
+        dtype_bytes(
+            schedule.slots[find_slot(schedule, Slot::Role::Input, name, "input")].type.dtype) *
+        batch * row_elems(schedule.slots[find_slot(schedule, Slot::Role::Input, name, "input")]));
+  return total;
+}
+
+CpuKernel render_cpu(const ir::Graph& g, const CpuOptions& options) {
+  CpuKernel k;
+  k.schedule = schedule(g, options.updates);
+  const std::string decls = signature_block(k.schedule, k.scratch);
+  CpuEmitter emitter(k.schedule);
+  const SharedGroups shared = emitter.body();
+  const std::string& body = shared.body;
+  if (emitter.gemm_workspace() > 0)
+    k.scratch.push_back({0, emitter.gemm_workspace()});
+
+  std::string comment = "// kiln CPU kernel. Groups (one loop nest each; * = stored):\n";
+  for (size_t gi = 0; gi < k.schedule.groups.size(); ++gi) {
+    std::string line = "//   " + std::to_string(gi) + ":";
+    for (NodeId r : k.schedule.groups[gi].roots)
+      line += str(" ", ir::op_name(g.node(r).op), k.schedule.stored[r] ? "*" : "");
+    comment += line + "\n";
+  }
+  // The name comes from the content, so identical graphs share one cache entry and one symbol.
+  k.name = "kiln_" + hash_hex128(shared.functions + decls + body).substr(0, 16);
+  // One copy of the step, called by the entry point and by the epoch loop (a call per step
+  // costs nanoseconds; a second inlined copy doubles clang's time).
+  const std::string head = comment + cpu_prelude() + kLoopMacros + "\n";
+  const std::vector<size_t> starts = unit_starts(shared, options.max_units);
+  auto unit = [&](size_t u) { // the body and the shared functions of unit u
+    std::pair<std::string, std::string> out;
+    std::set<std::string> used;
+    const size_t end = u + 1 < starts.size() ? starts[u + 1] : shared.blocks.size();
+    for (size_t i = starts[u]; i < end; ++i) {
+      out.first += shared.blocks[i];
+      if (!shared.calls[i].empty() && used.insert(shared.calls[i]).second)
+        out.second += shared.function_text.at(shared.calls[i]);
+    }
+    return out;
+  };
+  auto indented = [](const std::string& text) {
+    std::string out;
+    for (size_t pos = 0, next; pos < text.size(); pos = next + 1) {
+      next = text.find('\n', pos);
+      out += "  " + text.substr(pos, next - pos) + "\n";
+    }
+    return out;
+  };
+  constexpr size_t kMaxSpecializedSource = 60000;
+  const bool fixed = options.batch_hint && *options.batch_hint > 0 &&
+                     decls.size() + body.size() < kMaxSpecializedSource;
+  const std::string hint = fixed ? std::to_string(*options.batch_hint) : "";
+  const std::string fixed_n = "  const long long N = " + hint + ";\n";
+  // Units 1..: extern "C" functions with their runs of groups, called from the step in order.
+  // The copy for the batch hint, the one training runs, stays whole (one function, optimized
+  // across groups) in a unit of its own.
+  const bool split = starts.size() > 1;
+  std::string calls, declarations;
+  for (size_t u = 1; u < starts.size(); ++u) {
+    const auto [part_body, part_functions] = unit(u);
+    const std::string fn = k.name + "_u" + std::to_string(u);
+    const std::string signature =
+        "extern \"C\" void " + fn + "(long long N, void* const* slots, void* workspace)";
+    k.parts.push_back(head + part_functions + signature + " {\n" + indented(decls + part_body) +
+                      "}\n");
+    declarations += signature + ";\n";
+    calls += fn + "(N, slots, workspace);\n";
+  }
+  const std::string fixed_name = k.name + "_fixed";
+  if (split && fixed) {
+    const std::string signature =
+        "extern \"C\" void " + fixed_name + "(void* const* slots, void* workspace)";
+    k.parts.push_back(head + shared.functions + signature + " {\n" + fixed_n +
+                      indented(decls + body) + "}\n");
+    declarations += signature + ";\n";
+  }
+  const auto [first_body, first_functions] = unit(0);
+  // Unsplit, unit 0 is the whole body with every shared function (in the order defined).
+  std::string out = head + first_functions + declarations;
+  auto step_function = [&](const std::string& name, const std::string& signature,
+                           const std::string& first, const std::string& text) {
+    out += "__attribute__((noinline)) static void " + name + signature + " {\n" + first +
+           indented(decls + text) + "}\n\n";
+  };
+  step_function("kiln_step", "(long long N, void* const* slots, void* workspace)", "",
+                first_body + calls);
+  std::string call = "kiln_step(N, slots, workspace);";
+  if (fixed && split) {
+    call = "if (N == " + hint + ") " + fixed_name + "(slots, workspace); else " + call;
+  } else if (fixed) {
+    step_function("kiln_step_fixed", "(void* const* slots, void* workspace)", fixed_n, body);
+    call = "if (N == " + hint + ") kiln_step_fixed(slots, workspace); else " + call;
+  }
+  out += "static inline void kiln_run(long long N, void* const* slots, void* workspace) {\n  " +
+         call + "\n}\n\n";
+  out += "extern \"C\" void " + k.name +
+         "(long long N, void* const* slots, void* workspace) {\n"
+         "  kiln_run(N, slots, workspace);\n}\n";
+  if (options.epoch) {
+    k.epoch_name = k.name + "_epoch";
+    k.epoch_data = options.epoch->data;
+    CodeWriter ws;
+    ws.open("static inline long long kiln_step_workspace(long long N)");
+    ws.line("long long total = 0;");
+    for (const ScratchSize& sz : k.scratch)
+      ws.line("total += kiln_align64(" + std::to_string(sz.per_batch) + "LL * N + " +
+              std::to_string(sz.fixed) + "LL);");
+    ws.line("(void)N;");
+    ws.line("return total;");
+    ws.close();
+    out += "\n" + pcg32_source("static inline") + ws.str() + epoch_function(k, *options.epoch);
+  }
+  k.source = out;
+  return k;
+}
+
+} // namespace kiln::codegen

@@ -1,0 +1,44 @@
+#pragma once
+// kiln's own bitmap font: printable ASCII (32–126), drawn for these plots, proportional widths.
+// Each glyph sits in a cell 13 pixels tall: capitals and digits fill rows 1–9 (the cap height, 9
+// pixels), lowercase rows 4–9, descenders reach row 12. At scale 2 the glyphs are enlarged with
+// Scale2x and anti-aliased, so diagonals and curves stay smooth instead of turning into steps.
+
+#include "plot/canvas.h"
+
+#include <string_view>
+
+namespace kiln::plot {
+
+/** Where a text box sits relative to its anchor along one axis. */
+enum class Align { Start, Centre, End };
+
+/** Height of the cap box (capitals and digits) at scale 1, the box that alignment refers to. */
+inline constexpr int kCapHeight = 9;
+
+/** Width in pixels of `text` drawn at `scale` (1 or 2). Non-ASCII characters count as '?'. */
+int text_width(std::string_view text, int scale);
+
+/**
+ * The coverage mask of `text` at `scale`: text_width × 13·scale pixels, the cap box at rows
+ * [scale, 10·scale). Characters outside 32–126 are drawn as '?' (one per UTF-8 sequence).
+ */
+Mask render_text(std::string_view text, int scale);
+
+/**
+ * Draws `text` with its box aligned to (x, y): horizontally by `h` (Start = left edge at x),
+ * vertically by `v` applied to the cap box (Start = top of the capitals at y, Centre = their
+ * middle, End = the baseline). Descenders hang below the cap box.
+ */
+void draw_text(Canvas& canvas, double x, double y, std::string_view text, Rgb colour, int scale,
+               Align h = Align::Start, Align v = Align::Start);
+
+/**
+ * Draws `text` turned 90° counter-clockwise (reading upward), as on a y axis. `along` aligns the
+ * text's length to y (Centre: centred on y); `across` aligns the cap box to x (Start: the tops of
+ * the letters, which face left, at x).
+ */
+void draw_text_vertical(Canvas& canvas, double x, double y, std::string_view text, Rgb colour,
+                        int scale, Align along = Align::Centre, Align across = Align::Start);
+
+} // namespace kiln::plot

@@ -1,0 +1,232 @@
+#include "runtime/kernel_cache.h"
+
+#include "cpu/jit_test_util.h"
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+using kiln::runtime::KernelCache;
+using kiln::runtime::make_cache_key;
+using kiln::test::read_file;
+using kiln::test::ScopedEnv;
+using kiln::test::TempDir;
+using kiln::test::write_file;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Bytes that include NULs and high bytes, so nothing treats the payload as a C string.
+std::string payload(size_t n, int seed) {
+  std::string s(n, '\0');
+  for (size_t i = 0; i < n; ++i)
+    s[i] = static_cast<char>((i * 131 + seed * 7) & 0xff);
+  return s;
+}
+
+size_t files_in(const fs::path& dir) {
+  size_t n = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir))
+    ++n;
+  return n;
+}
+
+} // namespace
+
+TEST_CASE("make_cache_key is 32 hex digits and changes with every part") {
+  const std::string k = make_cache_key("src", "-O3", "clang 14", "icelake");
+  REQUIRE(k.size() == 32);
+  CHECK(k.find_first_not_of("0123456789abcdef") == std::string::npos);
+  CHECK(make_cache_key("src", "-O3", "clang 14", "icelake") == k);
+  CHECK(make_cache_key("src2", "-O3", "clang 14", "icelake") != k);
+  CHECK(make_cache_key("src", "-O2", "clang 14", "icelake") != k);
+  CHECK(make_cache_key("src", "-O3", "clang 15", "icelake") != k);
+  CHECK(make_cache_key("src", "-O3", "clang 14", "skylake") != k);
+  // The same bytes split differently between parts must not collide.
+  CHECK(make_cache_key("ab", "c", "", "") != make_cache_key("a", "bc", "", ""));
+}
+
+TEST_CASE("KernelCache stores and loads bytes, counting hits and misses") {
+  TempDir tmp;
+  KernelCache cache(tmp.path() / "sub" / "dir");
+  CHECK_FALSE(cache.load("k1").has_value());
+  const std::string bytes = payload(5000, 1);
+  cache.store("k1", bytes);
+  auto got = cache.load("k1");
+  REQUIRE(got.has_value());
+  CHECK(*got == bytes);
+  CHECK(fs::exists(cache.entry_path("k1")));
+
+  cache.store("k1", "replaced");
+  CHECK(cache.load("k1") == std::optional<std::string>("replaced"));
+  cache.store("empty", "");
+  CHECK(cache.load("empty") == std::optional<std::string>(""));
+
+  auto s = cache.stats();
+  CHECK(s.hits == 3);
+  CHECK(s.misses == 1);
+  CHECK(s.corrupt == 0);
+  CHECK(s.stores == 3);
+  CHECK(s.store_failures == 0);
+}
+
+TEST_CASE("KernelCache hashes keys that are not plain file names") {
+  TempDir tmp;
+  KernelCache cache(tmp.path());
+  const std::string odd = "../a key/with spaces:" + std::string(300, 'x');
+  CHECK(cache.entry_path(odd).parent_path() == tmp.path());
+  CHECK(cache.entry_path(odd).filename().string().size() < 64);
+  cache.store(odd, "odd");
+  CHECK(cache.load(odd) == std::optional<std::string>("odd"));
+  CHECK(cache.entry_path("plain_key-1").filename() == "plain_key-1.kc");
+}
+
+TEST_CASE("KernelCache store leaves no temporary files and concurrent stores are atomic") {
+  TempDir tmp;
+  KernelCache cache(tmp.path());
+  const std::string a = payload(200000, 1), b = payload(150000, 2);
+  std::atomic<bool> stop{false};
+  std::atomic<int> bad{0}, seen{0};
+  std::vector<std::thread> threads;
+  for (int w = 0; w < 2; ++w)
+    threads.emplace_back([&, w] {
+      for (int i = 0; i < 40; ++i)
+        cache.store("shared", w == 0 ? a : b);
+    });
+  threads.emplace_back([&] {
+    while (!stop) {
+      auto got = cache.load("shared");
+      if (!got)
+        continue;
+      ++seen;
+      if (*got != a && *got != b)
+        ++bad;
+    }
+  });
+  threads[0].join();
+  threads[1].join();
+  stop = true;
+  threads[2].join();
+
+  CHECK(bad == 0);
+  CHECK(cache.stats().corrupt == 0);
+  CHECK(cache.stats().stores == 80);
+  auto last = cache.load("shared");
+  REQUIRE(last.has_value());
+  CHECK((*last == a || *last == b));
+  CHECK(files_in(tmp.path()) == 1);
+}
+
+TEST_CASE("KernelCache detects, counts and removes corrupt entries") {
+  TempDir tmp;
+  KernelCache cache(tmp.path());
+  const std::string bytes = payload(1000, 3);
+  const fs::path path = cache.entry_path("key");
+
+  using Corrupt = std::string (*)(std::string);
+  const std::vector<std::pair<const char*, Corrupt>> cases = {
+      {"truncated payload", [](std::string f) { return f.substr(0, f.size() - 10); }},
+      {"truncated header", [](std::string f) { return f.substr(0, 12); }},
+      {"empty file", [](std::string) { return std::string(); }},
+      {"flipped payload byte",
+       [](std::string f) {
+         f[f.size() - 100] ^= 0x40;
+         return f;
+       }},
+      {"bad magic",
+       [](std::string f) {
+         f[0] = 'X';
+         return f;
+       }},
+      {"unknown version",
+       [](std::string f) {
+         f[8] = 99;
+         return f;
+       }},
+      {"huge payload length",
+       [](std::string f) {
+         f[23] = static_cast<char>(0xff);
+         return f;
+       }},
+      {"extra trailing bytes", [](std::string f) { return f + "junk"; }},
+  };
+  int64_t expected_corrupt = 0;
+  for (const auto& [what, corrupt] : cases) {
+    INFO(what);
+    cache.store("key", bytes);
+    write_file(path, corrupt(read_file(path)));
+    CHECK_FALSE(cache.load("key").has_value());
+    CHECK(cache.stats().corrupt == ++expected_corrupt);
+    CHECK_FALSE(fs::exists(path));
+  }
+  // After a rebuild the entry is trusted again.
+  cache.store("key", bytes);
+  CHECK(cache.load("key") == std::optional<std::string>(bytes));
+}
+
+TEST_CASE("KernelCache rejects an entry whose stored key differs") {
+  TempDir tmp;
+  KernelCache cache(tmp.path());
+  cache.store("key_a", "payload of a");
+  fs::copy_file(cache.entry_path("key_a"), cache.entry_path("key_b"));
+  CHECK_FALSE(cache.load("key_b").has_value());
+  CHECK(cache.stats().corrupt == 1);
+  CHECK_FALSE(fs::exists(cache.entry_path("key_b")));
+  CHECK(cache.load("key_a") == std::optional<std::string>("payload of a"));
+}
+
+TEST_CASE("KernelCache in a directory that cannot be created works uncached and warns once") {
+  TempDir tmp;
+  write_file(tmp.path() / "a_file", "not a directory");
+  const fs::path dir = tmp.path() / "a_file" / "cache";
+  KernelCache cache(dir);
+  ScopedEnv debug("KILN_DEBUG", "1");
+  std::string err = kiln::test::capture_stderr([&] {
+    CHECK_NOTHROW(cache.store("k", "bytes"));
+    CHECK_NOTHROW(cache.store("k2", "bytes"));
+  });
+  CHECK_FALSE(cache.load("k").has_value());
+  CHECK(cache.stats().store_failures == 2);
+  CHECK(cache.stats().stores == 0);
+  CHECK(err.find("[kernel_cache] " + dir.string() + ": cannot create the directory") == 0);
+  CHECK(err.find("kernels will not be cached") != std::string::npos);
+  // Once only.
+  CHECK(err.find("[kernel_cache]", 1) == std::string::npos);
+}
+
+TEST_CASE("KernelCache stays silent about an unwritable dir without KILN_DEBUG") {
+  TempDir tmp;
+  write_file(tmp.path() / "a_file", "x");
+  KernelCache cache(tmp.path() / "a_file");
+  ScopedEnv debug("KILN_DEBUG", std::nullopt);
+  std::string err = kiln::test::capture_stderr([&] { cache.store("k", "bytes"); });
+  CHECK(err.empty());
+  CHECK(cache.stats().store_failures == 1);
+}
+
+TEST_CASE("A KernelCache with an empty path is disabled") {
+  KernelCache cache{fs::path()};
+  CHECK_FALSE(cache.enabled());
+  cache.store("k", "bytes");
+  CHECK_FALSE(cache.load("k").has_value());
+  CHECK(cache.stats().stores == 0);
+  CHECK(cache.stats().misses == 1);
+}
+
+TEST_CASE("KernelCache::default_dir follows the environment") {
+  ScopedEnv off("KILN_CACHE", std::nullopt);
+  ScopedEnv dir("KILN_CACHE_DIR", "/some/cache");
+  ScopedEnv xdg("XDG_CACHE_HOME", "/xdg");
+  ScopedEnv home("HOME", "/home/someone");
+  CHECK(KernelCache::default_dir() == fs::path("/some/cache"));
+  {
+    ScopedEnv no_dir("KILN_CACHE_DIR", std::nullopt);
+    CHECK(KernelCache::default_dir() == fs::path("/xdg/kiln"));
+    ScopedEnv no_xdg("XDG_CACHE_HOME", std::nullopt);
+    CHECK(KernelCache::default_dir() == fs::path("/home/someone/.cache/kiln"));
+  }
+  ScopedEnv disabled("KILN_CACHE", "0");
+  CHECK(KernelCache::default_dir().empty());
+}

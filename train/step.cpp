@@ -1,0 +1,55 @@
+#include "train/step.h"
+
+#include "base/error.h"
+#include "ir/autodiff.h"
+#include "ir/passes.h"
+
+namespace kiln {
+
+StepGraph build_step(const ir::Graph& net, const optim::Optimizer& optimizer,
+                     const std::vector<std::string>& params, const std::string& loss) {
+  ir::Builder b(net);
+  const ir::NodeId loss_id = net.output(loss);
+  const ir::DType dtype = net.node(loss_id).type.dtype;
+  std::vector<ir::NodeId> wrt;
+  for (const std::string& p : params) {
+    const auto id = net.find_leaf(ir::Op::Param, p);
+    if (!id)
+      throw Error(str("[step] the network has no param named '", p, "'"));
+    wrt.push_back(*id);
+  }
+  const std::vector<ir::NodeId> grads = ir::append_gradients(b, loss_id, wrt);
+
+  StepGraph out;
+  const ir::Type scalar{dtype, ir::Shape{}};
+  const ir::Val lr(b, b.input("lr", scalar));
+  const ir::Val step(b, b.param("step", scalar));
+  const ir::Val next_step = step + 1.0;
+  b.set_output("new:step", next_step.id());
+  out.updates.push_back({"new:step", "step"});
+  out.state.emplace_back("step", 0.0);
+  const optim::UpdateCtx ctx{lr, next_step};
+  const std::vector<optim::StateSpec> specs = optimizer.state();
+  for (size_t i = 0; i < wrt.size(); ++i) {
+    const ir::Val theta(b, wrt[i]);
+    std::vector<ir::Val> state;
+    for (const optim::StateSpec& s : specs) {
+      const std::string name = params[i] + "." + s.name;
+      state.emplace_back(b, b.param(name, theta.type()));
+      out.state.emplace_back(name, s.init);
+    }
+    const std::vector<ir::Val> next = optimizer.update(ctx, theta, ir::Val(b, grads[i]), state);
+    KILN_ASSERT(next.size() == 1 + specs.size(), "optimizer returned ", next.size(), " values");
+    b.set_output("new:" + params[i], next[0].id());
+    out.updates.push_back({"new:" + params[i], params[i]});
+    for (size_t k = 0; k < specs.size(); ++k) {
+      const std::string name = params[i] + "." + specs[k].name;
+      b.set_output("new:" + name, next[k + 1].id());
+      out.updates.push_back({"new:" + name, name});
+    }
+  }
+  out.graph = ir::optimize(b.graph());
+  return out;
+}
+
+} // namespace kiln

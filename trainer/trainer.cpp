@@ -1,0 +1,406 @@
+#include "trainer/trainer.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <future>
+
+#include "base/error.h"
+#include "base/hash.h"
+#include "frontend/lower.h"
+#include "io/safetensors.h"
+#include "train/step.h"
+
+namespace kiln {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+/** The shuffle of epoch `epoch`: the host twin of the generated epoch's PCG32 shuffle. */
+std::vector<int64_t> epoch_permutation(int64_t n, uint64_t seed) {
+  std::vector<int64_t> perm(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i)
+    perm[static_cast<size_t>(i)] = i;
+  Rng rng(seed);
+  for (int64_t i = n - 1; i > 0; --i)
+    std::swap(perm[static_cast<size_t>(i)], perm[rng.below(static_cast<uint32_t>(i + 1))]);
+  return perm;
+}
+
+uint64_t epoch_seed(uint64_t seed, int epoch) {
+  return hash_combine(seed, static_cast<uint64_t>(epoch));
+}
+
+MatrixRM scalar_matrix(double v) {
+  MatrixRM m(1, 1);
+  m(0, 0) = static_cast<float>(v);
+  return m;
+}
+
+/** Draws "epoch 3/20 [=====>    ] loss 0.0412" on one terminal line. */
+void draw_progress(int epoch, int epochs, const EpochStats& s) {
+  constexpr int kWidth = 24;
+  const int done = epochs > 0 ? kWidth * epoch / epochs : kWidth;
+  std::string bar(static_cast<size_t>(done), '=');
+  if (done < kWidth)
+    bar += '>';
+  bar.resize(kWidth, ' ');
+  std::fprintf(stderr, "\r  epoch %d/%d [%s] loss %.4g", epoch, epochs, bar.c_str(),
+               s.running_loss);
+  if (!std::isnan(s.val_loss))
+    std::fprintf(stderr, "  val %.4g", s.val_loss);
+  if (!std::isnan(s.val_acc))
+    std::fprintf(stderr, "  acc %.1f%%", 100 * s.val_acc);
+  std::fprintf(stderr, epoch == epochs ? "\n" : "");
+  std::fflush(stderr);
+}
+
+} // namespace
+
+struct Trainer::State {
+  nn::Layer net;
+  Loss loss;
+  std::shared_ptr<optim::Optimizer> optimizer;
+
+  bool compiled = false;
+  Device device;
+  int64_t features = 0, targets = 0;                 // targets: outputs (regression) or classes
+  std::vector<std::string> params;                   // network params
+  std::vector<std::pair<std::string, double>> state; // optimizer state and "step"
+  std::optional<Executable> step, eval, predict;
+  int epochs_done = 0;
+  double weight_decay = 0;
+  Safetensors pending; // loaded before the first compile
+
+  /** Inputs of every graph: y [N, features]; c labels [N] or targets [N, outputs]. */
+  Outputs graph_outputs(bool with_loss, bool with_f) const {
+    Input y{{features}, "y"};
+    const Expr f = net(y);
+    Outputs out;
+    if (with_f)
+      out.emplace_back("F", f);
+    if (!with_loss)
+      return out;
+    std::optional<Labels<>> labels;
+    Expr target;
+    if (loss.classification)
+      target = labels.emplace(targets, "c");
+    else
+      target = Target{{targets}, "c"};
+    Expr l = loss.fn(f, target);
+    if (weight_decay > 0)
+      l = l + nn::l2(net.parameters(), weight_decay);
+    out.emplace_back("loss", l);
+    if (labels)
+      out.emplace_back("acc", accuracy(f, *labels));
+    return out;
+  }
+
+  void compile(int64_t in_features, int64_t target_dims, uint64_t seed, double wd, Device on,
+               int64_t batch, bool tf32) {
+    device = on;
+    features = in_features;
+    targets = target_dims;
+    weight_decay = wd;
+    const Lowered train = lower(graph_outputs(true, false));
+    const Lowered eval_net = train;
+    const Lowered predict_net = lower(graph_outputs(false, true));
+    params.clear();
+    for (const ParamSpec& p : train.params)
+      params.push_back(p.name);
+    const StepGraph sg = build_step(train.graph, *optimizer, params);
+    state = sg.state;
+    codegen::EpochSpec epoch{{"y", "c"}, {"loss"}};
+    if (loss.classification)
+      epoch.metrics.push_back("acc");
+    // Three kernels, compiled side by side (the JIT is thread-safe).
+    auto step_f = std::async(std::launch::async, [&] {
+      return Executable::compile(sg.graph, {.name = "step",
+                                            .updates = sg.updates,
+                                            .epoch = epoch,
+                                            .batch_hint = batch,
+                                            .device = device,
+                                            .tf32 = tf32});
+    });
+    auto eval_f = std::async(std::launch::async, [&] {
+      return Executable::compile(eval_net.graph, {.name = "eval", .device = device});
+    });
+    predict.emplace(Executable::compile(predict_net.graph, {.name = "predict", .device = device}));
+    eval.emplace(eval_f.get());
+    step.emplace(step_f.get());
+    step->init_params(train.params, seed);
+    for (const auto& [name, init] : state)
+      set_all(name, init, step->param(name).size());
+    for (const std::string& p : params) {
+      eval->bind_param(p, step->param_data(p));
+      predict->bind_param(p, step->param_data(p));
+    }
+    compiled = true;
+    if (!pending.tensors.empty())
+      apply(pending);
+    pending = {};
+  }
+
+  void set_all(const std::string& name, double v, int64_t n) {
+    MatrixRM m = MatrixRM::Constant(1, n, static_cast<float>(v));
+    step->set_param(name, m);
+  }
+
+  std::vector<std::string> all_state_names() const {
+    std::vector<std::string> names = params;
+    for (const auto& [name, init] : state)
+      names.push_back(name);
+    return names;
+  }
+
+  void apply(const Safetensors& ckpt) {
+    for (const std::string& name : all_state_names()) {
+      auto it = ckpt.tensors.find(name);
+      if (it == ckpt.tensors.end())
+        throw DataError(str("[Trainer] the checkpoint has no tensor '", name, "'"));
+      const MatrixRM cur = step->param(name);
+      const HostTensor& t = it->second;
+      const int64_t n = static_cast<int64_t>(t.bytes.size() / sizeof(float));
+      if (t.dtype != ir::DType::F32 || n != cur.size())
+        throw DataError(str("[Trainer] checkpoint tensor '", name, "' has ", n, " ",
+                            to_string(t.dtype), " values; the network needs ", cur.size(), " f32"));
+      MatrixRM m(cur.rows(), cur.cols());
+      std::memcpy(m.data(), t.bytes.data(), t.bytes.size());
+      step->set_param(name, m);
+    }
+    if (auto it = ckpt.metadata.find("epochs_done"); it != ckpt.metadata.end())
+      epochs_done = std::stoi(it->second);
+  }
+
+  /** Copies of every param and state buffer (to roll back a diverged epoch). */
+  std::vector<MatrixRM> snapshot() const {
+    std::vector<MatrixRM> out;
+    for (const std::string& n : all_state_names())
+      out.push_back(step->param(n));
+    return out;
+  }
+  void restore(const std::vector<MatrixRM>& snap) {
+    const std::vector<std::string> names = all_state_names();
+    for (size_t i = 0; i < names.size(); ++i)
+      step->set_param(names[i], snap[i]);
+  }
+
+  Metrics evaluate(const data::Dataset& d) {
+    Feed feed{{"y", d.x}};
+    if (loss.classification)
+      feed.emplace_back("c", d.labels);
+    else
+      feed.emplace_back("c", d.y);
+    const auto out = eval->run(feed);
+    Metrics m;
+    m.loss = out.at("loss")(0, 0);
+    if (loss.classification)
+      m.accuracy = out.at("acc")(0, 0);
+    return m;
+  }
+
+  /** One epoch as a loop of single steps on the host (the reference for the fused epoch). */
+  std::vector<double> host_epoch(const data::Dataset& d, int batch, bool shuffle, uint64_t seed,
+                                 double lr) {
+    const int64_t n = d.rows();
+    std::vector<int64_t> perm(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i)
+      perm[static_cast<size_t>(i)] = i;
+    if (shuffle)
+      perm = epoch_permutation(n, seed);
+    const MatrixRM lr_m = scalar_matrix(lr);
+    double loss_sum = 0, acc_sum = 0;
+    for (int64_t b0 = 0; b0 < n; b0 += batch) {
+      const int64_t nb = std::min<int64_t>(batch, n - b0);
+      MatrixRM xb(nb, d.x.cols());
+      MatrixRM yb(nb, loss.classification ? 1 : d.y.cols());
+      Eigen::VectorXi lb(nb);
+      for (int64_t r = 0; r < nb; ++r) {
+        const int64_t src = perm[static_cast<size_t>(b0 + r)];
+        xb.row(r) = d.x.row(src);
+        if (loss.classification)
+          lb(r) = d.labels(src);
+        else
+          yb.row(r) = d.y.row(src);
+      }
+      Feed feed{{"y", xb}, {"lr", lr_m}};
+      if (loss.classification)
+        feed.emplace_back("c", lb);
+      else
+        feed.emplace_back("c", yb);
+      const auto out = step->run(feed);
+      loss_sum += out.at("loss")(0, 0) * static_cast<double>(nb);
+      if (loss.classification)
+        acc_sum += out.at("acc")(0, 0) * static_cast<double>(nb);
+    }
+    return {loss_sum / static_cast<double>(n), acc_sum / static_cast<double>(n)};
+  }
+
+  std::map<std::string, HostTensor> tensors() const {
+    std::map<std::string, HostTensor> out;
+    for (const std::string& name : all_state_names()) {
+      const MatrixRM m = step->param(name);
+      HostTensor t;
+      t.dtype = ir::DType::F32;
+      t.shape = {m.rows(), m.cols()};
+      t.bytes.resize(static_cast<size_t>(m.size()) * sizeof(float));
+      std::memcpy(t.bytes.data(), m.data(), t.bytes.size());
+      out.emplace(name, std::move(t));
+    }
+    return out;
+  }
+};
+
+Trainer::Trainer(nn::Layer net, Loss loss, std::shared_ptr<optim::Optimizer> optimizer)
+    : s_(std::make_unique<State>(State{std::move(net), std::move(loss), std::move(optimizer)})) {
+  if (!s_->optimizer)
+    throw Error("[Trainer] needs an optimizer");
+}
+Trainer::~Trainer() = default;
+Trainer::Trainer(Trainer&&) noexcept = default;
+
+History Trainer::fit(const data::Dataset& train, const data::Dataset* val, const FitOptions& o) {
+  State& s = *s_;
+  if (o.epochs < 0 || o.batch_size < 1)
+    throw Error(str("[fit] epochs must be >= 0 and batch_size >= 1, got ", o.epochs, " and ",
+                    o.batch_size));
+  if (train.rows() == 0)
+    throw DataError("[fit] the training set is empty");
+  if (train.is_classification() != s.loss.classification)
+    throw DataError(str("[fit] the loss '", s.loss.name, "' needs ",
+                        s.loss.classification ? "class labels" : "regression targets",
+                        " but the data set has ",
+                        train.is_classification() ? "class labels" : "regression targets"));
+  const int64_t targets = train.is_classification() ? train.num_classes : train.y.cols();
+  History h;
+  if (!s.compiled) {
+    const auto t0 = Clock::now();
+    s.compile(train.x.cols(), targets, o.seed, o.weight_decay, o.device, o.batch_size, o.tf32);
+    h.compile_time_s = seconds_since(t0);
+  } else if (o.device != s.device) {
+    throw Error(str("[fit] the network was compiled for ", s.device.str(),
+                    " by the first fit(); this fit asks for ", o.device.str()));
+  } else if (train.x.cols() != s.features || targets != s.targets) {
+    throw ShapeError(str("[fit] the network was built for ", s.features, " features and ",
+                         s.targets, " targets; this data set has ", train.x.cols(), " and ",
+                         targets));
+  }
+  std::ofstream csv;
+  if (!o.csv_log.empty()) {
+    csv.open(o.csv_log);
+    if (!csv)
+      throw Error(str("[fit] ", o.csv_log, ": cannot write the CSV log"));
+    csv << "epoch,running_loss,running_acc,train_loss,train_acc,val_loss,val_acc,lr,seconds\n";
+  }
+  const bool bar = o.progress && isatty(fileno(stderr));
+  const void* labels_or_y = train.is_classification()
+                                ? static_cast<const void*>(train.labels.data())
+                                : static_cast<const void*>(train.y.data());
+  for (int e = 0; e < o.epochs; ++e) {
+    const auto t0 = Clock::now();
+    EpochStats st;
+    st.epoch = s.epochs_done + 1;
+    st.lr = o.schedule.at(s.optimizer->lr(), s.epochs_done);
+    const std::vector<MatrixRM> before = s.snapshot();
+    const uint64_t seed = epoch_seed(o.seed, s.epochs_done);
+    const std::vector<double> run =
+        o.fused_epoch
+            ? s.step->run_epoch(train.rows(), o.batch_size, o.shuffle, seed,
+                                {train.x.data(), labels_or_y}, {{"lr", scalar_matrix(st.lr)}})
+            : s.host_epoch(train, o.batch_size, o.shuffle, seed, st.lr);
+    h.train_time_s += seconds_since(t0);
+    st.running_loss = run[0];
+    if (s.loss.classification)
+      st.running_acc = run[1];
+    if (!std::isfinite(st.running_loss)) {
+      s.restore(before);
+      throw TrainingError(
+          str("[fit] the training loss became ", st.running_loss, " in epoch ", st.epoch,
+              "; training stopped and the weights are back at the end of epoch ", s.epochs_done,
+              o.checkpoint.empty() ? "" : ", which is also the checkpoint in " + o.checkpoint,
+              ". Try a smaller learning rate (now ", st.lr, ")"));
+    }
+    ++s.epochs_done;
+    const auto t_eval = Clock::now();
+    if (o.eval_train) {
+      const Metrics m = s.evaluate(train);
+      st.train_loss = m.loss;
+      st.train_acc = m.accuracy;
+    }
+    if (val) {
+      const Metrics m = s.evaluate(*val);
+      st.val_loss = m.loss;
+      st.val_acc = m.accuracy;
+    }
+    h.eval_time_s += seconds_since(t_eval);
+    st.seconds = seconds_since(t0);
+    h.epochs.push_back(st);
+    if (!o.checkpoint.empty())
+      save(o.checkpoint);
+    if (csv)
+      csv << st.epoch << ',' << st.running_loss << ',' << st.running_acc << ',' << st.train_loss
+          << ',' << st.train_acc << ',' << st.val_loss << ',' << st.val_acc << ',' << st.lr << ','
+          << st.seconds << std::endl;
+    if (bar)
+      draw_progress(e + 1, o.epochs, st);
+    if (o.early_stop && o.early_stop(st)) {
+      h.stopped_early = e + 1 < o.epochs;
+      if (bar && e + 1 < o.epochs)
+        std::fprintf(stderr, "\n");
+      break;
+    }
+  }
+  return h;
+}
+
+Metrics Trainer::evaluate(const data::Dataset& d) {
+  if (!s_->compiled)
+    throw Error("[Trainer] evaluate() before fit(): the network is not built yet");
+  return s_->evaluate(d);
+}
+
+MatrixRM Trainer::predict(const MatrixRM& x) {
+  if (!s_->compiled)
+    throw Error("[Trainer] predict() before fit(): the network is not built yet");
+  return s_->predict->run({{"y", x}}).at("F");
+}
+
+void Trainer::save(const std::string& path) const {
+  if (!s_->compiled)
+    throw Error("[Trainer] save() before fit(): there are no weights yet");
+  save_safetensors(path, s_->tensors(),
+                   {{"epochs_done", std::to_string(s_->epochs_done)},
+                    {"optimizer", s_->optimizer->describe()},
+                    {"format", "kiln trainer checkpoint"}});
+}
+
+void Trainer::load(const std::string& path) {
+  Safetensors ckpt = load_safetensors(path);
+  if (s_->compiled)
+    s_->apply(ckpt);
+  else
+    s_->pending = std::move(ckpt);
+}
+
+MatrixRM Trainer::param(const std::string& name) const {
+  if (!s_->compiled)
+    throw Error("[Trainer] param() before fit(): there are no weights yet");
+  return s_->step->param(name);
+}
+
+std::vector<std::string> Trainer::param_names() const {
+  return s_->params;
+}
+int Trainer::epochs_done() const {
+  return s_->epochs_done;
+}
+
+} // namespace kiln

@@ -1,0 +1,127 @@
+#pragma once
+// The training loop of the course, compiled. fit() builds forward + loss + backward + update
+// as one graph, compiles it once (with a fused epoch that shuffles and runs every mini-batch in
+// generated code) and calls it once per epoch.
+//
+//   kiln::nn::Sequential net{kiln::nn::Linear(1, 14), kiln::nn::Tanh(), ...};
+//   kiln::Trainer trainer(net, kiln::Loss::mse(), std::make_shared<kiln::optim::Adam>(1e-3));
+//   kiln::History h = trainer.fit(train, &val, {.epochs = 20, .batch_size = 5});
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "frontend/nn.h"
+#include "io/dataset.h"
+#include "runtime/executable.h"
+#include "train/loss.h"
+#include "train/optim.h"
+
+namespace kiln {
+
+/** One epoch's numbers. NaN where a value was not computed (no validation set, regression). */
+struct EpochStats {
+  int epoch = 0;
+  /** Mean of the mini-batch losses seen while training (the weights moved during it). */
+  double running_loss = NAN;
+  double running_acc = NAN;
+  /** Loss and accuracy over the whole training and validation sets after the epoch. */
+  double train_loss = NAN, train_acc = NAN;
+  double val_loss = NAN, val_acc = NAN;
+  double lr = NAN;
+  double seconds = 0;
+};
+
+/** What fit() returns. */
+struct History {
+  std::vector<EpochStats> epochs;
+  /** Seconds spent training: the epochs' steps only (no compiling, no evaluation). */
+  double train_time_s = 0;
+  /** Seconds spent evaluating the training and validation sets after each epoch. */
+  double eval_time_s = 0;
+  /** Seconds spent compiling (once, before the first epoch; ~0 when the kernel cache is warm). */
+  double compile_time_s = 0;
+  /** True when early_stop ended training before the last epoch. */
+  bool stopped_early = false;
+};
+
+/** Options of fit(). */
+struct FitOptions {
+  int epochs = 20;
+  int batch_size = 5;
+  bool shuffle = true;
+  /** Seeds the weights (first fit only) and every epoch's shuffle. */
+  uint64_t seed = 0;
+  optim::Schedule schedule = optim::Schedule::constant();
+  /** Adds the regularizer R(theta) = weight_decay / 2 * sum ||theta||^2 to the loss. */
+  double weight_decay = 0.0;
+  /** Evaluate the loss over the whole training set after each epoch (costs a pass). */
+  bool eval_train = true;
+  /** A progress bar on stderr; drawn only when stderr is a terminal. */
+  bool progress = true;
+  /** Per-epoch log (epoch, losses, accuracies, lr, seconds) as CSV; "" for none. */
+  std::string csv_log;
+  /** Saves parameters and optimizer state after every epoch (atomically); "" for none. */
+  std::string checkpoint;
+  /** Called after each epoch; returning true stops training. */
+  std::function<bool(const EpochStats&)> early_stop;
+  /** Run each epoch as one call into generated code (off: one call per mini-batch). */
+  bool fused_epoch = true;
+  /**
+   * Where the first fit() compiles the network (later fits must ask for the same device).
+   * Device::cuda(i) keeps weights and optimizer state on the GPU and runs each epoch as one
+   * launch where the step fits one block.
+   */
+  Device device = Device::cpu();
+  /** CUDA: the training step's layer products on TF32 tensor cores (CompileOptions::tf32). */
+  bool tf32 = false;
+};
+
+/** Loss (and accuracy for classification) over a data set. */
+struct Metrics {
+  double loss = NAN;
+  double accuracy = NAN;
+};
+
+/** Trains one network with one loss and one optimizer. */
+class Trainer {
+public:
+  Trainer(nn::Layer net, Loss loss, std::shared_ptr<optim::Optimizer> optimizer);
+  ~Trainer();
+  Trainer(Trainer&&) noexcept;
+
+  /**
+   * Trains on `train` (validating on `val` when given) and returns the per-epoch history.
+   * The first call compiles and initializes the weights from options.seed; later calls go on
+   * from the current weights and optimizer state. A NaN or Inf loss stops training with a
+   * kiln::TrainingError; the weights go back to the end of the last good epoch, and the last
+   * good checkpoint stays on disk.
+   */
+  History fit(const data::Dataset& train, const data::Dataset* val, const FitOptions& options = {});
+
+  /** Loss and accuracy over `data`. */
+  Metrics evaluate(const data::Dataset& data);
+  /** The network's outputs for the rows of `x`. */
+  MatrixRM predict(const MatrixRM& x);
+
+  /** Saves parameters, optimizer state and the epoch count to a safetensors file (atomic). */
+  void save(const std::string& path) const;
+  /** Loads what save() wrote; the network's shapes must match. */
+  void load(const std::string& path);
+
+  /** The current values of a parameter ("0.weight", ...). */
+  MatrixRM param(const std::string& name) const;
+  /** Names of the network's parameters, in order. */
+  std::vector<std::string> param_names() const;
+  /** Epochs trained so far (across fit() calls and loads). */
+  int epochs_done() const;
+
+  struct State;
+
+private:
+  std::unique_ptr<State> s_;
+};
+
+} // namespace kiln
