@@ -4,6 +4,7 @@
 
 #include "base/error.h"
 #include "frontend/lower.h"
+#include "train/problem.h"
 #include "io/safetensors.h"
 #include "ir/passes.h"
 
@@ -32,19 +33,6 @@ void check_spec(const AotSpec& spec) {
                     spec.in_features, " and ", spec.out_features));
 }
 
-/** The target of the loss: labels for classification, else floats like the output. */
-Expr loss_of(const AotSpec& spec, const Expr& f) {
-  Expr target;
-  if (spec.loss.classification)
-    target = Labels<>(spec.out_features, "c");
-  else
-    target = Target{{spec.out_features}, "c"};
-  Expr l = spec.loss.fn(f, target);
-  if (spec.weight_decay > 0)
-    l = l + nn::l2(spec.net->parameters(), spec.weight_decay);
-  return l;
-}
-
 /** Reads every parameter from the checkpoint, checking what Trainer::load would check. */
 void bake(const std::string& path, std::vector<TensorInfo>& params) {
   const Safetensors ckpt = load_safetensors(path);
@@ -70,35 +58,6 @@ TensorInfo tensor_info(std::string name, const ir::Shape& shape, double init = 0
   return {std::move(name), shape.dims(), shape.static_numel(), init, {}};
 }
 
-/**
- * Appends the parameters of `params` that `m` does not list yet: first in the order of
- * `order` (the network's, which is PyTorch's), then any others in lowering order.
- */
-void add_params(AotModel& m, const std::vector<ParamSpec>& params,
-                const std::vector<Param<>>& order) {
-  std::vector<const ParamSpec*> sorted;
-  for (const Param<>& q : order)
-    for (const ParamSpec& p : params)
-      if (p.name == q.name())
-        sorted.push_back(&p);
-  for (const ParamSpec& p : params) {
-    bool listed = false;
-    for (const ParamSpec* q : sorted)
-      listed = listed || q == &p;
-    if (!listed)
-      sorted.push_back(&p);
-  }
-  for (const ParamSpec* sp : sorted) {
-    const ParamSpec& p = *sp;
-    bool known = false;
-    for (const TensorInfo& q : m.params)
-      known = known || q.name == p.name;
-    if (known)
-      continue;
-    m.params.push_back(tensor_info(p.name, p.shape));
-  }
-}
-
 } // namespace
 
 AotModel build_model(const AotSpec& spec) {
@@ -110,9 +69,17 @@ AotModel build_model(const AotSpec& spec) {
   m.classification = spec.loss.classification;
   m.description.push_back(spec.net->describe());
 
-  const Input y{{spec.in_features}, "y"};
-  const Expr f = (*spec.net)(y);
-  const Lowered fwd = lower({{"F", f}});
+  // The Trainer's problem, so that the emitted kernels are the JIT's kernels; the ABI's step
+  // returns the loss only, and there is no fused epoch.
+  train::Problem problem = train::supervised(*spec.net, spec.in_features, spec.out_features,
+                                             spec.loss, spec.optimizer, spec.weight_decay);
+  problem.metrics.clear();
+  problem.epoch_data.clear();
+  for (const Param<>& p : spec.net->parameters())
+    problem.param_order.push_back(p.name());
+  // The network's output is checked before the loss is lowered, which would fail on it less
+  // clearly.
+  const Lowered fwd = lower(problem.predictions);
   const ir::Type out = fwd.graph.node(fwd.graph.output("F")).type;
   const ir::Shape want{ir::kBatch, spec.out_features};
   if (out.shape != want)
@@ -121,22 +88,16 @@ AotModel build_model(const AotSpec& spec) {
                     ", but out_features says ", want));
   if (fwd.params.empty())
     throw Error(str("[aot] ", spec.name, ": the network has no parameters"));
-  const std::vector<Param<>> order = spec.net->parameters();
-  add_params(m, fwd.params, order);
+  const train::ProblemGraphs g = train::build(problem);
+  for (const ParamSpec& p : g.params)
+    m.params.push_back(tensor_info(p.name, p.shape));
 
-  // Render exactly what Executable::compile renders (it optimizes first), so that the emitted
-  // kernels are the JIT's kernels.
-  m.forward_graph = ir::optimize(fwd.graph);
+  // Executable::compile optimizes before it renders; so does this, once per graph.
+  m.forward_graph = ir::optimize(g.predict);
   m.forward = codegen::render_cpu(m.forward_graph);
 
-  if (spec.optimizer) {
-    const Lowered train = lower({{"loss", loss_of(spec, f)}});
-    // The regularizer may use parameters that the forward pass does not.
-    add_params(m, train.params, order);
-    std::vector<std::string> names;
-    for (const TensorInfo& p : m.params)
-      names.push_back(p.name);
-    StepGraph sg = build_step(train.graph, *spec.optimizer, names);
+  if (g.step) {
+    StepGraph sg = *g.step;
     sg.graph = ir::optimize(sg.graph);
     m.step = codegen::render_cpu(sg.graph, {.updates = sg.updates});
     for (const auto& [name, init] : sg.state) {

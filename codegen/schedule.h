@@ -53,6 +53,17 @@ struct Update {
   std::string param;
 };
 
+/**
+ * A fused epoch: the step run over every mini-batch of a data set resident on the device, in
+ * one call into generated code. Every backend renders it from the same spec.
+ */
+struct EpochSpec {
+  /** Inputs fed from the resident data set, one row per sample (e.g. "y", "c"). */
+  std::vector<std::string> data;
+  /** Scalar outputs averaged over the epoch, weighted by batch size (e.g. "loss", "acc"). */
+  std::vector<std::string> metrics;
+};
+
 /** The schedule of one graph. */
 struct Schedule {
   ir::Graph graph;

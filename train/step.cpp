@@ -2,7 +2,6 @@
 
 #include "base/error.h"
 #include "ir/autodiff.h"
-#include "ir/passes.h"
 
 namespace kiln {
 
@@ -48,7 +47,7 @@ StepGraph build_step(const ir::Graph& net, const optim::Optimizer& optimizer,
       out.updates.push_back({"new:" + name, name});
     }
   }
-  out.graph = ir::optimize(b.graph());
+  out.graph = b.graph();
   return out;
 }
 

@@ -24,7 +24,8 @@ struct StepGraph {
  * Extends `net` (which has a scalar output `loss`) with the gradient of the loss with respect to
  * `params` and the optimizer's update of each. New leaves: the input "lr" (a scalar, the
  * learning rate of this step) and the params "step" (steps taken so far) and
- * "<param>.<state>" for the optimizer's state. The graph is optimized.
+ * "<param>.<state>" for the optimizer's state. The graph is not optimized: Executable::compile
+ * runs the IR pipeline (once).
  */
 StepGraph build_step(const ir::Graph& net, const optim::Optimizer& optimizer,
                      const std::vector<std::string>& params, const std::string& loss = "loss");

@@ -11,9 +11,8 @@
 
 #include "base/error.h"
 #include "base/hash.h"
-#include "frontend/lower.h"
 #include "io/safetensors.h"
-#include "train/step.h"
+#include "train/problem.h"
 
 namespace kiln {
 
@@ -80,63 +79,33 @@ struct Trainer::State {
   double weight_decay = 0;
   Safetensors pending; // loaded before the first compile
 
-  /** Inputs of every graph: y [N, features]; c labels [N] or targets [N, outputs]. */
-  Outputs graph_outputs(bool with_loss, bool with_f) const {
-    Input y{{features}, "y"};
-    const Expr f = net(y);
-    Outputs out;
-    if (with_f)
-      out.emplace_back("F", f);
-    if (!with_loss)
-      return out;
-    std::optional<Labels<>> labels;
-    Expr target;
-    if (loss.classification)
-      target = labels.emplace(targets, "c");
-    else
-      target = Target{{targets}, "c"};
-    Expr l = loss.fn(f, target);
-    if (weight_decay > 0)
-      l = l + nn::l2(net.parameters(), weight_decay);
-    out.emplace_back("loss", l);
-    if (labels)
-      out.emplace_back("acc", accuracy(f, *labels));
-    return out;
-  }
-
   void compile(int64_t in_features, int64_t target_dims, uint64_t seed, double wd, Device on,
                int64_t batch, bool tf32) {
     device = on;
     features = in_features;
     targets = target_dims;
     weight_decay = wd;
-    const Lowered train = lower(graph_outputs(true, false));
-    const Lowered eval_net = train;
-    const Lowered predict_net = lower(graph_outputs(false, true));
-    params.clear();
-    for (const ParamSpec& p : train.params)
-      params.push_back(p.name);
-    const StepGraph sg = build_step(train.graph, *optimizer, params);
+    const train::ProblemGraphs g =
+        train::build(train::supervised(net, features, targets, loss, optimizer, weight_decay));
+    params = g.param_names();
+    const StepGraph& sg = *g.step;
     state = sg.state;
-    codegen::EpochSpec epoch{{"y", "c"}, {"loss"}};
-    if (loss.classification)
-      epoch.metrics.push_back("acc");
     // Three kernels, compiled side by side (the JIT is thread-safe).
     auto step_f = std::async(std::launch::async, [&] {
       return Executable::compile(sg.graph, {.name = "step",
                                             .updates = sg.updates,
-                                            .epoch = epoch,
+                                            .epoch = g.epoch,
                                             .batch_hint = batch,
                                             .device = device,
                                             .tf32 = tf32});
     });
     auto eval_f = std::async(std::launch::async, [&] {
-      return Executable::compile(eval_net.graph, {.name = "eval", .device = device});
+      return Executable::compile(g.eval, {.name = "eval", .device = device});
     });
-    predict.emplace(Executable::compile(predict_net.graph, {.name = "predict", .device = device}));
+    predict.emplace(Executable::compile(g.predict, {.name = "predict", .device = device}));
     eval.emplace(eval_f.get());
     step.emplace(step_f.get());
-    step->init_params(train.params, seed);
+    step->init_params(g.params, seed);
     for (const auto& [name, init] : state)
       set_all(name, init, step->param(name).size());
     for (const std::string& p : params) {

@@ -17,6 +17,7 @@
 #include "base/rng.h"
 #include "codegen/cuda/renderer.h"
 #include "frontend/kiln.h"
+#include "ir/passes.h"
 #include "runtime/cuda/cuda_device.h"
 #include "runtime/cuda/cuda_driver.h"
 #include "runtime/cuda/nvrtc.h"
@@ -162,7 +163,7 @@ BENCHMARK(BM_RegressionEpoch)->Unit(benchmark::kMillisecond)->UseRealTime();
 void nvrtc_compile_step(benchmark::State& state, const Workload& w,
                         const codegen::EpochSpec* epoch) {
   const codegen::CudaKernel k =
-      codegen::render_cuda(w.step.graph, {.updates = w.step.updates,
+      codegen::render_cuda(ir::optimize(w.step.graph), {.updates = w.step.updates,
                                           .epoch = epoch ? std::optional(*epoch) : std::nullopt});
   std::vector<double> ms(k.plans.size(), 0.0);
   for (auto _ : state)

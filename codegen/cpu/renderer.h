@@ -23,14 +23,6 @@ struct ScratchSize {
   int64_t fixed = 0;
 };
 
-/** Options of a fused epoch (see CpuOptions::epoch). */
-struct EpochSpec {
-  /** Inputs fed from the resident data set, one row per sample (e.g. "y", "c"). */
-  std::vector<std::string> data;
-  /** Scalar outputs averaged over the epoch, weighted by batch size (e.g. "loss", "acc"). */
-  std::vector<std::string> metrics;
-};
-
 /** What to render besides the step. */
 struct CpuOptions {
   /** Outputs that replace params after every call (optimizer steps). */

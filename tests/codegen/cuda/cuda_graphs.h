@@ -8,6 +8,7 @@
 
 #include "frontend/kiln.h"
 #include "ir/autodiff.h"
+#include "ir/passes.h"
 #include "tests/support/op_table.h"
 #include "train/optim.h"
 #include "train/step.h"
@@ -120,10 +121,13 @@ inline Lowered relu_mlp(int64_t in, int64_t width, int hidden, int64_t out,
   return lower({{"loss", mse(net(y), c)}}, t);
 }
 
-/** The training step of `l` with Adam (forward, loss, backward and update in one graph). */
+/** The training step of `l` with Adam (forward, loss, backward and update in one graph),
+    optimized as Executable::compile would before rendering. */
 inline StepGraph adam_step(const Lowered& l, double lr = 1e-2) {
   optim::Adam adam(lr);
-  return build_step(l.graph, adam, param_names(l));
+  StepGraph sg = build_step(l.graph, adam, param_names(l));
+  sg.graph = ir::optimize(sg.graph);
+  return sg;
 }
 
 } // namespace kiln::test
