@@ -24,10 +24,6 @@ constexpr int64_t kAlign = 256;
 /** Dynamic shared memory a kernel gets without opting in. */
 constexpr int64_t kDefaultShared = 48 * 1024;
 
-int64_t elem_bytes(ir::DType t) {
-  return t == ir::DType::F64 || t == ir::DType::I64 ? 8 : 4;
-}
-
 /** `fixed * N^batch_pow` as a C expression; `batch` spells N. */
 std::string extent_expr(const Extent& e, const std::string& batch = "N") {
   std::string s = str(e.fixed, "LL");
@@ -74,7 +70,7 @@ void size_functions(CodeWriter& w, const std::string& stem, const CudaKernel& k)
   w.line("long long total = 0;");
   for (const Slot& s : k.schedule.slots)
     if (s.role == Slot::Role::Scratch)
-      w.line(str("total += align256(", elem_bytes(s.type.dtype), "LL * ",
+      w.line(str("total += align256(", ir::dtype_bytes(s.type.dtype), "LL * ",
                  extent_expr(Extent::of(s.type.shape)), ");"));
   w.line("(void)N;");
   w.line("return total;");
@@ -153,7 +149,7 @@ std::vector<std::string> carve(CodeWriter& w, const CudaKernel& k,
       continue;
     }
     w.line(str("void* const s", i, " = ws; // ", s.name, " ", s.type));
-    w.line(str("ws += align256(", elem_bytes(s.type.dtype), "LL * ",
+    w.line(str("ws += align256(", ir::dtype_bytes(s.type.dtype), "LL * ",
                extent_expr(Extent::of(s.type.shape), "n"), ");"));
     slots.push_back(str("s", i));
   }
@@ -366,7 +362,7 @@ std::string render_cuda_source(const AotModel& m) {
     std::string extra;
     for (const Slot& s : m.cuda_step->schedule.slots)
       if (s.role == Slot::Role::Output && s.name != "loss")
-        extra += str(" + align256(", elem_bytes(s.type.dtype), "LL * ",
+        extra += str(" + align256(", ir::dtype_bytes(s.type.dtype), "LL * ",
                      extent_expr(Extent::of(s.type.shape)), ")");
     t.line(str("bytes = max_ll(bytes, ", 2 * kAlign,
                "LL + step_scratch(n) + align256(step_plan_workspace(n))", extra, ");"));

@@ -74,10 +74,6 @@ std::string kernel_body(const CpuKernel& k) {
   return src;
 }
 
-int64_t dtype_bytes(ir::DType t) {
-  return t == ir::DType::F64 || t == ir::DType::I64 ? 8 : 4;
-}
-
 /** `long long <fn>(long long N)`: the sum of aligned (per_batch * N + fixed) byte counts. */
 void sizes_function(CodeWriter& w, const std::string& fn,
                     const std::vector<codegen::ScratchSize>& sizes) {
@@ -96,7 +92,7 @@ std::vector<codegen::ScratchSize> extra_outputs(const CpuKernel& k) {
   for (const Slot& s : k.schedule.slots) {
     if (s.role != Slot::Role::Output || s.name == "loss")
       continue;
-    const int64_t bytes = s.type.shape.static_numel() * dtype_bytes(s.type.dtype);
+    const int64_t bytes = s.type.shape.static_numel() * ir::dtype_bytes(s.type.dtype);
     out.push_back(s.type.shape.has_batch() ? codegen::ScratchSize{bytes, 0}
                                            : codegen::ScratchSize{0, bytes});
   }
@@ -162,7 +158,7 @@ std::vector<std::string> step_slots(const AotModel& m, CodeWriter& w) {
         w.line("char* extra = static_cast<char*>(workspace) + align64(step_workspace(n));");
       carving = true;
       const std::string o = str("out", i);
-      const int64_t bytes = s.type.shape.static_numel() * dtype_bytes(s.type.dtype);
+      const int64_t bytes = s.type.shape.static_numel() * ir::dtype_bytes(s.type.dtype);
       w.line(str("void* ", o, " = extra; // ", s.name));
       w.line(str("extra += align64(", bytes, "LL", s.type.shape.has_batch() ? " * n" : "", ");"));
       out.push_back(o);

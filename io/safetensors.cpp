@@ -418,7 +418,7 @@ void check_for_saving(const std::string& path, const std::map<std::string, HostT
     const std::string what = str(dtype_name(t.dtype), " ", HostTensor::shape_text(t.shape));
     if (std::any_of(t.shape.begin(), t.shape.end(), [](int64_t d) { return d < 0; }))
       write_fail(path, str("tensor '", name, "' has a negative dimension: ", what));
-    const uint64_t need = static_cast<uint64_t>(t.numel()) * dtype_size(t.dtype);
+    const uint64_t need = static_cast<uint64_t>(t.numel()) * ir::dtype_bytes(t.dtype);
     if (t.bytes.size() != need)
       write_fail(path, str("tensor '", name, "' holds ", t.bytes.size(), " bytes but ", what,
                            " needs ", need));
@@ -564,7 +564,7 @@ Entry parse_entry(const std::string& path, const std::string& name, const Json& 
     fail(range + " end before they begin");
   uint64_t bytes = 0;
   const std::string what = str(dtype_name(e.dtype), " ", HostTensor::shape_text(e.shape));
-  if (numel == UINT64_MAX || __builtin_mul_overflow(numel, dtype_size(e.dtype), &bytes))
+  if (numel == UINT64_MAX || __builtin_mul_overflow(numel, ir::dtype_bytes(e.dtype), &bytes))
     fail(what + " is too large");
   if (e.end - e.begin != bytes)
     fail(str(range, " do not match ", what, " (", bytes, " bytes)"));

@@ -44,15 +44,10 @@ constexpr ir::DType dtype_of() {
     return ir::DType::I64;
 }
 
-/** Bytes per element of a dtype. */
-constexpr size_t dtype_size(ir::DType t) {
-  return t == ir::DType::F64 || t == ir::DType::I64 ? 8 : 4;
-}
-
 /**
  * A tensor in host memory as a checkpoint stores it: dtype, shape (outermost first, row-major;
  * [] is a scalar) and the packed little-endian bytes. `bytes` must hold exactly
- * numel() * dtype_size(dtype) bytes; save_safetensors() checks it.
+ * numel() * ir::dtype_bytes(dtype) bytes; save_safetensors() checks it.
  */
 struct HostTensor {
   ir::DType dtype = ir::DType::F32;

@@ -1,6 +1,7 @@
 #pragma once
 // Element types of IR values.
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -12,6 +13,11 @@ enum class DType : uint8_t { F32, F64, I32, I64 };
 
 constexpr bool is_float(DType t) {
   return t == DType::F32 || t == DType::F64;
+}
+
+/** Bytes per element. */
+constexpr int64_t dtype_bytes(DType t) {
+  return t == DType::F64 || t == DType::I64 ? 8 : 4;
 }
 
 constexpr std::string_view to_string(DType t) {

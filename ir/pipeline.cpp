@@ -2,17 +2,13 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "base/debug.h"
 #include "ir/passes.h"
 #include "ir/print.h"
 
 namespace kiln::ir {
 
 namespace {
-
-int debug_level() {
-  const char* v = std::getenv("KILN_DEBUG");
-  return v ? std::atoi(v) : 0;
-}
 
 /** Runs one pass: times it, logs it, and verifies its result. */
 Graph run(const Graph& g, const char* name, Graph (*pass)(const Graph&), bool& changed) {

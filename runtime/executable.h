@@ -1,8 +1,9 @@
 #pragma once
-// A compiled graph: its kernel, its parameters and the buffers it reuses between calls.
+// A compiled graph: its program on one device (runtime/program.h), its parameters and the
+// buffers it reuses between calls. The same on every device.
 //
 //   kiln::Executable exe = kiln::Executable::compile(graph);
-//   exe.init_params(net.params, /*seed=*/0);
+//   exe.set_params(kiln::init_parameters(net.params, /*seed=*/0));
 //   auto out = exe.run({{"y", Y}});            // Eigen in, Eigen out
 //   const kiln::MatrixRM& loss = out.at("loss");
 
@@ -16,76 +17,15 @@
 
 #include "codegen/cpu/renderer.h"
 #include "codegen/cuda/renderer.h"
-#include "frontend/expr.h"
 #include "ir/interpret.h"
 #include "runtime/matrix.h"
+#include "runtime/options.h"
 
 namespace kiln {
 
 namespace runtime {
-class CpuModule;
-class CudaProgram;
-class KernelCache;
+class Program;
 } // namespace runtime
-
-/** Where an Executable runs. */
-struct Device {
-  enum class Kind : uint8_t { Cpu, Cuda };
-  Kind kind = Kind::Cpu;
-  /** CUDA device ordinal (0 for the CPU). */
-  int index = 0;
-
-  /** The host CPU, through the in-process Clang JIT. */
-  static Device cpu() { return {}; }
-  /** CUDA device `i`, through NVRTC and the driver API opened at run time. */
-  static Device cuda(int i = 0) { return {Kind::Cuda, i}; }
-  bool is_cuda() const { return kind == Kind::Cuda; }
-  bool operator==(const Device&) const = default;
-  /** "cpu" or "cuda:<i>". */
-  std::string str() const { return is_cuda() ? "cuda:" + std::to_string(index) : "cpu"; }
-};
-
-/** Options of Executable::compile. */
-struct CompileOptions {
-  /** Run ir::optimize first (off only to test codegen on a graph as it is). */
-  bool optimize = true;
-  /** Name for logs and dumped sources. */
-  std::string name = "graph";
-  /** Disk cache of compiled kernels; nullptr: the default cache (KILN_CACHE_DIR, ...). */
-  runtime::KernelCache* cache = nullptr;
-  /** Skip the disk cache entirely. */
-  bool no_cache = false;
-  /** Outputs that replace params after every call (an optimizer step's new weights). */
-  std::vector<codegen::Update> updates;
-  /** Also compile the fused epoch over these data inputs (see run_epoch). */
-  std::optional<codegen::EpochSpec> epoch;
-  /**
-   * The batch size most calls will use (e.g. the training batch): the CPU kernel gets a copy of
-   * the step specialized for it (static loop bounds), used whenever N equals it.
-   */
-  std::optional<int64_t> batch_hint;
-  /**
-   * CPU: translation units a large step is split into, compiled side by side (see
-   * codegen::CpuOptions::max_units). 0: $KILN_CPU_UNITS if set, else one per core, at most 4.
-   */
-  int cpu_units = 0;
-  /**
-   * Where to run. Device::cuda(i) renders CUDA C++ from the same schedule, compiles it with
-   * NVRTC and keeps params, outputs and scratch in device memory; compile() throws
-   * kiln::DeviceError "[cuda] no GPU: <the driver's reason> ..." where there is none.
-   */
-  Device device = Device::cpu();
-  /** CUDA: approximate float exp/log/tanh/sigmoid/sin/cos/pow (SFU intrinsics, --use_fast_math). */
-  bool fast_math = false;
-  /**
-   * CUDA: the fused MLP plan's layer products on tensor cores in TF32 (inputs rounded to a
-   * 10-bit mantissa, f32 sums; see codegen::CudaOptions::tf32). Needs compute capability 8.0
-   * or newer: compile() throws kiln::DeviceError on older GPUs. Ignored on the CPU.
-   */
-  bool tf32 = false;
-  /** CUDA: restrict the step's launch plans (for tests; see codegen/cuda/renderer.h). */
-  codegen::CudaPlanChoice cuda_plans = codegen::CudaPlanChoice::Auto;
-};
 
 /** A read-only view of host data passed to run() without a copy; rows are samples. */
 struct HostView {
@@ -128,8 +68,11 @@ public:
   std::vector<std::string> param_names() const;
   std::vector<std::string> output_names() const;
 
-  /** Sets every param named in `specs` from its initializer (see kiln::init_parameters). */
-  void init_params(const std::vector<ParamSpec>& specs, uint64_t seed);
+  /**
+   * Sets every param named in `values` that the graph has (others are ignored), e.g. the
+   * initial values kiln::init_parameters draws; throws kiln::ShapeError on a size mismatch.
+   */
+  void set_params(const ir::Bindings& values);
   /** Copies values into param `name`; throws kiln::ShapeError on a size mismatch. */
   void set_param(std::string_view name, const MatrixRM& values);
   void set_param(std::string_view name, const ir::Tensor& values);
@@ -174,10 +117,9 @@ public:
 
   /** The device the executable runs on. */
   Device device() const;
-  /**
-   * The generated CPU kernel (source, schedule, slots). On a CUDA device only its schedule is
-   * filled in (the same schedule as cuda_kernel()'s); the source is empty.
-   */
+  /** The schedule every backend renders (slots in argument order). */
+  const codegen::Schedule& schedule() const;
+  /** The generated CPU kernel (source, schedule, slots); throws kiln::Error on a CUDA device. */
   const codegen::CpuKernel& kernel() const;
   /** The generated CUDA module; throws kiln::Error on the CPU. */
   const codegen::CudaKernel& cuda_kernel() const;
@@ -187,6 +129,9 @@ public:
   double compile_ms() const;
   /** True when the object code came from the disk cache. */
   bool from_cache() const;
+
+  /** The backend's program (runtime/program.h). */
+  const runtime::Program& program() const;
 
   struct State;
 

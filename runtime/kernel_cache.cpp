@@ -1,4 +1,5 @@
 #include "runtime/kernel_cache.h"
+#include "base/debug.h"
 
 #include "base/hash.h"
 
@@ -35,11 +36,6 @@ uint64_t get_le(const std::string& in, size_t at, int bytes) {
   for (int i = 0; i < bytes; ++i)
     v |= static_cast<uint64_t>(static_cast<unsigned char>(in[at + i])) << (8 * i);
   return v;
-}
-
-bool debug_enabled() {
-  const char* v = std::getenv("KILN_DEBUG");
-  return v && *v && std::strcmp(v, "0") != 0;
 }
 
 bool plain_key(std::string_view key) {
@@ -229,14 +225,14 @@ void KernelCache::count_corrupt(const fs::path& path, std::string_view why) {
   // costs a recompile, never a wrong result.
   std::error_code ec;
   fs::remove(path, ec);
-  if (debug_enabled())
+  if (debug_level() >= 1)
     std::fprintf(stderr, "[kernel_cache] %s: corrupt entry (%.*s), removed\n", path.c_str(),
                  static_cast<int>(why.size()), why.data());
 }
 
 void KernelCache::warn_store_failure(std::string_view why) {
   ++store_failures_;
-  if (debug_enabled() && !warned_.exchange(true))
+  if (debug_level() >= 1 && !warned_.exchange(true))
     std::fprintf(stderr, "[kernel_cache] %s: %.*s; kernels will not be cached\n", dir_.c_str(),
                  static_cast<int>(why.size()), why.data());
 }

@@ -105,7 +105,7 @@ struct Trainer::State {
     predict.emplace(Executable::compile(g.predict, {.name = "predict", .device = device}));
     eval.emplace(eval_f.get());
     step.emplace(step_f.get());
-    step->init_params(g.params, seed);
+    step->set_params(init_parameters(g.params, seed, ir::DType::F64));
     for (const auto& [name, init] : state)
       set_all(name, init, step->param(name).size());
     for (const std::string& p : params) {

@@ -124,7 +124,7 @@ static void BM_ForwardBackward(benchmark::State& state) {
   const Net n = course_net(classification);
   const ir::Graph g = ir::optimize(ir::grad(n.lowered.graph, "loss", n.params));
   Executable exe = Executable::compile(g);
-  exe.init_params(n.lowered.params, 1);
+  exe.set_params(init_parameters(n.lowered.params, 1, ir::DType::F64));
   const int64_t features = classification ? 2 : 1;
   MatrixRM y = MatrixRM::Random(batch, features) * 3.0f;
   MatrixRM c = MatrixRM::Random(batch, 1);

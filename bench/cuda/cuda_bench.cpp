@@ -79,8 +79,8 @@ struct DeviceStep {
                                                .device = Device::cuda(0),
                                                .tf32 = tf32})),
         batch(n) {
-    exe.init_params(w.lowered.params, 1);
-    const auto& sl = exe.kernel().schedule.slots;
+    exe.set_params(init_parameters(w.lowered.params, 1, ir::DType::F64));
+    const auto& sl = exe.schedule().slots;
     buffers.resize(sl.size());
     slots.assign(sl.size(), nullptr);
     Rng rng(7);
@@ -138,7 +138,7 @@ void BM_RegressionEpoch(benchmark::State& state) {
                                          .updates = w.step.updates,
                                          .epoch = codegen::EpochSpec{{"y", "c"}, {"loss"}},
                                          .device = Device::cuda(0)});
-  exe.init_params(w.lowered.params, 1);
+  exe.set_params(init_parameters(w.lowered.params, 1, ir::DType::F64));
   constexpr int64_t kSamples = 2000;
   MatrixRM x(kSamples, 1), y(kSamples, 1);
   Rng rng(3);
@@ -162,9 +162,9 @@ BENCHMARK(BM_RegressionEpoch)->Unit(benchmark::kMillisecond)->UseRealTime();
  */
 void nvrtc_compile_step(benchmark::State& state, const Workload& w,
                         const codegen::EpochSpec* epoch) {
-  const codegen::CudaKernel k =
-      codegen::render_cuda(ir::optimize(w.step.graph), {.updates = w.step.updates,
-                                          .epoch = epoch ? std::optional(*epoch) : std::nullopt});
+  const codegen::CudaKernel k = codegen::render_cuda(
+      ir::optimize(w.step.graph),
+      {.updates = w.step.updates, .epoch = epoch ? std::optional(*epoch) : std::nullopt});
   std::vector<double> ms(k.plans.size(), 0.0);
   for (auto _ : state)
     for (size_t i = 0; i < k.plans.size(); ++i) {

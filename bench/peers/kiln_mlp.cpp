@@ -89,7 +89,7 @@ KilnMlp::KilnMlp(const MlpSpec& spec, const KilnMlpOptions& options)
       s_->lr_slot = i;
   }
   s_->slots[s_->lr_slot] = &s_->lr;
-  s_->exe->init_params(l.params, 0);
+  s_->exe->set_params(init_parameters(l.params, 0, ir::DType::F64));
 }
 
 KilnMlp::~KilnMlp() = default;

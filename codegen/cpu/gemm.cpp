@@ -60,11 +60,8 @@ constexpr int64_t kMinDynamicPerRow = 64 * 64;
 // no more compile time than the row loop, from half the size a dynamic row count needs.
 constexpr int64_t kMinGradientArea = 2048;
 
-int64_t elem_bytes(ir::DType t) {
-  return t == ir::DType::F64 ? 8 : 4;
-}
 int64_t tile_cols(ir::DType t) {
-  return kTileBytes / elem_bytes(t);
+  return kTileBytes / ir::dtype_bytes(t);
 }
 int64_t align64(int64_t bytes) {
   return (bytes + 63) & ~int64_t{63};
@@ -72,7 +69,7 @@ int64_t align64(int64_t bytes) {
 
 /** Depth of one block: all of it when rows are short and static, else kBlockBytes per row. */
 int64_t depth_block(const MatmulDesc& d) {
-  const int64_t e = elem_bytes(d.dtype);
+  const int64_t e = ir::dtype_bytes(d.dtype);
   return d.depth != ir::kBatch && d.depth * e <= kOnePassBytes ? d.depth : kBlockBytes / e;
 }
 
@@ -80,7 +77,7 @@ int64_t depth_block(const MatmulDesc& d) {
 int64_t panel_cols(const MatmulDesc& d) {
   const int64_t nr = tile_cols(d.dtype);
   const int64_t fit =
-      std::max<int64_t>(1, kPanelBytes / (depth_block(d) * elem_bytes(d.dtype)) / nr) * nr;
+      std::max<int64_t>(1, kPanelBytes / (depth_block(d) * ir::dtype_bytes(d.dtype)) / nr) * nr;
   return std::min(fit, (d.cols + nr - 1) / nr * nr);
 }
 
@@ -90,7 +87,7 @@ struct Layout {
 };
 
 Layout layout(const MatmulDesc& d) {
-  const int64_t e = elem_bytes(d.dtype);
+  const int64_t e = ir::dtype_bytes(d.dtype);
   if (d.depth == ir::kBatch) {
     // One kc x nc block of B, one sliver of kc, and the partial sums of every row (a short last
     // sliver is padded to the tile's MR rows).
@@ -111,7 +108,7 @@ bool has_buffer(ir::NodeId n, const Schedule& sc) {
 /** True when the tile reads A's rows in place: row-major in a buffer, rows not 4 KiB apart. */
 bool direct_a(const MatmulDesc& d, const Schedule& sc) {
   return !d.ta && d.depth != ir::kBatch && has_buffer(d.a, sc) &&
-         (d.depth * elem_bytes(d.dtype)) % kAliasBytes != 0;
+         (d.depth * ir::dtype_bytes(d.dtype)) % kAliasBytes != 0;
 }
 
 std::string ll(int64_t v) {
@@ -271,7 +268,7 @@ private:
   }
 
   void tile_body(int mr, int vector_bytes) {
-    const int64_t lanes_ = vector_bytes / elem_bytes(d_.dtype), nv = nr_ / lanes_;
+    const int64_t lanes_ = vector_bytes / ir::dtype_bytes(d_.dtype), nv = nr_ / lanes_;
     w_.line("typedef " + t_ + " kiln_vec __attribute__((vector_size(" + ll(vector_bytes) +
             "), __may_alias__));");
     auto acc = [](int r, int64_t v) { return "c" + std::to_string(r) + "_" + std::to_string(v); };

@@ -476,8 +476,7 @@ std::string signature_block(const Schedule& sc, std::vector<ScratchSize>& scratc
              "]; // " + slot.name + " " + slot.type.str());
       continue;
     }
-    const int64_t elem = static_cast<int64_t>(
-        slot.type.dtype == ir::DType::F64 || slot.type.dtype == ir::DType::I64 ? 8 : 4);
+    const int64_t elem = ir::dtype_bytes(slot.type.dtype);
     const ir::Shape& shape = slot.type.shape;
     scratch.push_back({shape.has_batch() ? shape.static_numel() * elem : 0,
                        shape.has_batch() ? 0 : shape.static_numel() * elem});
@@ -491,10 +490,6 @@ std::string signature_block(const Schedule& sc, std::vector<ScratchSize>& scratc
 /** Per-sample element count of a data input [N, ...]. */
 int64_t row_elems(const Slot& s) {
   return s.type.shape.static_numel();
-}
-
-int64_t dtype_bytes(ir::DType t) {
-  return t == ir::DType::F64 || t == ir::DType::I64 ? 8 : 4;
 }
 
 size_t find_slot(const Schedule& sc, Slot::Role role, const std::string& name, const char* what) {
@@ -580,11 +575,10 @@ int64_t CpuKernel::workspace_bytes(int64_t N) const {
 int64_t CpuKernel::epoch_workspace_bytes(int64_t n, int64_t batch) const {
   auto align = [](int64_t b) { return (b + 63) & ~int64_t{63}; };
   int64_t total = align(workspace_bytes(batch)) + align(8 * n);
-  for (const std::string& name : epoch_data)
-    total += align(
-        dtype_bytes(
-            schedule.slots[find_slot(schedule, Slot::Role::Input, name, "input")].type.dtype) *
-        batch * row_elems(schedule.slots[find_slot(schedule, Slot::Role::Input, name, "input")]));
+  for (const std::string& name : epoch_data) {
+    const Slot& s = schedule.slots[find_slot(schedule, Slot::Role::Input, name, "input")];
+    total += align(ir::dtype_bytes(s.type.dtype) * batch * row_elems(s));
+  }
   return total;
 }
 

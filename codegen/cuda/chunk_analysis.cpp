@@ -169,14 +169,15 @@ bool lay_out(const Schedule& sc, bool tf32, ChunkAnalysis& a) {
         continue;
       }
       // B as [depth, cols] with a pitch of cols + 1 (conflict-free either way it is written).
-      const int64_t bytes = depth * (cols + 1) * elem_bytes(n.type.dtype);
+      const int64_t bytes = depth * (cols + 1) * ir::dtype_bytes(n.type.dtype);
       a.staged[gi] = bytes <= kStageBytes;
       if (a.staged[gi])
         stage = std::max(stage, bytes);
     }
     if (a.phase[gi] == Phase::Reduce) {
       a.partial_offset[gi] = a.block_bytes;
-      a.block_bytes += (grp.domain.static_numel() * elem_bytes(n.type.dtype) + 15) & ~int64_t{15};
+      a.block_bytes +=
+          (grp.domain.static_numel() * ir::dtype_bytes(n.type.dtype) + 15) & ~int64_t{15};
     }
   }
   a.block_bytes = (a.block_bytes + 255) & ~int64_t{255};
@@ -204,7 +205,7 @@ bool lay_out(const Schedule& sc, bool tf32, ChunkAnalysis& a) {
       continue;
     const int grp = sc.group_of[slot.node];
     if (grp >= 0 && a.phase[static_cast<size_t>(grp)] == Phase::Row)
-      row_bytes[s] = slot.type.shape.static_numel() * elem_bytes(slot.type.dtype);
+      row_bytes[s] = slot.type.shape.static_numel() * ir::dtype_bytes(slot.type.dtype);
   }
   // At least 16 rows per chunk, opting into more shared memory if need be, amortize staging
   // the weights; 8 rows is the last resort. Tensor cores may take what an A100 has (163 KiB).

@@ -14,10 +14,6 @@ Target cuda_target() {
   return Target{.const_qualifier = "const ", .index_type = "int"};
 }
 
-int64_t elem_bytes(ir::DType t) {
-  return t == ir::DType::F64 || t == ir::DType::I64 ? 8 : 4;
-}
-
 std::vector<std::pair<std::string, std::string>> step_params(const Schedule& sc) {
   std::vector<std::pair<std::string, std::string>> p{{"int", "N"}};
   for (size_t s = 0; s < sc.slots.size(); ++s) {

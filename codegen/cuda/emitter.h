@@ -24,8 +24,6 @@ Target cuda_target();
 std::vector<std::pair<std::string, std::string>> step_params(const Schedule& sc);
 /** "T a, U b, ..." */
 std::string join_params(const std::vector<std::pair<std::string, std::string>>& params);
-/** Element size of `t` in bytes. */
-int64_t elem_bytes(ir::DType t);
 /** Whether `body` reads or writes slot `s` through its pointer ("b<s>["). */
 bool uses_slot(const std::string& body, int s);
 /** `for (int <var> = threadIdx.x; <var> < <total>; <var> += blockDim.x)`: a block-wide loop. */

@@ -159,7 +159,7 @@ std::string block_step_function(const Schedule& sc, CudaLaunch& launch) {
     const std::string bytes =
         "kiln_align16((int)sizeof(" + t + ") * " + numel_expr(slot.type.shape.dims()) + ")";
     offset = offset == "0" ? bytes : offset + " + " + bytes;
-    launch.shared_terms.push_back({Extent::of(slot.type.shape), elem_bytes(slot.type.dtype)});
+    launch.shared_terms.push_back({Extent::of(slot.type.shape), ir::dtype_bytes(slot.type.dtype)});
   }
   // Not inlined: the step kernel and the epoch kernel share one copy (ptxas time grows with code).
   std::string f =

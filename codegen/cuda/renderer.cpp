@@ -64,7 +64,7 @@ int64_t CudaKernel::epoch_workspace_bytes(int64_t n, int64_t batch) const {
   for (const std::string& name : epoch_data)
     for (const Slot& s : schedule.slots)
       if (s.role == Slot::Role::Input && s.name == name)
-        total += align(cuda::elem_bytes(s.type.dtype) * batch * s.type.shape.static_numel());
+        total += align(ir::dtype_bytes(s.type.dtype) * batch * s.type.shape.static_numel());
   return total;
 }
 

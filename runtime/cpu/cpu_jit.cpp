@@ -1,4 +1,5 @@
 #include "runtime/cpu/cpu_jit.h"
+#include "base/debug.h"
 
 #include "base/error.h"
 #include "base/hash.h"
@@ -78,11 +79,6 @@ double ms_since(Clock::time_point t0) {
 std::string& session_errors() {
   thread_local std::string errors;
   return errors;
-}
-
-bool debug_enabled() {
-  const char* v = std::getenv("KILN_DEBUG");
-  return v && *v && std::strcmp(v, "0") != 0;
 }
 
 // Module names become file names: keep them to a portable character set.
@@ -422,7 +418,7 @@ std::shared_ptr<CpuModule> CpuJit::compile(const std::vector<std::string>& sourc
   module->name_ = name;
   module->from_cache_ = hit;
   module->compile_ms_ = ms_since(t_start);
-  if (debug_enabled()) {
+  if (debug_level() >= 1) {
     for (size_t i = 0; i < units.size(); ++i) {
       const UnitTimes& u = times[i];
       const std::string what = units.size() == 1 ? name : name + " " + units[i].file_name;

@@ -11,16 +11,21 @@ namespace kiln::runtime {
 
 std::vector<double> CudaProgram::run_epoch(int64_t n, int64_t batch, bool shuffle, uint64_t seed,
                                            const std::vector<const void*>& data,
-                                           const std::vector<std::string>& data_names,
-                                           const std::vector<size_t>& metric_slots,
                                            const std::vector<void*>& host) {
   Impl& m = *impl_;
+  KILN_ASSERT(m.epoch, "run_epoch on a program compiled without an epoch");
   const auto& slots = m.k.schedule.slots;
-  std::vector<size_t> data_slot;
-  for (const std::string& name : data_names)
+  auto slot_named = [&](const std::string& name, Slot::Role role) {
     for (size_t s = 0; s < slots.size(); ++s)
-      if (slots[s].role == Slot::Role::Input && slots[s].name == name)
-        data_slot.push_back(s);
+      if (slots[s].role == role && slots[s].name == name)
+        return s;
+    throw Error(str("[epoch] the step graph has no slot named '", name, "'"));
+  };
+  std::vector<size_t> data_slot, metric_slots;
+  for (const std::string& name : m.epoch->data)
+    data_slot.push_back(slot_named(name, Slot::Role::Input));
+  for (const std::string& name : m.epoch->metrics)
+    metric_slots.push_back(slot_named(name, Slot::Role::Output));
   KILN_ASSERT(data_slot.size() == data.size(), "epoch data do not match the step's inputs");
   std::vector<double> stats(metric_slots.size() + 1, 0.0);
   const bool fused = !m.k.epoch_kernel.empty() && batch <= m.k.epoch_max_batch &&
@@ -41,7 +46,7 @@ std::vector<double> CudaProgram::run_epoch(int64_t n, int64_t batch, bool shuffl
       const int64_t nb = std::min(batch, n - b0);
       for (size_t d = 0; d < data.size(); ++d) {
         const size_t rb = static_cast<size_t>(slots[data_slot[d]].type.shape.static_numel()) *
-                          elem_size(slots[data_slot[d]].type.dtype);
+                          ir::dtype_bytes(slots[data_slot[d]].type.dtype);
         rows[d].resize(rb * static_cast<size_t>(nb));
         for (int64_t r = 0; r < nb; ++r)
           std::memcpy(rows[d].data() + rb * static_cast<size_t>(r),

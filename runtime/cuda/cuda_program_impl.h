@@ -11,8 +11,8 @@
 #include "base/error.h"
 #include "runtime/cuda/cuda_device.h"
 #include "runtime/cuda/cuda_driver.h"
-#include "runtime/cuda/cuda_executable.h"
 #include "runtime/cuda/cuda_graph.h"
+#include "runtime/cuda/cuda_program.h"
 #include "runtime/cuda/nvrtc.h"
 
 namespace kiln::runtime {
@@ -24,11 +24,8 @@ using codegen::Slot;
 inline constexpr size_t kDefaultShared = 48 * 1024;
 inline constexpr size_t kMaxGraphs = 16;
 
-inline size_t elem_size(ir::DType t) {
-  return t == ir::DType::F64 || t == ir::DType::I64 ? 8 : 4;
-}
 inline size_t bytes_of(const Slot& s, int64_t N) {
-  return static_cast<size_t>(s.type.shape.numel(N)) * elem_size(s.type.dtype);
+  return static_cast<size_t>(s.type.shape.numel(N)) * ir::dtype_bytes(s.type.dtype);
 }
 
 inline const CudaDriver& driver() {
@@ -43,6 +40,7 @@ struct PlanModule {
 
 struct CudaProgram::Impl {
   codegen::CudaKernel k;
+  std::optional<codegen::EpochSpec> epoch;
   int device = 0;
   DeviceInfo info;
   NvrtcOptions nvrtc;

@@ -61,7 +61,7 @@ TEST_CASE("a cold compile runs clang, a warm one loads the object, a corrupt ent
 
   // All three compute the same thing.
   for (Executable* e : {&cold, &warm, &rebuilt})
-    e->init_params(net.params, 3);
+    e->set_params(init_parameters(net.params, 3, ir::DType::F64));
   MatrixRM y(4, 2);
   y << 0.1f, 0.2f, -1.0f, 2.0f, 0.5f, 0.5f, 3.0f, -3.0f;
   Eigen::VectorXi c(4);
@@ -77,7 +77,7 @@ TEST_CASE("a cold compile runs clang, a warm one loads the object, a corrupt ent
 TEST_CASE("kernels can share one set of weights") {
   const Lowered net = small_net(5);
   Executable a = Executable::compile(net.graph), b = Executable::compile(net.graph);
-  a.init_params(net.params, 1);
+  a.set_params(init_parameters(net.params, 1, ir::DType::F64));
   for (const std::string& p : a.param_names())
     b.bind_param(p, a.param_data(p));
   MatrixRM w = a.param("0.weight");

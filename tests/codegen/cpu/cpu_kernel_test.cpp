@@ -144,7 +144,7 @@ TEST_CASE("a step split into translation units computes exactly what the whole o
     CHECK(a.kernel().parts.empty());
     CHECK(b.kernel().parts.size() == split.parts.size());
     for (Executable* e : {&a, &b})
-      e->init_params(net.lowered.params, 3);
+      e->set_params(init_parameters(net.lowered.params, 3, ir::DType::F64));
     const ir::Type yt = sg.graph.node(*sg.graph.find_leaf(ir::Op::Input, "y")).type;
     const ir::Type ct = sg.graph.node(*sg.graph.find_leaf(ir::Op::Input, "c")).type;
     Rng rng(5);
@@ -179,7 +179,7 @@ TEST_CASE("one compiled kernel serves every batch size") {
   Param W{{2, 3}, "W"};
   const Lowered l = lower({{"u", tanh(W * y)}, {"s", sum(tanh(W * y))}}, ir::DType::F64);
   Executable exe = Executable::compile(l.graph);
-  exe.init_params(l.params, 1);
+  exe.set_params(init_parameters(l.params, 1, ir::DType::F64));
   ir::Bindings v = init_parameters(l.params, 1, ir::DType::F64);
   for (int64_t n : {1, 2, 7, 64, 300}) {
     ir::Tensor yt(ir::DType::F64, {n, 3});

@@ -101,7 +101,7 @@ TEST_CASE("a device executable gives back every buffer, module and stream it too
   {
     const kiln::test::CourseNet n = kiln::test::course_nets(ir::DType::F32)[0];
     Executable exe = Executable::compile(n.lowered.graph, {.device = Device::cuda(0)});
-    exe.init_params(n.lowered.params, 1);
+    exe.set_params(init_parameters(n.lowered.params, 1, ir::DType::F64));
     const MatrixRM y = MatrixRM::Constant(4, 1, 0.5f);
     exe.run({{"y", y}, {"c", y}});
     CHECK(fake().live_allocations > allocations);
@@ -117,7 +117,7 @@ TEST_CASE("params live on the device: set, read back and shared between executab
   const kiln::test::CourseNet n = kiln::test::course_nets(ir::DType::F32)[0];
   Executable a = Executable::compile(n.lowered.graph, {.device = Device::cuda(0)});
   Executable b = Executable::compile(n.lowered.graph, {.device = Device::cuda(0)});
-  a.init_params(n.lowered.params, 4);
+  a.set_params(init_parameters(n.lowered.params, 4, ir::DType::F64));
   MatrixRM w = a.param("0.weight");
   CHECK(w.cwiseAbs().maxCoeff() > 0);
   w(3, 0) = 42.0f;
@@ -141,7 +141,7 @@ TEST_CASE("a batch too large for 32-bit indices is a ShapeError") {
   REQUIRE(fake_library() != nullptr);
   const kiln::test::CourseNet n = kiln::test::course_nets(ir::DType::F32)[0];
   Executable exe = Executable::compile(n.lowered.graph, {.device = Device::cuda(0)});
-  std::vector<void*> slots(exe.kernel().schedule.slots.size(), nullptr);
+  std::vector<void*> slots(exe.schedule().slots.size(), nullptr);
   CHECK_THROWS_AS(exe.call(int64_t{1} << 31, slots.data()), ShapeError);
   CHECK_THROWS_WITH(exe.call(int64_t{1} << 31, slots.data()),
                     "[cuda] batch size 2147483648 is out of range: 'y' (f32[N,1]) would hold "

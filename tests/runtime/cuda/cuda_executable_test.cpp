@@ -109,7 +109,7 @@ void steps_match_cpu(const Lowered& l, int64_t n, CudaPlanChoice plans, CudaPlan
       {.name = "step", .updates = sg.updates, .device = Device::cuda(0), .cuda_plans = plans});
   CHECK(gpu.cuda_plan(n).kind == expect);
   for (Executable* e : {&cpu, &gpu})
-    e->init_params(l.params, 7);
+    e->set_params(init_parameters(l.params, 7, ir::DType::F64));
   for (uint64_t s = 0; s < 3; ++s) {
     MatrixRM y, c, lr;
     Eigen::VectorXi labels;
@@ -235,7 +235,7 @@ TEST_CASE("the fused MLP step on TF32 tensor cores matches the CPU to TF32 preci
   REQUIRE(gpu.cuda_plan(n).kind == CudaPlan::Kind::Chunked);
   CHECK(gpu.cuda_plan(n).summary.find("products on TF32 tensor cores") != std::string::npos);
   for (Executable* e : {&cpu, &gpu})
-    e->init_params(mlp.params, 3);
+    e->set_params(init_parameters(mlp.params, 3, ir::DType::F64));
   double worst = 0;
   for (uint64_t s = 0; s < 3; ++s) {
     MatrixRM y, c, lr;
@@ -270,7 +270,7 @@ TEST_CASE("the fused epoch on the device runs the same steps as the CPU's") {
         {.name = "step", .updates = sg.updates, .epoch = spec, .device = Device::cuda(0)});
     REQUIRE(!gpu.cuda_kernel().epoch_kernel.empty());
     for (Executable* e : {&cpu, &gpu})
-      e->init_params(n.lowered.params, 11);
+      e->set_params(init_parameters(n.lowered.params, 11, ir::DType::F64));
     MatrixRM y, c, lr;
     Eigen::VectorXi l;
     step_feed(n.lowered, 37, 5, y, c, l, lr);
@@ -291,7 +291,7 @@ TEST_CASE("the fused epoch on the device runs the same steps as the CPU's") {
         sg.graph,
         {.name = "step", .updates = sg.updates, .epoch = spec, .device = Device::cuda(0)});
     for (Executable* e : {&cpu2, &gpu2})
-      e->init_params(n.lowered.params, 11);
+      e->set_params(init_parameters(n.lowered.params, 11, ir::DType::F64));
     const int64_t big = gpu2.cuda_kernel().epoch_max_batch + 1;
     MatrixRM y2, c2;
     Eigen::VectorXi l2;

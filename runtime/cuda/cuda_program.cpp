@@ -1,12 +1,15 @@
-#include "runtime/cuda/cuda_executable.h"
+#include "runtime/cuda/cuda_program.h"
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <future>
 #include <map>
 #include <optional>
 
+#include "base/debug.h"
 #include "runtime/cuda/cuda_program_impl.h"
+#include "runtime/executable.h"
 
 namespace kiln::runtime {
 
@@ -15,6 +18,7 @@ CudaProgram::CudaProgram(codegen::CudaKernel kernel, const CudaProgramOptions& o
   Impl& m = *impl_;
   driver().require("Executable::compile");
   m.k = std::move(kernel);
+  m.epoch = o.epoch;
   m.device = o.device;
   m.info = driver().info(o.device);
   if (o.tf32 && m.info.cc_major < 8)
@@ -73,6 +77,12 @@ CudaProgram::~CudaProgram() = default;
 const codegen::CudaKernel& CudaProgram::kernel() const {
   return impl_->k;
 }
+Device CudaProgram::device() const {
+  return Device::cuda(impl_->device);
+}
+const codegen::Schedule& CudaProgram::schedule() const {
+  return impl_->k.schedule;
+}
 double CudaProgram::nvrtc_ms() const {
   return impl_->nvrtc_ms;
 }
@@ -130,4 +140,48 @@ void CudaProgram::call(int64_t N, void* const* device_slots) {
   m.stream->synchronize();
 }
 
+std::unique_ptr<Program> compile_cuda(const ir::Graph& g, const CompileOptions& o) {
+  codegen::CudaKernel ck = codegen::render_cuda(g, {.updates = o.updates,
+                                                    .epoch = o.epoch,
+                                                    .fast_math = o.fast_math,
+                                                    .tf32 = o.tf32,
+                                                    .plans = o.cuda_plans});
+  if (debug_level() >= 1) {
+    std::string plans;
+    for (const codegen::CudaPlan& p : ck.plans)
+      plans += "  " + p.summary + "\n";
+    std::fprintf(stderr, "[kiln] %s on %s: %zu nodes, schedule:\n%splans:\n%s", o.name.c_str(),
+                 o.device.str().c_str(), g.size(), ck.schedule.describe().c_str(), plans.c_str());
+  }
+  return std::make_unique<CudaProgram>(std::move(ck), CudaProgramOptions{.device = o.device.index,
+                                                                         .fast_math = o.fast_math,
+                                                                         .tf32 = o.tf32,
+                                                                         .use_cache = !o.no_cache,
+                                                                         .cache = o.cache,
+                                                                         .name = o.name,
+                                                                         .epoch = o.epoch});
+}
+
+namespace {
+const CudaProgram& as_cuda(const Program& p, const char* what) {
+  const auto* cuda = dynamic_cast<const CudaProgram*>(&p);
+  if (!cuda)
+    throw Error(
+        str("[Executable] ", what, ": compiled for ", p.device().str(), ", not a CUDA device"));
+  return *cuda;
+}
+} // namespace
+
 } // namespace kiln::runtime
+
+namespace kiln {
+
+const codegen::CudaKernel& Executable::cuda_kernel() const {
+  return runtime::as_cuda(program(), "cuda_kernel()").kernel();
+}
+
+const codegen::CudaPlan& Executable::cuda_plan(int64_t batch) const {
+  return runtime::as_cuda(program(), "cuda_plan()").plan_for(batch);
+}
+
+} // namespace kiln

@@ -1,0 +1,156 @@
+#include "runtime/cpu/cpu_program.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+
+#include "base/debug.h"
+#include "base/error.h"
+#include "runtime/cpu/cpu_jit.h"
+#include "runtime/cpu/denormals.h"
+#include "runtime/executable.h"
+
+namespace kiln {
+
+using codegen::Slot;
+
+namespace runtime {
+
+void AlignedBuffer::Free::operator()(std::byte* p) const {
+  std::free(p);
+}
+
+void AlignedBuffer::resize(size_t n) {
+  if (n <= bytes_ && mem_)
+    return;
+  const size_t rounded = (std::max<size_t>(n, 64) + 63) & ~size_t{63};
+  mem_.reset(static_cast<std::byte*>(std::aligned_alloc(64, rounded)));
+  if (!mem_)
+    throw std::bad_alloc();
+  std::memset(mem_.get(), 0, rounded);
+  bytes_ = rounded;
+}
+
+namespace {
+
+/** Translation units a large step is split into: the option, $KILN_CPU_UNITS, or the cores. */
+int unit_count(const CompileOptions& o) {
+  int units = o.cpu_units;
+  if (const char* env = std::getenv("KILN_CPU_UNITS"); units <= 0 && env && std::atoi(env) > 0)
+    units = std::atoi(env);
+  if (units <= 0)
+    units = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 4u));
+  return units;
+}
+
+} // namespace
+
+CpuProgram::CpuProgram(const ir::Graph& g, const CompileOptions& o) {
+  // A large step compiles as several translation units, side by side on the machine's cores.
+  kernel_ = codegen::render_cpu(g, {.updates = o.updates,
+                                    .epoch = o.epoch,
+                                    .batch_hint = o.batch_hint,
+                                    .max_units = unit_count(o)});
+  if (debug_level() >= 1)
+    std::fprintf(stderr, "[kiln] %s: %zu nodes, schedule:\n%s", o.name.c_str(), g.size(),
+                 kernel_.schedule.describe().c_str());
+  KernelCache* cache = o.no_cache ? nullptr : o.cache ? o.cache : &KernelCache::default_cache();
+  std::vector<std::string> sources{kernel_.source};
+  sources.insert(sources.end(), kernel_.parts.begin(), kernel_.parts.end());
+  module_ = CpuJit::instance().compile(sources, {.name = kernel_.name}, cache);
+  step_ = module_->function<StepFn>(kernel_.name);
+  if (o.epoch) {
+    epoch_ = module_->function<EpochFn>(kernel_.epoch_name);
+    metrics_ = o.epoch->metrics.size();
+  }
+  const auto& slots = kernel_.schedule.slots;
+  params_.resize(slots.size());
+  slots_.assign(slots.size(), nullptr);
+  for (size_t i = 0; i < slots.size(); ++i)
+    if (slots[i].role == Slot::Role::Param) {
+      params_[i].resize(param_bytes(i));
+      slots_[i] = params_[i].data();
+    }
+}
+
+CpuProgram::~CpuProgram() = default;
+
+bool CpuProgram::from_cache() const {
+  return module_->from_cache();
+}
+
+size_t CpuProgram::param_bytes(size_t slot) const {
+  const Slot& s = kernel_.schedule.slots[slot];
+  return static_cast<size_t>(s.type.shape.static_numel()) * ir::dtype_bytes(s.type.dtype);
+}
+
+void CpuProgram::bind(int64_t N, const std::vector<void*>& host) {
+  const auto& slots = kernel_.schedule.slots;
+  for (size_t i = 0; i < slots.size(); ++i)
+    if (slots[i].role == Slot::Role::Input || slots[i].role == Slot::Role::Output)
+      slots_[i] = host[i];
+  workspace_.resize(static_cast<size_t>(kernel_.workspace_bytes(N)));
+}
+
+void CpuProgram::run(int64_t N, const std::vector<void*>& host) {
+  bind(N, host);
+  {
+    const DenormalsAreZero ftz; // denormals slow training kernels down ~5x
+    step_(static_cast<long long>(N), slots_.data(), workspace_.data());
+  }
+  // Do not keep pointers into the caller's memory.
+  for (size_t i = 0; i < slots_.size(); ++i)
+    if (kernel_.schedule.slots[i].role != Slot::Role::Param)
+      slots_[i] = nullptr;
+}
+
+void CpuProgram::call(int64_t N, void* const* native) {
+  workspace_.resize(static_cast<size_t>(kernel_.workspace_bytes(N)));
+  const DenormalsAreZero ftz;
+  step_(static_cast<long long>(N), native, workspace_.data());
+}
+
+std::vector<double> CpuProgram::run_epoch(int64_t n, int64_t batch, bool shuffle, uint64_t seed,
+                                          const std::vector<const void*>& data,
+                                          const std::vector<void*>& host) {
+  KILN_ASSERT(epoch_, "run_epoch on a program compiled without an epoch");
+  bind(batch, host);
+  epoch_workspace_.resize(static_cast<size_t>(kernel_.epoch_workspace_bytes(n, batch)));
+  std::vector<double> stats(metrics_ + 1, 0.0);
+  {
+    const DenormalsAreZero ftz;
+    epoch_(static_cast<long long>(n), static_cast<long long>(batch), shuffle ? 1 : 0, seed,
+           const_cast<void* const*>(data.data()), slots_.data(), epoch_workspace_.data(),
+           stats.data());
+  }
+  for (size_t i = 0; i < slots_.size(); ++i)
+    if (kernel_.schedule.slots[i].role != Slot::Role::Param)
+      slots_[i] = nullptr;
+  return stats;
+}
+
+void CpuProgram::write_param(size_t slot, const void* host) {
+  std::memcpy(slots_[slot], host, param_bytes(slot));
+}
+
+void CpuProgram::read_param(size_t slot, void* host) const {
+  std::memcpy(host, slots_[slot], param_bytes(slot));
+}
+
+std::unique_ptr<Program> compile_cpu(const ir::Graph& g, const CompileOptions& options) {
+  return std::make_unique<CpuProgram>(g, options);
+}
+
+} // namespace runtime
+
+const codegen::CpuKernel& Executable::kernel() const {
+  const auto* cpu = dynamic_cast<const runtime::CpuProgram*>(&program());
+  if (!cpu)
+    throw Error(str("[Executable] kernel(): compiled for ", device().str(),
+                    ", not the CPU; see cuda_kernel()"));
+  return cpu->kernel();
+}
+
+} // namespace kiln
