@@ -74,6 +74,54 @@ std::string c_offset(const ir::Shape& shape, const Index& idx) {
   return s.empty() ? "0" : s;
 }
 
+std::string fill_pattern(std::string_view pat, const std::vector<std::string>& args,
+                         const std::string& type) {
+  std::string e;
+  for (size_t i = 0; i < pat.size(); ++i) {
+    if (pat[i] == '{' && i + 2 < pat.size() && pat[i + 2] == '}') {
+      const char c = pat[i + 1];
+      e += c == 'T' ? type : args.at(static_cast<size_t>(c - '0'));
+      i += 2;
+    } else {
+      e += pat[i];
+    }
+  }
+  return e;
+}
+
+namespace {
+const ir::ReduceRule& rule_of(const Node& n) {
+  // A matrix product accumulates its terms as a sum does (partial sums over chunks of rows).
+  if (n.def().kind == OpKind::MatMul)
+    return *ir::op_def(Op::Sum).reduce;
+  KILN_ASSERT(n.def().reduce, ir::op_name(n.op), " is not a reduction");
+  return *n.def().reduce;
+}
+} // namespace
+
+std::string reduce_identity(const Node& n) {
+  return c_literal(rule_of(n).identity, n.type.dtype);
+}
+
+std::string reduce_combine(const Node& n, const std::string& acc, const std::string& v) {
+  return fill_pattern(rule_of(n).combine_c, {acc, v}, c_type_of(n.type.dtype));
+}
+
+std::string reduce_finalize(const Node& n, const std::string& acc, const std::string& count) {
+  const std::string_view f = rule_of(n).finalize_c;
+  return f.empty() ? acc : fill_pattern(f, {acc, count}, c_type_of(n.type.dtype));
+}
+
+std::string reduce_of_splat(const Node& n, const std::string& c, const std::string& count) {
+  return fill_pattern(rule_of(n).of_splat_c, {c, count}, c_type_of(n.type.dtype));
+}
+
+std::string reduce_combiner(const Node& n) {
+  const std::string t = c_type_of(n.type.dtype);
+  return "[](" + t + " kiln_a, " + t + " kiln_b) { " + reduce_combine(n, "kiln_a", "kiln_b") +
+         " return kiln_a; }";
+}
+
 ExprEmitter::ExprEmitter(const Schedule& sc, CodeWriter& w, Target target)
     : sc_(sc), g_(sc.graph), w_(w), target_(std::move(target)) {
   memo_.emplace_back();
@@ -147,17 +195,7 @@ std::string ExprEmitter::emit_op(NodeId n, const Index& idx) {
     std::vector<std::string> args;
     for (NodeId in : node.inputs)
       args.push_back(value(in, idx));
-    std::string e;
-    const std::string_view pat = node.def().render;
-    for (size_t i = 0; i < pat.size(); ++i) {
-      if (pat[i] == '{' && i + 2 < pat.size() && pat[i + 2] == '}') {
-        const char c = pat[i + 1];
-        e += c == 'T' ? c_type_of(node.type.dtype) : args.at(static_cast<size_t>(c - '0'));
-        i += 2;
-      } else {
-        e += pat[i];
-      }
-    }
+    const std::string e = fill_pattern(node.def().render, args, c_type_of(node.type.dtype));
     return declare(n, e);
   }
   case OpKind::Movement: {

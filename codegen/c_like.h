@@ -5,6 +5,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "codegen/code_writer.h"
@@ -33,6 +34,23 @@ std::string c_dim(int64_t d);
 std::string c_numel(const std::vector<int64_t>& dims);
 /** Row-major linear offset of `idx` in an array of `shape`. */
 std::string c_offset(const ir::Shape& shape, const Index& idx);
+
+/** `pattern` (an OpDef's C spelling) with {0}, {1}, ... replaced by `args` and {T} by `type`. */
+std::string fill_pattern(std::string_view pattern, const std::vector<std::string>& args,
+                         const std::string& type);
+
+// The C of reduction node `n`, from its op's ir::ReduceRule: every backend renders reductions
+// with these, so a new reduction needs no renderer change.
+/** The accumulator's starting value. */
+std::string reduce_identity(const ir::Node& n);
+/** The statement folding the value `v` into the accumulator `acc`. */
+std::string reduce_combine(const ir::Node& n, const std::string& acc, const std::string& v);
+/** The result from the accumulator and the reduced element count `count` (a C expression). */
+std::string reduce_finalize(const ir::Node& n, const std::string& acc, const std::string& count);
+/** The result over `count` copies of the value `c`, with no loop. */
+std::string reduce_of_splat(const ir::Node& n, const std::string& c, const std::string& count);
+/** A lambda `(T a, T b) -> T` folding two partial results (block-wide reductions). */
+std::string reduce_combiner(const ir::Node& n);
 
 /** Renders expressions of one schedule into a CodeWriter. */
 class ExprEmitter {

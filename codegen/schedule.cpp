@@ -22,14 +22,9 @@ bool is_accumulator(const Node& n) {
   return n.def().kind == OpKind::MatMul || n.def().kind == OpKind::Reduce;
 }
 
-/** Rough per-element cost: transcendental functions dominate small kernels. */
+/** Per-element cost: the op's own (transcendental functions dominate small kernels). */
 int own_cost(const Node& n) {
-  if (n.def().kind != OpKind::Elementwise)
-    return 1;
-  const std::string_view r = n.def().render;
-  const bool cheap_call = r.starts_with("kiln_relu") || r.starts_with("kiln_abs") ||
-                          r.starts_with("kiln_max") || r.starts_with("kiln_min");
-  return r.starts_with("kiln_") && !cheap_call ? 10 : 1;
+  return n.def().cost;
 }
 
 /** Number of elements of `s` relative to `from` (>1 when a broadcast expands; N counts as 64). */

@@ -4,23 +4,25 @@
 #include <set>
 #include <string_view>
 
+#include "ir/op.h"
+
 namespace kiln::codegen {
 
 namespace {
 
-// Calls of kiln's math functions: each inlines a polynomial (vectorized where its loop is), so a
-// line with one costs clang several times an ordinary line.
-constexpr std::string_view kMathCalls[] = {
-    "kiln_exp(",     "kiln_expm1(", "kiln_log(", "kiln_log1p(", "kiln_tanh(",
-    "kiln_sigmoid(", "kiln_erf(",   "kiln_sin(", "kiln_cos(",   "kiln_pow("};
+// A call of one of the math prelude's polynomials (the ops' `math` functions) inlines a
+// polynomial, vectorized where its loop is, so a line with one costs clang several times an
+// ordinary line.
 constexpr int64_t kMathCallCost = 4;
 
 /** Compile cost of a piece of code, in lines. */
 int64_t cost(const std::string& text) {
   int64_t c = static_cast<int64_t>(std::count(text.begin(), text.end(), '\n'));
-  for (std::string_view call : kMathCalls)
+  for (std::string_view fn : ir::math_functions()) {
+    const std::string call = std::string(fn) + "(";
     for (size_t pos = text.find(call); pos != std::string::npos; pos = text.find(call, pos + 1))
       c += kMathCallCost;
+  }
   return c;
 }
 

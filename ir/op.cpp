@@ -1,5 +1,8 @@
 #include "ir/op.h"
 
+#include <algorithm>
+#include <vector>
+
 #include "base/error.h"
 #include "ir/ops/rules.h"
 
@@ -42,6 +45,24 @@ std::optional<Op> op_from_name(std::string_view name) {
 
 std::span<const Op> all_ops() {
   return kAllOps;
+}
+
+std::span<const std::string_view> math_functions() {
+  static const std::vector<std::string_view> names = [] {
+    std::vector<std::string_view> out;
+    for (Op op : kAllOps) {
+      std::string_view m = op_def(op).math;
+      while (!m.empty()) {
+        const size_t end = m.find(' ');
+        const std::string_view name = m.substr(0, end);
+        if (!name.empty() && std::find(out.begin(), out.end(), name) == out.end())
+          out.push_back(name);
+        m = end == std::string_view::npos ? std::string_view{} : m.substr(end + 1);
+      }
+    }
+    return out;
+  }();
+  return names;
 }
 
 } // namespace kiln::ir

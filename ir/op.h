@@ -61,6 +61,27 @@ struct VjpCtx {
   NodeId cotangent;
 };
 
+/**
+ * How a reduction folds its elements. The interpreter, constant folding and every backend read
+ * it, so a new reduction is its OpDef and nothing else.
+ */
+struct ReduceRule {
+  /** The fold's identity, where an accumulator starts (0 for a sum, -inf for a max). */
+  double identity = 0.0;
+  /** Folds the value v into the accumulator a. */
+  double (*combine)(double a, double v) = nullptr;
+  /** The same fold as a C statement: {0} is the accumulator (an lvalue), {1} the value. */
+  std::string_view combine_c;
+  /** The result from the accumulator a over n elements; nullptr: a itself. */
+  double (*finalize)(double a, double n) = nullptr;
+  /** The same as a C expression: {0} the accumulator, {1} n (of type {T}); "": {0}. */
+  std::string_view finalize_c;
+  /** The result over n copies of the value c, with no loop (a sum gives c n, a max c). */
+  double (*of_splat)(double c, double n) = nullptr;
+  /** The same as a C expression: {0} the value, {1} n (of type {T}). */
+  std::string_view of_splat_c;
+};
+
 using InferFn = Type (*)(const InferCtx&);
 using ScalarFn = double (*)(const double* args, const Attrs& attrs);
 using EvalFn = Tensor (*)(const EvalCtx&);
@@ -87,6 +108,27 @@ struct OpDef {
   std::string_view render;
   /** Operands may be swapped (CSE canonicalizes their order). */
   bool commutative = false;
+  /** How a Reduce op folds; nullptr for every other kind. */
+  const ReduceRule* reduce = nullptr;
+  /**
+   * What one element costs at run time, in simple arithmetic ops (a call into the math
+   * prelude that evaluates a polynomial, or a square root, costs 10). Fusion recomputes cheap
+   * expressions where they are used and computes expensive ones once (codegen/schedule.cpp).
+   */
+  int cost = 1;
+  /**
+   * The math prelude's polynomial functions the rendering calls, separated by spaces
+   * ("kiln_tanh"). Each inlines a polynomial, which costs the C++ compiler several lines of
+   * work; codegen/split_units.cpp balances translation units by it.
+   */
+  std::string_view math;
+  /**
+   * An op that indexes with an integer operand (a label): which operand, and the bound its
+   * values must stay below, from the op's operand types and attributes. Runtimes check fed
+   * labels against it before any kernel runs.
+   */
+  int index_operand = -1;
+  int64_t (*index_bound)(const InferCtx&) = nullptr;
 };
 
 /** The definition of `op`. */
@@ -97,5 +139,7 @@ std::string_view op_name(Op op);
 std::optional<Op> op_from_name(std::string_view name);
 /** All ops, in declaration order. */
 std::span<const Op> all_ops();
+/** Every name in the `math` field of every op, once each. */
+std::span<const std::string_view> math_functions();
 
 } // namespace kiln::ir

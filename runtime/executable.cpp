@@ -145,15 +145,18 @@ Executable Executable::compile(const ir::Graph& graph, const CompileOptions& opt
   s->outputs.resize(slots.size());
   s->host.assign(slots.size(), nullptr);
   s->label_depth.assign(slots.size(), 0);
-  for (size_t i = 0; i < slots.size(); ++i) {
-    if (slots[i].role == Slot::Role::Input && !is_float(slots[i].type.dtype)) {
-      for (const ir::Node& n : g.nodes()) {
-        if (n.op == ir::Op::OneHot && n.inputs[0] == slots[i].node)
-          s->label_depth[i] = n.attrs.i("depth");
-        if (n.op == ir::Op::Gather && n.inputs[1] == slots[i].node)
-          s->label_depth[i] = g.node(n.inputs[0]).type.shape.dims().back();
-      }
-    }
+  // Integer inputs that ops index with (labels) get the ops' bound, checked at every call.
+  for (const ir::Node& n : g.nodes()) {
+    const ir::OpDef& def = n.def();
+    if (def.index_operand < 0)
+      continue;
+    std::vector<ir::Type> in;
+    for (ir::NodeId x : n.inputs)
+      in.push_back(g.node(x).type);
+    const ir::NodeId index = n.inputs[static_cast<size_t>(def.index_operand)];
+    for (size_t i = 0; i < slots.size(); ++i)
+      if (slots[i].role == Slot::Role::Input && slots[i].node == index)
+        s->label_depth[i] = def.index_bound(ir::InferCtx{def.name, in, n.attrs});
   }
   s->compile_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();

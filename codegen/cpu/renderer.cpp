@@ -8,6 +8,7 @@
 #include "base/hash.h"
 #include "codegen/c_like.h"
 #include "codegen/cpu/gemm.h"
+#include "codegen/group_emitter.h"
 #include "codegen/pcg32.h"
 #include "codegen/share_groups.h"
 #include "codegen/split_units.h"
@@ -56,16 +57,16 @@ std::string slot_pointer_type(const Slot& slot) {
 /** Outputs up to this many elements accumulate in one local array (16 KiB of floats). */
 constexpr int64_t kWholeOutputLimit = 4096;
 
-class CpuEmitter {
+class CpuEmitter : public GroupEmitter {
 public:
-  explicit CpuEmitter(const Schedule& sc) : sc_(sc), g_(sc.graph), e_(sc, w_) {}
+  explicit CpuEmitter(const Schedule& sc) : GroupEmitter(sc, Target{}) {}
 
   /** The step's statements; loop nests that repeat (deep nets) become shared functions. */
   SharedGroups body() {
     std::vector<std::string> blocks;
     for (const Group& grp : sc_.groups) {
       const size_t before = w_.str().size();
-      w_.line("// " + group_title(grp));
+      w_.line(title(grp));
       switch (grp.kind) {
       case Group::Kind::Pointwise:
         pointwise(grp);
@@ -99,13 +100,6 @@ public:
   int64_t gemm_workspace() const { return gemm_workspace_; }
 
 private:
-  std::string group_title(const Group& grp) const {
-    std::string s = str(grp.domain, ":");
-    for (NodeId r : grp.roots)
-      s += str(" ", ir::op_name(g_.node(r).op), " %", r, sc_.stored[r] ? "*" : "");
-    return s;
-  }
-
   /**
    * Opens one loop per dim of `dims` and returns the index; the innermost gets `pragma`, and a
    * loop over the batch KILN_BATCH_LOOP.
@@ -128,33 +122,6 @@ private:
   void close_loops(size_t n) {
     for (size_t i = 0; i < std::max<size_t>(n, 1); ++i)
       w_.close();
-  }
-
-  void store(NodeId n, const Index& idx, const std::string& v) {
-    if (!sc_.stored[n])
-      return;
-    w_.line(ExprEmitter::slot_name(sc_.slot_of[n]) + "[" + c_offset(g_.node(n).type.shape, idx) +
-            "] = " + v + ";");
-  }
-
-  /**
-   * Computes the group's roots from `first` on at `idx`, then stores them: every read in this
-   * iteration happens before any write, so a root may overwrite a param it reads (in place).
-   */
-  void roots_at(const Group& grp, size_t first, const Index& idx) {
-    std::vector<std::string> values;
-    for (size_t r = first; r < grp.roots.size(); ++r)
-      values.push_back(e_.compute(grp.roots[r], idx));
-    for (size_t r = first; r < grp.roots.size(); ++r)
-      store(grp.roots[r], idx, values[r - first]);
-  }
-
-  /** `value` of the group's first root `r` at `at`: bound for the epilogue, stored if it is
-   *  stored, then the other roots. */
-  void finish_root(const Group& grp, NodeId r, const Index& at, const std::string& value) {
-    e_.bind(r, at, value);
-    store(r, at, value);
-    roots_at(grp, 1, at);
   }
 
   /** A fresh `const t t<r> = expr;` for node r; returns its name. */
@@ -187,9 +154,7 @@ private:
     const std::string acc = e_.fresh("acc");
     w_.line(t + " " + acc + "[" + std::to_string(grp.domain.static_numel()) + "];");
     const Index q = open_loops({grp.domain.static_numel()}, "q", "KILN_VECTORIZE");
-    w_.line(acc + "[" + q[0] + "] = " +
-            (n.op == Op::Max ? c_literal(-INFINITY, n.type.dtype) : c_literal(0, n.type.dtype)) +
-            ";");
+    w_.line(acc + "[" + q[0] + "] = " + reduce_identity(n) + ";");
     close_loops(1);
     const Index red = open_loops(rdims, "r", nullptr);
     const Index out = open_loops(grp.domain.dims(), "i", "KILN_VECTORIZE");
@@ -200,18 +165,13 @@ private:
       at.push_back(reduced ? red[static_cast<size_t>(k++)] : out[static_cast<size_t>(o++)]);
     }
     const std::string v = e_.value(x, at);
-    const std::string cell = acc + "[" + c_offset(grp.domain, out) + "]";
-    if (n.op == Op::Max)
-      w_.line(cell + " = " + cell + " < " + v + " ? " + v + " : " + cell + ";");
-    else
-      w_.line(cell + " += " + v + ";");
+    w_.line(reduce_combine(n, acc + "[" + c_offset(grp.domain, out) + "]", v));
     e_.pop_scope();
     close_loops(out.size() + red.size());
     const Index o = open_loops(grp.domain.dims(), "i", "KILN_VECTORIZE");
     e_.push_scope();
-    std::string result = acc + "[" + c_offset(grp.domain, o) + "]";
-    if (n.op == Op::Mean)
-      result = "(" + result + " / (" + t + ")(" + c_numel(rdims) + "))";
+    const std::string result =
+        reduce_finalize(n, acc + "[" + c_offset(grp.domain, o) + "]", c_numel(rdims));
     finish_root(grp, r, o, named(r, t, result));
     e_.pop_scope();
     close_loops(o.size());
@@ -232,9 +192,7 @@ private:
     if (g_.node(x).op == Op::Constant) {
       // A reduction of a splat needs no loop (mean's derivative divides by such a count).
       const std::string c = c_literal(g_.node(x).attrs.f("value"), n.type.dtype);
-      const std::string v =
-          n.op == Op::Sum ? "(" + c + " * (" + t + ")(" + c_numel(rdims) + "))" : c;
-      finish_root(grp, r, out, named(r, t, v));
+      finish_root(grp, r, out, named(r, t, reduce_of_splat(n, c, c_numel(rdims))));
       e_.pop_scope();
       close_loops(out.size());
       return;
@@ -246,9 +204,7 @@ private:
       return outer_reduce(grp, rdims);
     }
     const std::string acc = e_.fresh("acc");
-    w_.line(t + " " + acc + " = " +
-            (n.op == Op::Max ? c_literal(-INFINITY, n.type.dtype) : c_literal(0, n.type.dtype)) +
-            ";");
+    w_.line(t + " " + acc + " = " + reduce_identity(n) + ";");
     const Index red = open_loops(rdims, "r", "KILN_VECTORIZE");
     w_.line("KILN_REASSOCIATE");
     e_.push_scope();
@@ -257,17 +213,10 @@ private:
       const bool reduced = k < static_cast<int>(axes.size()) && axes[static_cast<size_t>(k)] == d;
       at.push_back(reduced ? red[static_cast<size_t>(k++)] : out[static_cast<size_t>(o++)]);
     }
-    const std::string v = e_.value(x, at);
-    if (n.op == Op::Max)
-      w_.line(acc + " = " + acc + " < " + v + " ? " + v + " : " + acc + ";");
-    else
-      w_.line(acc + " += " + v + ";");
+    w_.line(reduce_combine(n, acc, e_.value(x, at)));
     e_.pop_scope();
     close_loops(red.size());
-    std::string result = acc;
-    if (n.op == Op::Mean)
-      result = acc + " / (" + t + ")(" + c_numel(rdims) + ")";
-    finish_root(grp, r, out, named(r, t, result));
+    finish_root(grp, r, out, named(r, t, reduce_finalize(n, acc, c_numel(rdims))));
     e_.pop_scope();
     close_loops(out.size());
   }
@@ -451,10 +400,6 @@ private:
     close_loops(idx.size());
   }
 
-  const Schedule& sc_;
-  const ir::Graph& g_;
-  CodeWriter w_;
-  ExprEmitter e_;
   /** Bytes the blocked matmuls pack into, after the scratch buffers. */
   int64_t gemm_workspace_ = 0;
 };

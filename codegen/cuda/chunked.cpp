@@ -230,17 +230,17 @@ void reduce_partial(CudaEmitter& em, size_t gi) {
     e.push_scope();
     const Index out = CudaEmitter::decompose(grp.domain.dims(), "o");
     const std::string part = e.fresh("part");
-    w.line(t + " " + part + " = " + em.reduce_init(n) + ";");
+    w.line(t + " " + part + " = " + reduce_identity(n) + ";");
     w.open(block_loop("r", count));
     e.push_scope();
-    w.line(em.combine(n, part, e.value(n.inputs[0], em.reduce_input_index(grp, out, "r", "rows"))));
+    w.line(reduce_combine(n, part,
+                          e.value(n.inputs[0], em.reduce_input_index(grp, out, "r", "rows"))));
     e.pop_scope();
     w.close();
     const std::string total = e.fresh("total");
-    w.line("const " + t + " " + total + " = " +
-           (n.op == ir::Op::Max ? "kiln_block_max(" : "kiln_block_sum(") + part + ", " +
-           em.reduction_buffer(n.type.dtype) + ");");
-    w.line("if (threadIdx.x == 0) " + em.combine(n, p + "[o]", total));
+    w.line("const " + t + " " + total + " = kiln_block_reduce(" + part + ", " +
+           em.reduction_buffer(n.type.dtype) + ", " + reduce_combiner(n) + ");");
+    w.line("if (threadIdx.x == 0) " + reduce_combine(n, p + "[o]", total));
     e.pop_scope();
     w.close();
     return;
@@ -249,13 +249,14 @@ void reduce_partial(CudaEmitter& em, size_t gi) {
   e.push_scope();
   const Index out = CudaEmitter::decompose(grp.domain.dims(), "o");
   const std::string acc = e.fresh("acc");
-  w.line(t + " " + acc + " = " + em.reduce_init(n) + ";");
+  w.line(t + " " + acc + " = " + reduce_identity(n) + ";");
   w.open("for (int r = 0; r < " + count + "; ++r)");
   e.push_scope();
-  w.line(em.combine(n, acc, e.value(n.inputs[0], em.reduce_input_index(grp, out, "r", "rows"))));
+  w.line(
+      reduce_combine(n, acc, e.value(n.inputs[0], em.reduce_input_index(grp, out, "r", "rows"))));
   e.pop_scope();
   w.close();
-  w.line(em.combine(n, p + "[o]", acc));
+  w.line(reduce_combine(n, p + "[o]", acc));
   e.pop_scope();
   w.close();
 }
@@ -318,7 +319,7 @@ std::string chunk_kernel(const Schedule& sc, const ChunkAnalysis& a, const std::
     out += "  " + t + "* " + p + " = (" + t + "*)(kiln_ws + (long long)blockIdx.x * " +
            std::to_string(a.block_bytes) + "LL + " + std::to_string(a.partial_offset[gi]) + ");\n";
     out += "  " + block_loop("o", std::to_string(sc.groups[gi].domain.static_numel())) + " " + p +
-           "[o] = " + em.reduce_init(sc.graph.node(sc.groups[gi].roots[0])) + ";\n";
+           "[o] = " + reduce_identity(sc.graph.node(sc.groups[gi].roots[0])) + ";\n";
   }
   out += "  __syncthreads();\n";
   out += "  for (int r0 = (int)blockIdx.x * " + std::to_string(a.rows) +
@@ -398,12 +399,12 @@ CudaLaunch wave_kernel(const Schedule& sc, const ChunkAnalysis& a,
       const std::string t = c_type_of(n.type.dtype);
       e.push_scope();
       const std::string acc = e.fresh("acc");
-      w.line(t + " " + acc + " = " + em.reduce_init(n) + ";");
+      w.line(t + " " + acc + " = " + reduce_identity(n) + ";");
       w.open("for (int b = 0; b < kiln_blocks; ++b)");
-      w.line(em.combine(n, acc,
-                        "((const " + t + "*)(kiln_ws + (long long)b * " +
-                            std::to_string(a.block_bytes) + "LL + " +
-                            std::to_string(a.partial_offset[groups[k]]) + "))[" + o + "]"));
+      w.line(reduce_combine(n, acc,
+                            "((const " + t + "*)(kiln_ws + (long long)b * " +
+                                std::to_string(a.block_bytes) + "LL + " +
+                                std::to_string(a.partial_offset[groups[k]]) + "))[" + o + "]"));
       w.close();
       const std::string v = e.fresh("t" + std::to_string(grp.roots[0]));
       w.line("const " + t + " " + v + " = " +

@@ -77,39 +77,6 @@ Index CudaEmitter::decompose(const std::vector<int64_t>& dims, const std::string
   return idx;
 }
 
-void CudaEmitter::store(NodeId n, const Index& idx, const std::string& v) {
-  if (!sc_.stored[n])
-    return;
-  w_.line(ExprEmitter::slot_name(sc_.slot_of[n]) + "[" + c_offset(g_.node(n).type.shape, idx) +
-          "] = " + v + ";");
-}
-
-void CudaEmitter::roots_at(const Group& grp, size_t first, const Index& idx) {
-  std::vector<std::string> values;
-  for (size_t r = first; r < grp.roots.size(); ++r)
-    values.push_back(e_.compute(grp.roots[r], idx));
-  for (size_t r = first; r < grp.roots.size(); ++r)
-    store(grp.roots[r], idx, values[r - first]);
-}
-
-void CudaEmitter::finish_root(const Group& grp, ir::NodeId r, const Index& idx,
-                              const std::string& value) {
-  e_.bind(r, idx, value);
-  store(r, idx, value);
-  roots_at(grp, 1, idx);
-}
-
-std::string CudaEmitter::reduce_init(const Node& n) const {
-  return n.op == Op::Max ? c_literal(-INFINITY, n.type.dtype) : c_literal(0, n.type.dtype);
-}
-
-std::string CudaEmitter::combine(const Node& n, const std::string& acc,
-                                 const std::string& v) const {
-  if (n.op == Op::Max)
-    return acc + " = " + acc + " < " + v + " ? " + v + " : " + acc + ";";
-  return acc + " += " + v + ";";
-}
-
 std::string CudaEmitter::reduced_count(const Group& grp, const std::string& batch) const {
   const Node& n = g_.node(grp.roots[0]);
   const ir::Shape& in = g_.node(n.inputs[0]).type.shape;
@@ -138,10 +105,7 @@ Index CudaEmitter::reduce_input_index(const Group& grp, const Index& out, const 
 
 std::string CudaEmitter::finish(const Group& grp, const std::string& acc,
                                 const std::string& batch) const {
-  const Node& n = g_.node(grp.roots[0]);
-  if (n.op != Op::Mean)
-    return acc;
-  return "(" + acc + " / (" + c_type_of(n.type.dtype) + ")(" + reduced_count(grp, batch) + "))";
+  return reduce_finalize(g_.node(grp.roots[0]), acc, reduced_count(grp, batch));
 }
 
 void CudaEmitter::element(const Group& grp, const Index& idx) {
@@ -158,14 +122,14 @@ void CudaEmitter::element(const Group& grp, const Index& idx) {
   if (grp.kind == Group::Kind::Reduce && g_.node(n.inputs[0]).op == Op::Constant) {
     // A reduction of a splat needs no loop (mean's derivative divides by such a count).
     const std::string c = c_literal(g_.node(n.inputs[0]).attrs.f("value"), n.type.dtype);
-    result = n.op == Op::Sum ? "(" + c + " * (" + t + ")(" + reduced_count(grp) + "))" : c;
+    result = reduce_of_splat(n, c, reduced_count(grp));
   } else if (grp.kind == Group::Kind::Reduce) {
     const std::string acc = e_.fresh("acc");
-    w_.line(t + " " + acc + " = " + reduce_init(n) + ";");
+    w_.line(t + " " + acc + " = " + reduce_identity(n) + ";");
     const std::string rv = e_.fresh("r");
     w_.open("for (int " + rv + " = 0; " + rv + " < " + reduced_count(grp) + "; ++" + rv + ")");
     e_.push_scope();
-    w_.line(combine(n, acc, e_.value(n.inputs[0], reduce_input_index(grp, idx, rv))));
+    w_.line(reduce_combine(n, acc, e_.value(n.inputs[0], reduce_input_index(grp, idx, rv))));
     e_.pop_scope();
     w_.close();
     result = finish(grp, acc, "N");
@@ -202,17 +166,16 @@ void CudaEmitter::block_reduce(const Group& grp, const Index& idx) {
   const std::string t = c_type_of(n.type.dtype);
   e_.push_scope();
   const std::string part = e_.fresh("part"), rv = e_.fresh("r");
-  w_.line(t + " " + part + " = " + reduce_init(n) + ";");
+  w_.line(t + " " + part + " = " + reduce_identity(n) + ";");
   w_.open("for (int " + rv + " = (int)threadIdx.x; " + rv + " < " + reduced_count(grp) + "; " + rv +
           " += (int)blockDim.x)");
   e_.push_scope();
-  w_.line(combine(n, part, e_.value(n.inputs[0], reduce_input_index(grp, idx, rv))));
+  w_.line(reduce_combine(n, part, e_.value(n.inputs[0], reduce_input_index(grp, idx, rv))));
   e_.pop_scope();
   w_.close();
   const std::string total = e_.fresh("total");
-  w_.line("const " + t + " " + total + " = " +
-          (n.op == Op::Max ? "kiln_block_max(" : "kiln_block_sum(") + part + ", " +
-          reduction_buffer(n.type.dtype) + ");");
+  w_.line("const " + t + " " + total + " = kiln_block_reduce(" + part + ", " +
+          reduction_buffer(n.type.dtype) + ", " + reduce_combiner(n) + ");");
   w_.open("if (threadIdx.x == 0)");
   const std::string name = e_.fresh("t" + std::to_string(grp.roots[0]));
   w_.line("const " + t + " " + name + " = " + finish(grp, total, "N") + ";");
@@ -237,13 +200,6 @@ std::string CudaEmitter::shared_declarations() const {
       c = c == ' ' ? '_' : c;
     s += "__shared__ " + c_type_of(t) + " " + red + "[" + std::to_string(kBlock) + "];\n";
   }
-  return s;
-}
-
-std::string CudaEmitter::title(const Group& grp) const {
-  std::string s = str("// ", grp.domain, ":");
-  for (NodeId r : grp.roots)
-    s += str(" ", ir::op_name(g_.node(r).op), " %", r, sc_.stored[r] ? "*" : "");
   return s;
 }
 

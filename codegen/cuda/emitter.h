@@ -10,6 +10,7 @@
 
 #include "codegen/c_like.h"
 #include "codegen/code_writer.h"
+#include "codegen/group_emitter.h"
 #include "codegen/schedule.h"
 
 namespace kiln::codegen::cuda {
@@ -32,13 +33,9 @@ std::string block_loop(const std::string& var, const std::string& total);
 std::string numel_expr(const std::vector<int64_t>& dims, const std::string& batch = "N");
 
 /** Renders one kernel body. */
-class CudaEmitter {
+class CudaEmitter : public GroupEmitter {
 public:
-  explicit CudaEmitter(const Schedule& sc) : sc_(sc), g_(sc.graph), e_(sc, w_, cuda_target()) {}
-
-  CodeWriter& w() { return w_; }
-  ExprEmitter& e() { return e_; }
-  const Schedule& schedule() const { return sc_; }
+  explicit CudaEmitter(const Schedule& sc) : GroupEmitter(sc, cuda_target()) {}
 
   /**
    * The index of element `flat` of a row-major array of `dims`, as C expressions (no
@@ -46,14 +43,6 @@ public:
    */
   static Index decompose(const std::vector<int64_t>& dims, const std::string& flat,
                          const std::string& batch = "N");
-
-  /** Writes root `n` at `idx` to its buffer when it is stored. */
-  void store(ir::NodeId n, const Index& idx, const std::string& v);
-  /** Computes roots[first..] of `grp` at `idx`, then stores them (reads before writes). */
-  void roots_at(const Group& grp, size_t first, const Index& idx);
-  /** `value` of root `r` (the group's first) at `idx`: bound for the epilogue, stored if it is
-   *  stored, then the group's other roots. */
-  void finish_root(const Group& grp, ir::NodeId r, const Index& idx, const std::string& value);
 
   /**
    * Everything one thread does for output element `idx` of `grp`: the roots of a pointwise
@@ -77,22 +66,12 @@ public:
   /** Declarations of the shared block-reduction buffers the body used (one per dtype). */
   std::string shared_declarations() const;
 
-  /** "// <domain>: <op> %<id>* ..." for a group. */
-  std::string title(const Group& grp) const;
-
-  /** The reduction's starting value and combining statement for accumulator `acc`. */
-  std::string reduce_init(const ir::Node& n) const;
-  std::string combine(const ir::Node& n, const std::string& acc, const std::string& v) const;
-  /** The final value of a reduction from its accumulated `acc` (mean divides by the count). */
+  /** The final value of a reduction from its accumulated `acc` (a mean divides by the count). */
   std::string finish(const Group& grp, const std::string& acc, const std::string& batch) const;
   /** The shared buffer that block reductions of `t` use; shared_declarations() declares it. */
   std::string reduction_buffer(ir::DType t);
 
 private:
-  const Schedule& sc_;
-  const ir::Graph& g_;
-  CodeWriter w_;
-  ExprEmitter e_;
   std::set<ir::DType> red_types_;
 };
 

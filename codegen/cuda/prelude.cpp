@@ -62,26 +62,15 @@ __device__ __forceinline__ float kiln_cos(float x) { return __cosf(x); }
 __device__ __forceinline__ float kiln_pow(float x, float y) { return __powf(x, y); }
 )KILN";
 
-// Block-wide reductions over a power-of-two block, through shared memory `red` (blockDim.x
-// elements). Every thread of the block must call them; every thread gets the result.
-constexpr const char* kBlockReduce = R"KILN(template <class T>
-__device__ __forceinline__ T kiln_block_sum(T v, T* red) {
+// A block-wide reduction over a power-of-two block, through shared memory `red` (blockDim.x
+// elements), folding with `combine` (the op's rule, codegen/c_like.h reduce_combiner). Every
+// thread of the block must call it; every thread gets the result.
+constexpr const char* kBlockReduce = R"KILN(template <class T, class F>
+__device__ __forceinline__ T kiln_block_reduce(T v, T* red, F combine) {
   red[threadIdx.x] = v;
   __syncthreads();
   for (unsigned s = blockDim.x / 2; s > 0; s >>= 1) {
-    if (threadIdx.x < s) red[threadIdx.x] += red[threadIdx.x + s];
-    __syncthreads();
-  }
-  const T r = red[0];
-  __syncthreads();
-  return r;
-}
-template <class T>
-__device__ __forceinline__ T kiln_block_max(T v, T* red) {
-  red[threadIdx.x] = v;
-  __syncthreads();
-  for (unsigned s = blockDim.x / 2; s > 0; s >>= 1) {
-    if (threadIdx.x < s && red[threadIdx.x] < red[threadIdx.x + s]) red[threadIdx.x] = red[threadIdx.x + s];
+    if (threadIdx.x < s) red[threadIdx.x] = combine(red[threadIdx.x], red[threadIdx.x + s]);
     __syncthreads();
   }
   const T r = red[0];

@@ -120,6 +120,8 @@ const OpDef kPowDef{
         },
     .scalar = [](const double* a, const Attrs&) { return std::pow(a[0], a[1]); },
     .render = "kiln_pow({0}, {1})",
+    .cost = 10,
+    .math = "kiln_pow",
 };
 
 const OpDef kSelectDef{

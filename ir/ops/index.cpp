@@ -74,6 +74,8 @@ const OpDef kGatherDef{
           return std::vector<NodeId>{(mask * expand_to(grad(c), x.shape(), {last})).id(), kNoGrad};
         },
     .eval = gather_eval,
+    .index_operand = 1,
+    .index_bound = [](const InferCtx& c) { return c.in[0].shape.dims().back(); },
 };
 
 const OpDef kOneHotDef{
@@ -83,6 +85,8 @@ const OpDef kOneHotDef{
     .infer = one_hot_rule,
     .differentiable = false,
     .eval = one_hot_eval,
+    .index_operand = 0,
+    .index_bound = [](const InferCtx& c) { return c.attrs.i("depth"); },
 };
 
 } // namespace kiln::ir

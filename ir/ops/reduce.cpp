@@ -26,14 +26,13 @@ Type float_reduce_rule(const InferCtx& c) {
   return reduce_rule(c);
 }
 
-enum class Combine { Sum, Mean, Max };
-
-// Maps every input element to its output element by dropping the reduced axes.
-Tensor reduce_eval(const EvalCtx& c, Combine how) {
+// Maps every input element to its output element by dropping the reduced axes, and folds it in
+// with the op's rule.
+Tensor reduce_eval(const EvalCtx& c) {
+  const ReduceRule& rule = *c.node.def().reduce;
   const Tensor& x = *c.in[0];
   const std::vector<int64_t>& axes = c.node.attrs.ints("axes");
-  Tensor out(c.node.type.dtype, c.out_dims,
-             how == Combine::Max ? -std::numeric_limits<double>::infinity() : 0.0);
+  Tensor out(c.node.type.dtype, c.out_dims, rule.identity);
   std::vector<int64_t> idx(x.dims.size(), 0);
   const std::vector<int64_t> ostr = out.strides();
   for (int64_t flat = 0; flat < x.numel(); ++flat) {
@@ -41,21 +40,46 @@ Tensor reduce_eval(const EvalCtx& c, Combine how) {
     for (size_t d = 0; d < idx.size(); ++d)
       if (std::find(axes.begin(), axes.end(), static_cast<int64_t>(d)) == axes.end())
         o += idx[d] * ostr[static_cast<size_t>(k++)];
-    out[o] = how == Combine::Max ? std::max(out[o], x[flat]) : out[o] + x[flat];
+    out[o] = rule.combine(out[o], x[flat]);
     for (int d = static_cast<int>(idx.size()) - 1; d >= 0; --d) {
       if (++idx[static_cast<size_t>(d)] < x.dims[static_cast<size_t>(d)])
         break;
       idx[static_cast<size_t>(d)] = 0;
     }
   }
-  if (how == Combine::Mean) {
+  if (rule.finalize) {
     const double count =
         static_cast<double>(x.numel()) / static_cast<double>(std::max<int64_t>(out.numel(), 1));
     for (double& v : out.data)
-      v /= count;
+      v = rule.finalize(v, count);
   }
   return out;
 }
+
+// The folds. A max keeps NaN out of the accumulator as `a < v ? v : a` does in C.
+constexpr ReduceRule kSumRule{
+    .identity = 0.0,
+    .combine = [](double a, double v) { return a + v; },
+    .combine_c = "{0} += {1};",
+    .of_splat = [](double c, double n) { return c * n; },
+    .of_splat_c = "({0} * ({T})({1}))",
+};
+constexpr ReduceRule kMeanRule{
+    .identity = 0.0,
+    .combine = [](double a, double v) { return a + v; },
+    .combine_c = "{0} += {1};",
+    .finalize = [](double a, double n) { return a / n; },
+    .finalize_c = "({0} / ({T})({1}))",
+    .of_splat = [](double c, double) { return c; },
+    .of_splat_c = "{0}",
+};
+constexpr ReduceRule kMaxRule{
+    .identity = -std::numeric_limits<double>::infinity(),
+    .combine = [](double a, double v) { return a < v ? v : a; },
+    .combine_c = "{0} = {0} < {1} ? {1} : {0};",
+    .of_splat = [](double c, double) { return c; },
+    .of_splat_c = "{0}",
+};
 
 /** Number of elements each output of a reduction of `x` over `axes` summarizes, as IR. */
 Val reduced_count(const Val& x, const std::vector<int64_t>& axes) {
@@ -78,7 +102,8 @@ const OpDef kMaxDef{
           const Val share = grad(c) / sum(hit, axes);
           return grads({hit * expand_to(share, x.shape(), axes)});
         },
-    .eval = [](const EvalCtx& c) { return reduce_eval(c, Combine::Max); },
+    .eval = reduce_eval,
+    .reduce = &kMaxRule,
 };
 
 const OpDef kMeanDef{
@@ -93,7 +118,8 @@ const OpDef kMeanDef{
           const auto axes = attrs(c).ints("axes");
           return grads({expand_to(grad(c) / reduced_count(x, axes), x.shape(), axes)});
         },
-    .eval = [](const EvalCtx& c) { return reduce_eval(c, Combine::Mean); },
+    .eval = reduce_eval,
+    .reduce = &kMeanRule,
 };
 
 const OpDef kSumDef{
@@ -107,7 +133,8 @@ const OpDef kSumDef{
           const Val x = in(c, 0);
           return grads({expand_to(grad(c), x.shape(), attrs(c).ints("axes"))});
         },
-    .eval = [](const EvalCtx& c) { return reduce_eval(c, Combine::Sum); },
+    .eval = reduce_eval,
+    .reduce = &kSumRule,
 };
 
 } // namespace kiln::ir

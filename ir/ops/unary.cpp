@@ -58,6 +58,8 @@ const OpDef kCosDef{
     .vjp = [](VjpCtx& c) { return grads({-(grad(c) * sin(in(c, 0)))}); },
     .scalar = [](const double* a, const Attrs&) { return std::cos(a[0]); },
     .render = "kiln_cos({0})",
+    .cost = 10,
+    .math = "kiln_cos",
 };
 
 const OpDef kErfDef{
@@ -69,6 +71,8 @@ const OpDef kErfDef{
     .vjp = [](VjpCtx& c) { return grads({grad(c) * (kTwoOverSqrtPi * exp(-square(in(c, 0))))}); },
     .scalar = [](const double* a, const Attrs&) { return std::erf(a[0]); },
     .render = "kiln_erf({0})",
+    .cost = 10,
+    .math = "kiln_erf",
 };
 
 const OpDef kExpDef{
@@ -80,6 +84,8 @@ const OpDef kExpDef{
     .vjp = [](VjpCtx& c) { return grads({grad(c) * out(c)}); },
     .scalar = [](const double* a, const Attrs&) { return std::exp(a[0]); },
     .render = "kiln_exp({0})",
+    .cost = 10,
+    .math = "kiln_exp",
 };
 
 const OpDef kLogDef{
@@ -91,6 +97,8 @@ const OpDef kLogDef{
     .vjp = [](VjpCtx& c) { return grads({grad(c) / in(c, 0)}); },
     .scalar = [](const double* a, const Attrs&) { return std::log(a[0]); },
     .render = "kiln_log({0})",
+    .cost = 10,
+    .math = "kiln_log",
 };
 
 const OpDef kNegDef{
@@ -124,6 +132,8 @@ const OpDef kSigmoidDef{
     .vjp = [](VjpCtx& c) { return grads({grad(c) * (out(c) * (1.0 - out(c)))}); },
     .scalar = [](const double* a, const Attrs&) { return 1.0 / (1.0 + std::exp(-a[0])); },
     .render = "kiln_sigmoid({0})",
+    .cost = 10,
+    .math = "kiln_sigmoid",
 };
 
 const OpDef kSinDef{
@@ -135,6 +145,8 @@ const OpDef kSinDef{
     .vjp = [](VjpCtx& c) { return grads({grad(c) * cos(in(c, 0))}); },
     .scalar = [](const double* a, const Attrs&) { return std::sin(a[0]); },
     .render = "kiln_sin({0})",
+    .cost = 10,
+    .math = "kiln_sin",
 };
 
 const OpDef kSqrtDef{
@@ -146,6 +158,8 @@ const OpDef kSqrtDef{
     .vjp = [](VjpCtx& c) { return grads({grad(c) / (2.0 * out(c))}); },
     .scalar = [](const double* a, const Attrs&) { return std::sqrt(a[0]); },
     .render = "kiln_sqrt({0})",
+    // An instruction, not a polynomial: it costs the compiler nothing extra.
+    .cost = 10,
 };
 
 const OpDef kSquareDef{
@@ -179,6 +193,8 @@ const OpDef kTanhDef{
     .vjp = [](VjpCtx& c) { return grads({grad(c) * (1.0 - square(out(c)))}); },
     .scalar = [](const double* a, const Attrs&) { return std::tanh(a[0]); },
     .render = "kiln_tanh({0})",
+    .cost = 10,
+    .math = "kiln_tanh",
 };
 
 } // namespace kiln::ir

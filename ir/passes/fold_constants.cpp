@@ -43,12 +43,14 @@ std::optional<double> fold(const Builder& b, const Node& n, const std::vector<No
     return args[0];
   }
   case OpKind::Reduce: {
-    if (n.op != Op::Sum)
-      return args[0]; // mean and max of a splat are the splat
-    const auto count = static_count(b.type(in[0]).shape, n.attrs.ints("axes"));
-    if (!count)
+    const ReduceRule& rule = *n.def().reduce;
+    if (const auto count = static_count(b.type(in[0]).shape, n.attrs.ints("axes")))
+      return rule.of_splat(args[0], *count);
+    // Over a batch dim the count is unknown; a rule whose result does not depend on it (a max
+    // or a mean of a splat is the splat) still folds.
+    if (rule.of_splat(1.0, 1.0) != rule.of_splat(1.0, 2.0))
       return std::nullopt;
-    return args[0] * *count;
+    return rule.of_splat(args[0], 1.0);
   }
   case OpKind::MatMul: {
     if (args[0] == 0.0 || args[1] == 0.0)
