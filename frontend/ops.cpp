@@ -58,14 +58,7 @@ ir::Val lower_reduce(ir::Op op, const ir::Val& x, std::vector<int64_t> axes, boo
     if (a < 0)
       a += x.rank();
   }
-  switch (op) {
-  case ir::Op::Sum:
-    return ir::sum(x, axes);
-  case ir::Op::Mean:
-    return ir::mean(x, axes);
-  default:
-    return ir::max(x, axes);
-  }
+  return ir::reduce(op, x, std::move(axes));
 }
 
 ir::Val GradTag::lower(LowerCtx& c, const ir::Val& e, const ir::Val& wrt) const {

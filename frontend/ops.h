@@ -288,6 +288,23 @@ auto max(const X& x, std::vector<int64_t> axes) {
   return make_apply(detail::ReduceTag<ir::Op::Max>{std::move(axes)}, x);
 }
 
+// Any op of the registry (ir/op_list.h), for ops without a named function above.
+/** An elementwise op over broadcast operands, e.g. kiln::elementwise<ir::Op::Erf>(x). */
+template <ir::Op O, Operand... X>
+requires(Expression<X> || ...) auto elementwise(const X&... x) {
+  return detail::map<O>(x...);
+}
+/** A reduction over `axes` (negative axes count from the end), e.g. reduce<ir::Op::Max>(x, {1}). */
+template <ir::Op O, Expression X>
+auto reduce(const X& x, std::vector<int64_t> axes) {
+  return make_apply(detail::ReduceTag<O>{std::move(axes)}, x);
+}
+/** A reduction over every axis: a scalar. */
+template <ir::Op O, Expression X>
+auto reduce_all(const X& x) {
+  return make_apply(detail::ReduceAllTag<O>{}, x);
+}
+
 /** Concatenation along `axis` (negative counts from the end), e.g. DenseNet blocks on -1. */
 template <Expression... X>
 auto concat(int64_t axis, const X&... x) {

@@ -188,7 +188,7 @@ Val select(const Val& cond, const Val& a, const Val& b) {
   return elementwise(Op::Select, in);
 }
 
-static Val reduce(Op op, const Val& x, std::vector<int64_t> axes) {
+Val reduce(Op op, const Val& x, std::vector<int64_t> axes) {
   if (axes.empty())
     return x;
   for (int64_t& a : axes)

@@ -88,6 +88,11 @@ Val less(const Val& a, double c);
 /** a where cond != 0, else b. */
 Val select(const Val& cond, const Val& a, const Val& b);
 
+/**
+ * Reduction `op` (any OpKind::Reduce op) over `axes`, negative ones counting from the end (the
+ * axes are dropped from the shape; no axes: x itself).
+ */
+Val reduce(Op op, const Val& x, std::vector<int64_t> axes);
 /** Reductions over `axes` (the axes are dropped from the shape). */
 Val sum(const Val& x, std::vector<int64_t> axes);
 Val mean(const Val& x, std::vector<int64_t> axes);

@@ -464,3 +464,20 @@ TEST_CASE("a type-erased Expr used twice lowers once") {
   CHECK(count == 1);
   CHECK(l.graph.size() == 4); // x, tanh, add, mul
 }
+
+TEST_CASE("elementwise<Op> and reduce<Op> reach any op of the registry, each the op it names") {
+  Input x{{3}, "x"};
+  const Bindings at = bind({{"x", f64({2, 3}, {1, -2, 3, -4, 5, -6})}});
+  CHECK(eval(elementwise<ir::Op::Abs>(x), at).data == std::vector<double>{1, 2, 3, 4, 5, 6});
+  CHECK(eval(reduce<ir::Op::Max>(x, {-1}), at).data == std::vector<double>{3, 5});
+  CHECK(eval(reduce<ir::Op::Sum>(x, {0}), at).data == std::vector<double>{-3, 3, -3});
+  CHECK(eval(reduce_all<ir::Op::Mean>(x), at).data == std::vector<double>{-0.5});
+  // Each reduction lowers to its own op (no reduction stands in for another).
+  for (ir::Op op : ir::all_ops()) {
+    if (ir::op_def(op).kind != ir::OpKind::Reduce)
+      continue;
+    LowerCtx c(DType::F64);
+    const ir::Val v = detail::lower_reduce(op, x.lower(c), {1}, false);
+    CHECK(c.builder().node(v.id()).op == op);
+  }
+}
