@@ -19,6 +19,7 @@
   X(Relu, "relu")                                                                                  \
   X(Sigmoid, "sigmoid")                                                                            \
   X(Sin, "sin")                                                                                    \
+  X(Softsign, "softsign")                                                                          \
   X(Sqrt, "sqrt")                                                                                  \
   X(Square, "square")                                                                              \
   X(StopGradient, "stop_gradient")                                                                 \
@@ -41,6 +42,7 @@
   /* reductions (keep-sorted) */                                                                   \
   X(Max, "max")                                                                                    \
   X(Mean, "mean")                                                                                  \
+  X(Min, "min")                                                                                    \
   X(Sum, "sum")                                                                                    \
   /* movement (keep-sorted) */                                                                     \
   X(Broadcast, "broadcast")                                                                        \

@@ -81,6 +81,14 @@ constexpr ReduceRule kMaxRule{
     .of_splat_c = "{0}",
 };
 
+constexpr ReduceRule kMinRule{
+    .identity = std::numeric_limits<double>::infinity(),
+    .combine = [](double a, double v) { return v < a ? v : a; },
+    .combine_c = "{0} = {1} < {0} ? {1} : {0};",
+    .of_splat = [](double c, double) { return c; },
+    .of_splat_c = "{0}",
+};
+
 /** Number of elements each output of a reduction of `x` over `axes` summarizes, as IR. */
 Val reduced_count(const Val& x, const std::vector<int64_t>& axes) {
   return sum(constant_like(x, 1.0), axes);
@@ -120,6 +128,24 @@ const OpDef kMeanDef{
         },
     .eval = reduce_eval,
     .reduce = &kMeanRule,
+};
+
+const OpDef kMinDef{
+    .name = "min",
+    .kind = OpKind::Reduce,
+    .arity = 1,
+    .infer = reduce_rule,
+    // The cotangent goes to the minimal elements, split evenly between ties.
+    .vjp =
+        [](VjpCtx& c) {
+          const Val x = in(c, 0);
+          const auto axes = attrs(c).ints("axes");
+          const Val hit = equal(x, expand_to(out(c), x.shape(), axes));
+          const Val share = grad(c) / sum(hit, axes);
+          return grads({hit * expand_to(share, x.shape(), axes)});
+        },
+    .eval = reduce_eval,
+    .reduce = &kMinRule,
 };
 
 const OpDef kSumDef{

@@ -149,6 +149,17 @@ const OpDef kSinDef{
     .math = "kiln_sin",
 };
 
+const OpDef kSoftsignDef{
+    .name = "softsign",
+    .kind = OpKind::Elementwise,
+    .arity = 1,
+    .infer = same_float_type,
+    // softsign x = x / (1 + |x|);  d/dx softsign x = 1 / (1 + |x|)^2
+    .vjp = [](VjpCtx& c) { return grads({grad(c) / square(1.0 + abs(in(c, 0)))}); },
+    .scalar = [](const double* a, const Attrs&) { return a[0] / (1.0 + std::fabs(a[0])); },
+    .render = "({0} / (({T})1 + kiln_abs({0})))",
+};
+
 const OpDef kSqrtDef{
     .name = "sqrt",
     .kind = OpKind::Elementwise,
