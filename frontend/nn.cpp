@@ -62,6 +62,9 @@ Activation ReLU() {
 Activation Softplus() {
   return {"Softplus", [](const Expr& x, double) -> Expr { return softplus(x); }};
 }
+Activation Softsign() {
+  return {"Softsign", [](const Expr& x, double) -> Expr { return softsign(x); }};
+}
 Activation LeakyReLU(double slope) {
   return {"LeakyReLU", [](const Expr& x, double s) -> Expr { return leaky_relu(x, s); }, slope};
 }

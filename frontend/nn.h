@@ -75,6 +75,7 @@ Activation Tanh();
 Activation Sigmoid();
 Activation ReLU();
 Activation Softplus();
+Activation Softsign();
 Activation LeakyReLU(double negative_slope = 0.01);
 Activation GELU();
 Activation SiLU();

@@ -196,6 +196,10 @@ auto square(const X& x) {
   return detail::map<ir::Op::Square>(x);
 }
 template <Expression X>
+auto softsign(const X& x) {
+  return detail::map<ir::Op::Softsign>(x);
+}
+template <Expression X>
 auto tanh(const X& x) {
   return detail::map<ir::Op::Tanh>(x);
 }
@@ -286,6 +290,10 @@ auto mean(const X& x, std::vector<int64_t> axes) {
 template <Expression X>
 auto max(const X& x, std::vector<int64_t> axes) {
   return make_apply(detail::ReduceTag<ir::Op::Max>{std::move(axes)}, x);
+}
+template <Expression X>
+auto min(const X& x, std::vector<int64_t> axes) {
+  return make_apply(detail::ReduceTag<ir::Op::Min>{std::move(axes)}, x);
 }
 
 // Any op of the registry (ir/op_list.h), for ops without a named function above.

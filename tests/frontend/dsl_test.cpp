@@ -391,6 +391,9 @@ TEST_CASE("activations evaluate to their formulas") {
       {"nn::ELU", nn::Layer(nn::ELU())(x), [](double v) { return v > 0 ? v : std::exp(v) - 1.0; }},
       {"nn::ReLU", nn::Layer(nn::ReLU())(x), [](double v) { return v > 0 ? v : 0.0; }},
       {"nn::Identity", nn::Layer(nn::Identity())(x), [](double v) { return v; }},
+      {"softsign", softsign(x), [](double v) { return v / (1.0 + std::abs(v)); }},
+      {"nn::Softsign", nn::Layer(nn::Softsign())(x),
+       [](double v) { return v / (1.0 + std::abs(v)); }},
   };
   for (const Case& c : cases) {
     INFO(c.name);
@@ -472,6 +475,7 @@ TEST_CASE("elementwise<Op> and reduce<Op> reach any op of the registry, each the
   CHECK(eval(reduce<ir::Op::Max>(x, {-1}), at).data == std::vector<double>{3, 5});
   CHECK(eval(reduce<ir::Op::Sum>(x, {0}), at).data == std::vector<double>{-3, 3, -3});
   CHECK(eval(reduce_all<ir::Op::Mean>(x), at).data == std::vector<double>{-0.5});
+  CHECK(eval(min(x, {1}), at).data == std::vector<double>{-2, -6});
   // Each reduction lowers to its own op (no reduction stands in for another).
   for (ir::Op op : ir::all_ops()) {
     if (ir::op_def(op).kind != ir::OpKind::Reduce)
