@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "aot/aot_model.h"
+#include "base/atomic_file.h"
 #include "base/error.h"
 
 namespace kiln::aot {
@@ -13,27 +14,12 @@ namespace kiln::aot {
 namespace {
 
 /**
- * Writes `text` to `path` through a temporary file renamed over it, so that a build that runs
- * the generator while another reads the files never sees half a file. Always writes (even the
- * same bytes): the build re-runs a generator whose outputs are older than it.
+ * Writes `text` to `path` through an atomic rename, so that a build that runs the generator
+ * while another reads the files never sees half a file. Always writes (even the same bytes): the
+ * build re-runs a generator whose outputs are older than it.
  */
 void write_file(const std::filesystem::path& path, const std::string& text) {
-  const std::filesystem::path tmp = path.string() + ".tmp";
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f)
-    throw Error(str("[aot] ", path.string(), ": cannot write: ", std::strerror(errno)));
-  const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-  const int err = errno;
-  if (std::fclose(f) != 0 || !ok) {
-    std::remove(tmp.c_str());
-    throw Error(str("[aot] ", path.string(), ": cannot write: ", std::strerror(ok ? errno : err)));
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::remove(tmp.c_str());
-    throw Error(str("[aot] ", path.string(), ": cannot write: ", ec.message()));
-  }
+  write_file_atomically(path.string(), text, {.prefix = "[aot] "});
 }
 
 } // namespace

@@ -18,6 +18,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
+
+#include "base/atomic_file.h"
+
 namespace kiln {
 
 static_assert(std::endian::native == std::endian::little,
@@ -36,10 +40,6 @@ namespace {
 constexpr uint64_t kMaxHeaderBytes = 100'000'000;
 constexpr int kMaxJsonDepth = 64;
 
-constexpr const char* kHex = "0123456789abcdef";
-// The characters JSON escapes with a letter, and those letters.
-constexpr std::string_view kEscaped = "\"\\\b\f\n\r\t", kEscapeLetters = "\"\\bfnrt";
-
 // Indexed by ir::DType: F32, F64, I32, I64.
 constexpr std::string_view kDtypeNames[] = {"F32", "F64", "I32", "I64"};
 // The reference writer orders tensors by this rank, descending, then by name.
@@ -49,46 +49,15 @@ std::string_view dtype_name(ir::DType t) {
   return kDtypeNames[static_cast<int>(t)];
 }
 
-// The byte offset of the first invalid UTF-8 sequence (overlong forms and surrogates
-// included, as Rust's from_utf8 rejects them), or npos.
-size_t utf8_error(std::string_view s) {
-  for (size_t i = 0; i < s.size();) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    const int n = c < 0x80             ? 0
-                  : (c & 0xE0) == 0xC0 ? 1
-                  : (c & 0xF0) == 0xE0 ? 2
-                  : (c & 0xF8) == 0xF0 ? 3
-                                       : -1; // continuation bytes that follow
-    if (n < 0 || i + n >= s.size())
-      return i;
-    uint32_t cp = c & (0x7Fu >> n);
-    for (int k = 1; k <= n; ++k) {
-      const auto b = static_cast<unsigned char>(s[i + k]);
-      if ((b & 0xC0) != 0x80)
-        return i;
-      cp = cp << 6 | (b & 0x3Fu);
-    }
-    constexpr uint32_t kMinCodePoint[] = {0, 0x80, 0x800, 0x10000};
-    if (cp < kMinCodePoint[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-      return i;
-    i += static_cast<size_t>(n) + 1;
+// `s` as a JSON string, escaped as serde_json (the reference writer) escapes it, so kiln's
+// headers match the reference writer's byte for byte; nullopt when `s` is not valid UTF-8
+// (overlong forms and surrogates included, as Rust's from_utf8 rejects them).
+std::optional<std::string> json_string(std::string_view s) {
+  try {
+    return nlohmann::json(std::string(s)).dump();
+  } catch (const nlohmann::json::type_error&) {
+    return std::nullopt;
   }
-  return std::string_view::npos;
-}
-
-// Escapes as serde_json does, so kiln's headers match the reference writer's byte for byte.
-void append_json_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (const size_t k = kEscaped.find(ch); k != std::string_view::npos)
-      out += '\\', out += kEscapeLetters[k];
-    else if (c < 0x20)
-      out += "\\u00", out += kHex[c >> 4], out += kHex[c & 15];
-    else
-      out += ch;
-  }
-  out += '"';
 }
 
 // ---- reading: a strict JSON parser for the header ----
@@ -127,204 +96,130 @@ std::optional<uint64_t> as_uint(const Json& v) {
   return out;
 }
 
-class JsonParser {
+/**
+ * Builds a Json tree from nlohmann's SAX events. nlohmann checks the syntax, UTF-8 and the
+ * escapes; this keeps what its DOM would lose (numbers as written, keys in file order) and adds
+ * the rules of the reference reader: no duplicate keys, and no deeper nesting than kMaxJsonDepth
+ * (a 100 MB header of '[' would otherwise build a tree of 100 million nodes).
+ */
+class HeaderBuilder : public nlohmann::json_sax<nlohmann::json> {
 public:
-  JsonParser(std::string_view text, const std::string& path) : text_(text), path_(path) {}
+  /** `read` says how many bytes the parser has taken so far (see CountingIterator). */
+  HeaderBuilder(const std::string& path, const size_t& read) : path_(path), read_(read) {}
 
-  // The whole header: one object, then nothing but JSON whitespace (the writer pads with spaces).
-  Json parse_header() {
-    skip_space();
-    if (peek() != '{')
-      fail("the header must be a JSON object, got " + here());
-    Json root = value(0);
-    skip_space();
-    if (pos_ < text_.size())
-      fail("unexpected " + here() + " after the header object");
-    return root;
+  Json root;
+
+  bool null() override { return put({Json::Kind::Null, "null", {}, {}}); }
+  bool boolean(bool v) override { return put({Json::Kind::Bool, v ? "true" : "false", {}, {}}); }
+  bool number_integer(number_integer_t v) override {
+    return put({Json::Kind::Number, std::to_string(v), {}, {}});
+  }
+  bool number_unsigned(number_unsigned_t v) override {
+    return put({Json::Kind::Number, std::to_string(v), {}, {}});
+  }
+  bool number_float(number_float_t, const string_t& spelling) override {
+    return put({Json::Kind::Number, spelling, {}, {}});
+  }
+  bool string(string_t& v) override { return put({Json::Kind::String, v, {}, {}}); }
+  bool binary(binary_t&) override { return fail("binary values are not JSON"); }
+  bool start_object(std::size_t) override { return open(Json::Kind::Object); }
+  bool key(string_t& k) override {
+    if (!keys_.back().insert(k).second)
+      fail("duplicate key '" + excerpt(k) + "'");
+    open_.back().keys.push_back(k);
+    return true;
+  }
+  bool end_object() override { return close(); }
+  bool start_array(std::size_t) override { return open(Json::Kind::Array); }
+  bool end_array() override { return close(); }
+  bool parse_error(std::size_t position, const std::string& token,
+                   const nlohmann::detail::exception& e) override {
+    // nlohmann says "[json.exception.parse_error.101] parse error at line 1, column 11: what";
+    // the file and the byte say where, so keep only what.
+    std::string what = e.what();
+    if (const size_t colon = what.find(": "); colon != std::string::npos)
+      what = what.substr(colon + 2);
+    // It echoes the token it was reading, which a hostile header can make 100 MB long.
+    if (const size_t at = what.find("last read: '" + token);
+        token.size() > 64 && at != std::string::npos)
+      what.replace(at + 12, token.size(), excerpt(token));
+    throw DataError(str("[checkpoint] ", path_, ": bad header JSON at byte ",
+                        position > 0 ? position - 1 : 0, ": ", what));
   }
 
 private:
-  // '\0' at the end: no JSON token starts with it, and here() tells the two apart in messages.
-  char peek() const { return pos_ < text_.size() ? text_[pos_] : '\0'; }
-  std::string here() const {
-    if (pos_ >= text_.size())
-      return "the end of the header";
-    const auto u = static_cast<unsigned char>(text_[pos_]);
-    if (u > 0x20 && u < 0x7F)
-      return str("'", text_[pos_], "'");
-    return str("byte 0x", kHex[u >> 4], kHex[u & 15]);
+  // The parser calls key() and start_*() right after the token's last byte.
+  [[noreturn]] bool fail(const std::string& why) const {
+    throw DataError(
+        str("[checkpoint] ", path_, ": bad header JSON at byte ", read_ - 1, ": ", why));
   }
-  [[noreturn]] void fail(const std::string& what) const {
-    throw DataError(str("[checkpoint] ", path_, ": bad header JSON at byte ", pos_, ": ", what));
-  }
-  void skip_space() {
-    while (peek() == ' ' || peek() == '\t' || peek() == '\n' || peek() == '\r')
-      ++pos_;
-  }
-  bool eat(char c) {
-    skip_space();
-    return peek() == c ? (++pos_, true) : false;
-  }
-  void expect(char c, const char* where) {
-    if (!eat(c))
-      fail(str("expected '", c, "' ", where, ", got ", here()));
-  }
-
-  Json value(int depth) {
-    if (depth > kMaxJsonDepth)
+  bool open(Json::Kind kind) {
+    if (open_.size() > kMaxJsonDepth) // the root, then kMaxJsonDepth levels
       fail(str("values nested deeper than ", kMaxJsonDepth, " levels"));
-    skip_space();
-    const char c = peek();
-    if (c == '{')
-      return object(depth);
-    if (c == '[')
-      return array(depth);
-    if (c == '"')
-      return Json{Json::Kind::String, string(), {}, {}};
-    if (c == '-' || (c >= '0' && c <= '9'))
-      return number();
-    for (std::string_view word : {"true", "false", "null"})
-      if (text_.substr(pos_, word.size()) == word) {
-        pos_ += word.size();
-        const auto kind = word == "null" ? Json::Kind::Null : Json::Kind::Bool;
-        return Json{kind, std::string(word), {}, {}};
-      }
-    fail("expected a value, got " + here());
+    open_.push_back({kind, "", {}, {}});
+    keys_.emplace_back();
+    return true;
   }
-
-  Json object(int depth) {
-    Json out{Json::Kind::Object, "", {}, {}};
-    std::set<std::string> seen;
-    ++pos_;
-    if (eat('}'))
-      return out;
-    do {
-      skip_space();
-      if (peek() != '"')
-        fail("expected a string key, got " + here());
-      const size_t key_pos = pos_;
-      std::string key = string();
-      if (!seen.insert(key).second)
-        pos_ = key_pos, fail("duplicate key '" + key + "'");
-      expect(':', "after a key");
-      out.items.push_back(value(depth + 1));
-      out.keys.push_back(std::move(key));
-    } while (eat(','));
-    expect('}', "or ',' in an object");
-    return out;
+  bool close() {
+    Json done = std::move(open_.back());
+    open_.pop_back();
+    keys_.pop_back();
+    return put(std::move(done));
   }
-
-  Json array(int depth) {
-    Json out{Json::Kind::Array, "", {}, {}};
-    ++pos_;
-    if (eat(']'))
-      return out;
-    do
-      out.items.push_back(value(depth + 1));
-    while (eat(','));
-    expect(']', "or ',' in an array");
-    return out;
-  }
-
-  Json number() {
-    const size_t start = pos_;
-    auto digits = [&] {
-      const size_t from = pos_;
-      while (peek() >= '0' && peek() <= '9')
-        ++pos_;
-      if (pos_ == from)
-        fail("expected a digit, got " + here());
-    };
-    pos_ += peek() == '-';
-    if (peek() == '0')
-      ++pos_; // JSON has no leading zeros: "01" ends after the 0
+  bool put(Json v) {
+    if (open_.empty())
+      root = std::move(v);
     else
-      digits();
-    if (peek() == '.')
-      ++pos_, digits();
-    if (peek() == 'e' || peek() == 'E') {
-      ++pos_;
-      pos_ += peek() == '+' || peek() == '-';
-      digits();
-    }
-    return Json{Json::Kind::Number, std::string(text_.substr(start, pos_ - start)), {}, {}};
+      open_.back().items.push_back(std::move(v));
+    return true;
   }
 
-  uint32_t hex4() {
-    uint32_t v = 0;
-    for (int i = 0; i < 4; ++i, ++pos_) {
-      const char c = static_cast<char>(std::tolower(static_cast<unsigned char>(peek())));
-      const char* d = c != '\0' ? std::strchr(kHex, c) : nullptr;
-      if (d == nullptr)
-        fail("expected a hex digit in a \\u escape, got " + here());
-      v = v << 4 | static_cast<uint32_t>(d - kHex);
-    }
-    return v;
-  }
-
-  // A \u escape (with its low half, for a surrogate pair) as a code point.
-  uint32_t unicode_escape() {
-    const size_t start = pos_ - 2;
-    const uint32_t cp = hex4();
-    if (cp >= 0xDC00 && cp <= 0xDFFF)
-      pos_ = start, fail("lone low surrogate in a \\u escape");
-    if (cp < 0xD800 || cp > 0xDBFF)
-      return cp;
-    uint32_t low = 0;
-    if (text_.substr(pos_, 2) == "\\u")
-      pos_ += 2, low = hex4();
-    if (low < 0xDC00 || low > 0xDFFF)
-      pos_ = start, fail("lone high surrogate in a \\u escape");
-    return 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
-  }
-
-  // The header was checked to be UTF-8 as a whole, so bytes >= 0x80 are copied as they are.
-  std::string string() {
-    std::string out;
-    ++pos_;
-    while (true) {
-      if (pos_ >= text_.size())
-        fail("unexpected end of the header inside a string");
-      const char c = text_[pos_++];
-      if (c == '"')
-        return out;
-      if (static_cast<unsigned char>(c) < 0x20)
-        --pos_, fail("control character " + here() + " in a string must be escaped");
-      if (c != '\\') {
-        out += c;
-        continue;
-      }
-      if (pos_ >= text_.size())
-        continue; // reported as a string that does not end
-      const char e = text_[pos_++];
-      if (e == 'u')
-        append_utf8(out, unicode_escape());
-      else if (e == '/')
-        out += '/';
-      else if (const size_t k = kEscapeLetters.find(e); k != std::string_view::npos)
-        out += kEscaped[k];
-      else
-        --pos_, fail("'\\' followed by " + here() + " is not a JSON escape");
-    }
-  }
-
-  static void append_utf8(std::string& out, uint32_t cp) {
-    auto byte = [&](uint32_t b) { out += static_cast<char>(b); };
-    if (cp < 0x80)
-      return byte(cp);
-    if (cp < 0x800)
-      return byte(0xC0 | cp >> 6), byte(0x80 | (cp & 0x3F));
-    if (cp < 0x10000)
-      byte(0xE0 | cp >> 12);
-    else
-      byte(0xF0 | cp >> 18), byte(0x80 | (cp >> 12 & 0x3F));
-    byte(0x80 | (cp >> 6 & 0x3F)), byte(0x80 | (cp & 0x3F));
-  }
-
-  std::string_view text_;
   const std::string& path_;
-  size_t pos_ = 0;
+  const size_t& read_;
+  std::vector<Json> open_;                  // the arrays and objects being read, outermost first
+  std::vector<std::set<std::string>> keys_; // the keys each of them has
 };
+
+/** Walks the header's bytes and counts how far the parser has read, for messages. */
+struct CountingIterator {
+  using iterator_category = std::input_iterator_tag;
+  using value_type = char;
+  using difference_type = std::ptrdiff_t;
+  using pointer = const char*;
+  using reference = const char&;
+
+  const char* p;
+  const char* begin;
+  size_t* read;
+
+  reference operator*() const { return *p; }
+  CountingIterator& operator++() {
+    *read = static_cast<size_t>(++p - begin);
+    return *this;
+  }
+  bool operator==(const CountingIterator& o) const { return p == o.p; }
+  bool operator!=(const CountingIterator& o) const { return p != o.p; }
+};
+
+/** The header as a Json object; throws DataError naming the file for anything else. */
+Json parse_header(const std::string& text, const std::string& path) {
+  // nlohmann stops at a NUL as at the end of the text; JSON text never holds one.
+  if (const size_t nul = text.find('\0'); nul != std::string::npos)
+    throw DataError(str("[checkpoint] ", path, ": bad header JSON at byte ", nul,
+                        ": a NUL byte, which JSON text never holds"));
+  size_t read = 0;
+  HeaderBuilder builder(path, read);
+  const char* b = text.data();
+  nlohmann::json::sax_parse(CountingIterator{b, b, &read},
+                            CountingIterator{b + text.size(), b, &read}, &builder,
+                            nlohmann::json::input_format_t::json, true);
+  if (builder.root.kind != Json::Kind::Object)
+    throw DataError(str("[checkpoint] ", path,
+                        ": bad header JSON at byte 0: the header must be "
+                        "a JSON object, got ",
+                        describe(builder.root)));
+  return builder.root;
+}
 
 // ---- writing ----
 
@@ -332,88 +227,18 @@ private:
   throw Error(str("[checkpoint] ", path, ": cannot write: ", why));
 }
 
-// A temporary file beside the target that replaces it only on commit(); otherwise the
-// destructor removes it, so a failed save leaves the directory as it found it.
-class AtomicFile {
-public:
-  explicit AtomicFile(const std::string& path) : path_(path) {
-    static std::atomic<unsigned> counter{0};
-    const std::filesystem::path target(path);
-    dir_ = target.parent_path().empty() ? "." : target.parent_path().string();
-    // O_EXCL never follows a stale file from a crashed run whose pid came back; try the next.
-    for (int attempt = 0; fd_ < 0; ++attempt) {
-      tmp_ = (std::filesystem::path(dir_) /
-              str(".", target.filename().string(), ".tmp-", ::getpid(), "-", counter++))
-                 .string();
-      fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-      if (fd_ < 0 && (errno != EEXIST || attempt == 100))
-        fail("creating " + tmp_);
-    }
-  }
-  AtomicFile(const AtomicFile&) = delete;
-  AtomicFile& operator=(const AtomicFile&) = delete;
-  ~AtomicFile() {
-    if (fd_ >= 0)
-      ::close(fd_);
-    if (!committed_ && !tmp_.empty())
-      ::unlink(tmp_.c_str());
-  }
-
-  void write(const void* data, size_t n) {
-    const auto* p = static_cast<const char*>(data);
-    while (n > 0) {
-      const ssize_t got = ::write(fd_, p, n);
-      if (got < 0 && errno == EINTR)
-        continue;
-      if (got < 0)
-        fail("writing " + tmp_);
-      p += got;
-      n -= static_cast<size_t>(got);
-    }
-  }
-
-  // fsync before rename: otherwise a crash soon after could leave the new name on empty blocks.
-  void commit() {
-    if (::fsync(fd_) != 0)
-      fail("syncing " + tmp_);
-    const int fd = std::exchange(fd_, -1);
-    if (::close(fd) != 0)
-      fail("closing " + tmp_);
-    if (::rename(tmp_.c_str(), path_.c_str()) != 0)
-      fail("renaming " + tmp_ + " to " + path_);
-    committed_ = true;
-    // Makes the rename itself durable. The new file is in place already, so a filesystem that
-    // cannot sync directories is no reason to report a failure.
-    const int dir = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir >= 0) {
-      ::fsync(dir);
-      ::close(dir);
-    }
-  }
-
-private:
-  [[noreturn]] void fail(const std::string& step) const {
-    write_fail(path_, step + ": " + std::strerror(errno));
-  }
-
-  std::string path_, dir_, tmp_;
-  int fd_ = -1;
-  bool committed_ = false;
-};
-
 void check_for_saving(const std::string& path, const std::map<std::string, HostTensor>& tensors,
                       const std::map<std::string, std::string>& metadata) {
-  constexpr auto npos = std::string_view::npos;
   for (const auto& [key, value] : metadata) {
-    if (utf8_error(key) != npos)
+    if (!json_string(key))
       write_fail(path, "metadata key '" + key + "' is not valid UTF-8");
-    if (utf8_error(value) != npos)
+    if (!json_string(value))
       write_fail(path, "metadata value of '" + key + "' is not valid UTF-8");
   }
   for (const auto& [name, t] : tensors) {
     if (name == "__metadata__")
       write_fail(path, "'__metadata__' is reserved for the metadata; rename the tensor");
-    if (utf8_error(name) != npos)
+    if (!json_string(name))
       write_fail(path, "tensor name '" + name + "' is not valid UTF-8");
     const std::string what = str(dtype_name(t.dtype), " ", HostTensor::shape_text(t.shape));
     if (std::any_of(t.shape.begin(), t.shape.end(), [](int64_t d) { return d < 0; }))
@@ -447,9 +272,7 @@ void save_safetensors(const std::string& path, const std::map<std::string, HostT
     for (const auto& [key, value] : metadata) {
       if (header.back() != '{')
         header += ',';
-      append_json_string(header, key);
-      header += ':';
-      append_json_string(header, value);
+      header += *json_string(key) + ':' + *json_string(value);
     }
     header += '}';
   }
@@ -457,7 +280,7 @@ void save_safetensors(const std::string& path, const std::map<std::string, HostT
   for (const auto& [name, t] : order) {
     if (header.size() > 1)
       header += ',';
-    append_json_string(header, *name);
+    header += *json_string(*name);
     header += str(":{\"dtype\":\"", dtype_name(t->dtype), "\",\"shape\":[");
     for (size_t i = 0; i < t->shape.size(); ++i)
       header += str(i ? "," : "", t->shape[i]);
@@ -471,7 +294,7 @@ void save_safetensors(const std::string& path, const std::map<std::string, HostT
   for (int i = 0; i < 8; ++i)
     size_prefix[i] = static_cast<unsigned char>(static_cast<uint64_t>(header.size()) >> (8 * i));
 
-  AtomicFile out(path);
+  AtomicFile out(path, {.prefix = "[checkpoint] "});
   out.write(size_prefix, sizeof size_prefix);
   out.write(header.data(), header.size());
   for (const auto& [name, t] : order)
@@ -654,10 +477,7 @@ Safetensors load_safetensors(const std::string& path) {
                         " after the 8-byte size"));
   std::string header(n, '\0');
   file.read(header.data(), n, 8);
-  if (const size_t bad = utf8_error(header); bad != std::string_view::npos)
-    data_fail(path, str("header is not valid UTF-8 at byte ", bad));
-
-  const Json root = JsonParser(header, path).parse_header();
+  const Json root = parse_header(header, path);
   Safetensors out;
   std::vector<Entry> entries;
   for (size_t i = 0; i < root.keys.size(); ++i) {

@@ -1,16 +1,19 @@
 #include "runtime/kernel_cache.h"
-#include "base/debug.h"
 
-#include "base/hash.h"
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fcntl.h>
 #include <fstream>
 #include <system_error>
-#include <unistd.h>
+
+#include "base/atomic_file.h"
+#include "base/debug.h"
+#include "base/error.h"
+#include "base/hash.h"
 
 namespace kiln::runtime {
 namespace fs = std::filesystem;
@@ -51,19 +54,6 @@ bool plain_key(std::string_view key) {
 }
 
 // Writes all of `data` to `fd`; false (errno set) on failure.
-bool write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      return false;
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return true;
-}
-
 std::string str_error(const std::error_code& ec, const std::string& what) {
   return what + ": " + ec.message();
 }
@@ -179,35 +169,16 @@ void KernelCache::store(std::string_view key, std::string_view bytes) {
   put_u64(header, hash_bytes(bytes.data(), bytes.size()));
   header += key;
 
-  // A name unique across processes (pid) and threads (counter), in the same directory so that
-  // the rename is atomic; readers see the old entry or the new one, never a partial file. No
-  // fsync: after a crash a torn entry fails its checksum and is rebuilt.
-  fs::path final_path = entry_path(key);
-  fs::path tmp = dir_ / (final_path.filename().string() + ".tmp." + std::to_string(::getpid()) +
-                         "." + std::to_string(tmp_counter_++));
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    warn_store_failure(str_error(std::error_code(errno, std::generic_category()),
-                                 "cannot create " + tmp.string()));
-    return;
-  }
-  bool ok = write_all(fd, header) && write_all(fd, bytes);
-  int write_errno = errno;
-  if (::close(fd) != 0 && ok) {
-    ok = false;
-    write_errno = errno;
-  }
-  if (!ok) {
-    fs::remove(tmp, ec);
-    warn_store_failure(str_error(std::error_code(write_errno, std::generic_category()),
-                                 "cannot write " + tmp.string()));
-    return;
-  }
-  fs::rename(tmp, final_path, ec);
-  if (ec) {
-    std::error_code ignored;
-    fs::remove(tmp, ignored);
-    warn_store_failure(str_error(ec, "cannot rename to " + final_path.string()));
+  // AtomicFile: a name unique across processes and threads, in the same directory so that the
+  // rename is atomic; readers see the old entry or the new one, never a partial file. No fsync:
+  // after a crash a torn entry fails its checksum and is rebuilt.
+  try {
+    AtomicFile f(entry_path(key).string(), {.prefix = "", .sync = false, .mode = 0644});
+    f.write(header);
+    f.write(bytes);
+    f.commit();
+  } catch (const Error& e) {
+    warn_store_failure(e.what());
     return;
   }
   ++stores_;

@@ -88,7 +88,6 @@ private:
   std::filesystem::path dir_;
   std::atomic<int64_t> hits_{0}, misses_{0}, corrupt_{0}, stores_{0}, store_failures_{0};
   std::atomic<bool> warned_{false};
-  std::atomic<uint64_t> tmp_counter_{0};
 };
 
 } // namespace kiln::runtime

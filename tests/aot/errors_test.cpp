@@ -127,6 +127,9 @@ TEST_CASE("aot errors: the output folder") {
   CHECK_THROWS_WITH(aot::emit(s),
                     StartsWith("[aot] " + (dir / "m.h").string() + ": cannot write: "));
   CHECK_FALSE(fs::exists(dir / "m.h.tmp"));
+  // The temporary file of the failed write is gone too (base/atomic_file.h names it .m.h.tmp-*).
+  for (const auto& entry : fs::directory_iterator(dir))
+    CHECK(entry.path().filename().string().find(".tmp") == std::string::npos);
 }
 
 TEST_CASE("aot errors: the generator's command line") {

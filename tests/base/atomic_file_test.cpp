@@ -1,0 +1,88 @@
+// base/atomic_file.h: a file is replaced whole or not at all, writers never share a temporary
+// file, and failures name the file and leave nothing behind.
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include "base/atomic_file.h"
+#include "base/error.h"
+#include "tests/support/temp_dir.h"
+
+namespace fs = std::filesystem;
+using Catch::Matchers::StartsWith;
+using kiln::AtomicFile;
+
+namespace {
+std::string read(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+size_t entries(const fs::path& dir) {
+  return static_cast<size_t>(std::distance(fs::directory_iterator(dir), fs::directory_iterator()));
+}
+} // namespace
+
+TEST_CASE("an atomic file appears whole at commit and replaces the old one") {
+  const kiln::test::TempDir dir("atomic");
+  const std::string path = dir.write("f.txt", "old");
+  {
+    AtomicFile f(path, {.prefix = "[test] "});
+    f.write("new ");
+    CHECK(read(path) == "old"); // nothing visible before the commit
+    CHECK(fs::exists(f.temp_path()));
+    CHECK_THAT(fs::path(f.temp_path()).filename().string(), StartsWith(".f.txt.tmp-"));
+    f.write("text");
+    f.commit();
+  }
+  CHECK(read(path) == "new text");
+  CHECK(entries(dir.path()) == 1);
+}
+
+TEST_CASE("an atomic file that is not committed leaves the directory as it was") {
+  const kiln::test::TempDir dir("atomic-abort");
+  const std::string path = dir.write("f.txt", "old");
+  {
+    AtomicFile f(path, {.prefix = "[test] "});
+    f.write("half");
+  }
+  CHECK(read(path) == "old");
+  CHECK(entries(dir.path()) == 1);
+}
+
+TEST_CASE("concurrent atomic writers of one file each write their own temporary file") {
+  const kiln::test::TempDir dir("atomic-race");
+  const std::string path = dir.file("f.txt");
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 8; ++t)
+    writers.emplace_back([&, t] {
+      for (int i = 0; i < 20; ++i)
+        kiln::write_file_atomically(path, std::string(4096, static_cast<char>('a' + t)),
+                                    {.prefix = "[test] ", .sync = false});
+    });
+  for (std::thread& w : writers)
+    w.join();
+  const std::string text = read(path);
+  REQUIRE(text.size() == 4096);
+  CHECK(text == std::string(4096, text[0])); // one writer's bytes, never a mix
+  CHECK(entries(dir.path()) == 1);
+}
+
+TEST_CASE("an atomic file that cannot be created names the file and the step") {
+  const kiln::test::TempDir dir("atomic-error");
+  const std::string path = dir.file("missing/f.txt");
+  try {
+    AtomicFile f(path, {.prefix = "[test] "});
+    FAIL("no error");
+  } catch (const kiln::Error& e) {
+    CHECK_THAT(e.what(), StartsWith("[test] " + path + ": cannot write: creating " +
+                                    dir.file("missing/.f.txt.tmp-")));
+    CHECK_THAT(e.what(), Catch::Matchers::EndsWith(": No such file or directory"));
+  }
+}
