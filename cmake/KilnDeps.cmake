@@ -25,6 +25,9 @@ if(KILN_ENABLE_CUDA)
   endif()
 endif()
 
+if(KILN_BUILD_EXAMPLES)
+  find_package(CLI11 2 REQUIRED) # the examples' command lines
+endif()
 if(KILN_BUILD_TESTS)
   find_package(Catch2 2 REQUIRED)
 endif()

@@ -21,6 +21,8 @@
 #include <string_view>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
 #include "base/error.h"
 #include "examples/common/cli.h"
 #include "examples/common/history.h"
@@ -31,7 +33,7 @@
 
 namespace {
 
-// "2,4,8" -> {2, 4, 8}; exits with status 2, as parse_options() does, on anything else.
+// "2,4,8" -> {2, 4, 8}; a usage error, as parse_options() reports one, on anything else.
 std::vector<int> parse_list(std::string_view flag, const std::string& text, int lowest) {
   std::vector<int> values;
   size_t start = 0;
@@ -40,13 +42,9 @@ std::vector<int> parse_list(std::string_view flag, const std::string& text, int 
     const std::string item = text.substr(start, comma - start);
     char* end = nullptr;
     const long v = std::strtol(item.c_str(), &end, 10);
-    if (item.empty() || *end != '\0' || v < lowest || v > 4096) {
-      std::fprintf(
-          stderr,
-          "error: %s expects a comma-separated list of integers >= %d, got '%s' (see --help)\n",
-          std::string(flag).c_str(), lowest, text.c_str());
-      std::exit(2);
-    }
+    if (item.empty() || *end != '\0' || v < lowest || v > 4096)
+      kiln::examples::usage_error(kiln::str(
+          flag, " expects a comma-separated list of integers >= ", lowest, ", got '", text, "'"));
     values.push_back(static_cast<int>(v));
     start = comma + 1;
   }
@@ -72,25 +70,18 @@ int main(int argc, char** argv) {
   const auto start = Clock::now();
 
   // The grid's own options; the rest are the shared ones.
-  std::vector<int> widths{2, 4, 8, 16, 32}, depths{1, 2, 4, 8, 16, 32};
-  std::vector<char*> rest{argv[0]};
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view a = argv[i];
-    if (a == "--widths" && i + 1 < argc)
-      widths = parse_list(a, argv[++i], 1);
-    else if (a == "--depths" && i + 1 < argc)
-      depths = parse_list(a, argv[++i], 0);
-    else
-      rest.push_back(argv[i]);
-  }
-  const char* about =
-      "width_depth_ablation: final losses of tanh networks of every width and depth (dnn101)\n\n"
-      "grid options (defaults are the course's):\n"
-      "  --widths LIST    2,4,8,16,32\n"
-      "  --depths LIST    1,2,4,8,16,32 (width x width layers after the first)";
-  const examples::Options o =
-      examples::parse_options(static_cast<int>(rest.size()), rest.data(),
-                              {.epochs = 10, .batch_size = 5, .lr = 1e-3}, about);
+  std::string widths_text = "2,4,8,16,32", depths_text = "1,2,4,8,16,32";
+  const examples::Options o = examples::parse_options(
+      argc, argv, {.epochs = 10, .batch_size = 5, .lr = 1e-3},
+      "width_depth_ablation: final losses of tanh networks of every width and depth (dnn101)",
+      [&](CLI::App& app) {
+        app.add_option("--widths", widths_text, "widths of the grid")->capture_default_str();
+        app.add_option("--depths", depths_text,
+                       "depths of the grid (width x width layers after the first)")
+            ->capture_default_str();
+      });
+  const std::vector<int> widths = parse_list("--widths", widths_text, 1);
+  const std::vector<int> depths = parse_list("--depths", depths_text, 0);
   const std::string out = examples::prepare_out(o);
 
   auto f = [](double x) { return std::sin(x); };

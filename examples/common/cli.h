@@ -1,13 +1,18 @@
 #pragma once
-// What every example shares: command-line options with the course's values as defaults, and
-// the one summary line a script can read ("result: key=value ...").
+// What every example shares: command-line options (CLI11) with the course's values as defaults,
+// and the one summary line a script can read ("result: key=value ...").
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "runtime/executable.h"
+#include "runtime/options.h"
+
+namespace CLI {
+class App;
+} // namespace CLI
 
 namespace kiln::examples {
 
@@ -23,11 +28,17 @@ struct Options {
 };
 
 /**
- * Parses --epochs, --batch-size, --lr, --seed, --device, --out (and --help, which prints
- * `about` and the defaults and exits). Exits with status 2 and a message on a bad option.
- * From then on an error kiln throws ends the program with "error: <message>" and status 1.
+ * Parses --epochs, --batch-size, --lr, --seed, --device, --out, and whatever `extra` adds to
+ * the CLI::App (an example's own options; include <CLI/CLI.hpp> to add them). --help prints
+ * `about` and every option with its default, and exits. A bad option ends the program with
+ * "error: <what> (see --help)" and status 2; from then on an error kiln throws ends it with
+ * "error: <message>" and status 1.
  */
-Options parse_options(int argc, char** argv, Options defaults, const std::string& about);
+Options parse_options(int argc, char** argv, Options defaults, const std::string& about,
+                      const std::function<void(CLI::App&)>& extra = {});
+
+/** Ends the program as parse_options does for a bad option: "error: <what> (see --help)". */
+[[noreturn]] void usage_error(const std::string& what);
 
 /** Creates the output folder; returns it with a trailing '/'. */
 std::string prepare_out(const Options& o);
