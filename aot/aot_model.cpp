@@ -4,9 +4,9 @@
 
 #include "base/error.h"
 #include "frontend/lower.h"
-#include "train/problem.h"
 #include "io/safetensors.h"
 #include "ir/passes.h"
+#include "train/problem.h"
 
 namespace kiln::aot::detail {
 

@@ -56,8 +56,8 @@ ProblemGraphs build(const Problem& p) {
   for (const auto& [name, e] : outputs) {
     const ir::Type t = eval.graph.node(eval.graph.output(name)).type;
     if (!t.shape.is_scalar())
-      throw Error(str("[train] '", name, "' must be a scalar, got ", t,
-                      "; reduce it with mean or sum"));
+      throw Error(
+          str("[train] '", name, "' must be a scalar, got ", t, "; reduce it with mean or sum"));
   }
 
   ProblemGraphs g;

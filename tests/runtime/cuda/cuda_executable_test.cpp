@@ -16,6 +16,7 @@
 #include "tests/codegen/cuda/cuda_graphs.h"
 #include "tests/support/compare.h"
 #include "tests/support/random_graph.h"
+#include "tests/support/skip.h"
 #include "trainer/trainer.h"
 
 using namespace kiln;
@@ -31,10 +32,8 @@ bool device_ready(std::string& why);
 #define KILN_REQUIRE_DEVICE()                                                                      \
   do {                                                                                             \
     std::string why_;                                                                              \
-    if (!kiln::test::device_ready(why_)) {                                                         \
-      WARN("no GPU: " << why_ << "; gpu test did not run");                                        \
-      return;                                                                                      \
-    }                                                                                              \
+    if (!kiln::test::device_ready(why_))                                                           \
+      KILN_SKIP("no GPU: " << why_);                                                               \
   } while (0)
 
 namespace {
