@@ -11,6 +11,8 @@ find_package(Clang REQUIRED CONFIG HINTS /usr/lib/llvm-14/lib/cmake/clang)
 message(STATUS "kiln: LLVM ${LLVM_PACKAGE_VERSION} (${LLVM_INSTALL_PREFIX})")
 
 find_path(KILN_STB_INCLUDE_DIR stb_image_write.h PATH_SUFFIXES stb REQUIRED)
+# The plots' font (Debian's fonts-dejavu-core); $KILN_PLOT_FONT overrides it at run time.
+find_file(KILN_PLOT_FONT DejaVuSans.ttf PATHS /usr/share/fonts/truetype/dejavu REQUIRED)
 
 if(KILN_ENABLE_CUDA)
   if(NOT CUDAToolkit_ROOT AND EXISTS /usr/local/cuda)

@@ -1,8 +1,9 @@
 #pragma once
-// kiln's own bitmap font: printable ASCII (32–126), drawn for these plots, proportional widths.
-// Each glyph sits in a cell 13 pixels tall: capitals and digits fill rows 1–9 (the cap height, 9
-// pixels), lowercase rows 4–9, descenders reach row 12. At scale 2 the glyphs are enlarged with
-// Scale2x and anti-aliased, so diagonals and curves stay smooth instead of turning into steps.
+// Text in the plots: a TrueType font (DejaVu Sans from Debian's fonts-dejavu-core, or the file
+// $KILN_PLOT_FONT names), anti-aliased. Text sits in a cell 13 pixels tall at scale 1: capitals
+// and digits fill rows 1–9 (the cap height, 9 pixels), descenders reach row 12. Any character
+// the font has is drawn (σ, θ, ²); one it lacks is drawn as '?'. A font that cannot be read is
+// a kiln::DataError naming the file.
 
 #include "plot/canvas.h"
 
@@ -16,12 +17,12 @@ enum class Align { Start, Centre, End };
 /** Height of the cap box (capitals and digits) at scale 1, the box that alignment refers to. */
 inline constexpr int kCapHeight = 9;
 
-/** Width in pixels of `text` drawn at `scale` (1 or 2). Non-ASCII characters count as '?'. */
+/** Width in pixels of `text` (UTF-8) drawn at `scale` (1 or 2). */
 int text_width(std::string_view text, int scale);
 
 /**
- * The coverage mask of `text` at `scale`: text_width × 13·scale pixels, the cap box at rows
- * [scale, 10·scale). Characters outside 32–126 are drawn as '?' (one per UTF-8 sequence).
+ * The coverage mask of `text` (UTF-8) at `scale`: text_width × 13·scale pixels, the cap box at
+ * rows [scale, 10·scale), the baseline at 10·scale.
  */
 Mask render_text(std::string_view text, int scale);
 
