@@ -12,12 +12,12 @@
 using namespace kiln;
 using namespace kiln::ir;
 using kiln::test::check_pass;
-using kiln::test::with_xy;
 using kiln::test::check_same_values;
-using kiln::test::Pass;
 using kiln::test::course_graphs;
 using kiln::test::max_rel_diff;
+using kiln::test::Pass;
 using kiln::test::rule_exercising_graph;
+using kiln::test::with_xy;
 
 TEST_CASE("optimize: the passes together") {
   check_pass(optimize, R"(
