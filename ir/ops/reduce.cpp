@@ -94,6 +94,16 @@ Val reduced_count(const Val& x, const std::vector<int64_t>& axes) {
   return sum(constant_like(x, 1.0), axes);
 }
 
+/** Max and min: the cotangent goes to the elements equal to the result, split evenly between ties.
+ */
+std::vector<NodeId> extremum_vjp(VjpCtx& c) {
+  const Val x = in(c, 0);
+  const auto axes = attrs(c).ints("axes");
+  const Val hit = equal(x, expand_to(out(c), x.shape(), axes));
+  const Val share = grad(c) / sum(hit, axes);
+  return grads({hit * expand_to(share, x.shape(), axes)});
+}
+
 } // namespace
 
 const OpDef kMaxDef{
@@ -101,15 +111,7 @@ const OpDef kMaxDef{
     .kind = OpKind::Reduce,
     .arity = 1,
     .infer = reduce_rule,
-    // The cotangent goes to the maximal elements, split evenly between ties.
-    .vjp =
-        [](VjpCtx& c) {
-          const Val x = in(c, 0);
-          const auto axes = attrs(c).ints("axes");
-          const Val hit = equal(x, expand_to(out(c), x.shape(), axes));
-          const Val share = grad(c) / sum(hit, axes);
-          return grads({hit * expand_to(share, x.shape(), axes)});
-        },
+    .vjp = extremum_vjp,
     .eval = reduce_eval,
     .reduce = &kMaxRule,
 };
@@ -135,15 +137,7 @@ const OpDef kMinDef{
     .kind = OpKind::Reduce,
     .arity = 1,
     .infer = reduce_rule,
-    // The cotangent goes to the minimal elements, split evenly between ties.
-    .vjp =
-        [](VjpCtx& c) {
-          const Val x = in(c, 0);
-          const auto axes = attrs(c).ints("axes");
-          const Val hit = equal(x, expand_to(out(c), x.shape(), axes));
-          const Val share = grad(c) / sum(hit, axes);
-          return grads({hit * expand_to(share, x.shape(), axes)});
-        },
+    .vjp = extremum_vjp,
     .eval = reduce_eval,
     .reduce = &kMinRule,
 };
