@@ -150,10 +150,24 @@ std::string ExprEmitter::declare(NodeId n, const std::string& expr) {
   return name;
 }
 
-std::string ExprEmitter::load(NodeId n, const Index& idx) {
+std::string ExprEmitter::element(NodeId n, const Index& idx) const {
   const int slot = sc_.slot_of[n];
   KILN_ASSERT(slot >= 0, "node %", n, " is read from memory but has no buffer");
-  return slot_name(slot) + "[" + c_offset(g_.node(n).type.shape, idx) + "]";
+  const ir::Shape& shape = g_.node(n).type.shape;
+  const auto pitch = pitch_.find(slot);
+  if (pitch == pitch_.end())
+    return slot_name(slot) + "[" + c_offset(shape, idx) + "]";
+  const ir::Shape row(std::vector<int64_t>(shape.dims().begin() + 1, shape.dims().end()));
+  const std::string rest = c_offset(row, Index(idx.begin() + 1, idx.end()));
+  const std::string at = idx[0] == "0" ? rest
+                         : rest == "0"
+                             ? idx[0] + "*" + std::to_string(pitch->second)
+                             : idx[0] + "*" + std::to_string(pitch->second) + " + " + rest;
+  return slot_name(slot) + "[" + at + "]";
+}
+
+std::string ExprEmitter::load(NodeId n, const Index& idx) {
+  return element(n, idx);
 }
 
 std::string ExprEmitter::value(NodeId n, const Index& idx) {

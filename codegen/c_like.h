@@ -70,6 +70,13 @@ public:
   std::string compute(ir::NodeId n, const Index& idx);
   /** Declares that `n` at `idx` is the C expression `expr` in the current scope. */
   void bind(ir::NodeId n, const Index& idx, const std::string& expr);
+  /** The element of stored or leaf node `n` at `idx` in its buffer ("b3[i*14 + j]"). */
+  std::string element(ir::NodeId n, const Index& idx) const;
+  /**
+   * Rows of slot `s` (a batch-shaped buffer) lie `pitch` elements apart instead of a row's size:
+   * a row array padded to whole vectors (codegen/cpu/row_block.h).
+   */
+  void set_row_pitch(int s, int64_t pitch) { pitch_[s] = pitch; }
 
   /** Opens a scope: values named inside are forgotten at pop_scope() (loop bodies, branches). */
   void push_scope() { memo_.emplace_back(); }
@@ -94,6 +101,7 @@ private:
   Target target_;
   std::vector<std::map<std::string, std::string>> memo_;
   std::map<std::string, int> names_;
+  std::map<int, int64_t> pitch_;
 };
 
 } // namespace kiln::codegen

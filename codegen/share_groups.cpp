@@ -11,15 +11,22 @@ namespace kiln::codegen {
 
 namespace {
 
-bool is_outer(const std::string& id) {
-  if (id == "N" || id == "kiln_ws")
-    return true;
-  if (id.size() < 2 || id[0] != 'b')
+bool digits_from(const std::string& id, size_t from) {
+  if (id.size() <= from)
     return false;
-  for (size_t i = 1; i < id.size(); ++i)
+  for (size_t i = from; i < id.size(); ++i)
     if (!std::isdigit(static_cast<unsigned char>(id[i])))
       return false;
   return true;
+}
+
+bool is_outer(const std::string& id) {
+  if (id == "N" || id == "kiln_ws" || id == "kiln_rows")
+    return true;
+  // Buffers b<k>, and a row-block step's partial sums and padded weights (cpu/row_block.h).
+  return (id[0] == 'b' && digits_from(id, 1)) ||
+         (id.starts_with("kiln_acc") && digits_from(id, 8)) ||
+         (id.starts_with("kiln_bt") && digits_from(id, 7));
 }
 
 /** A generated temporary or loop variable: lower-case letters, digits, '_' (not kiln_*). */
@@ -157,7 +164,9 @@ share_repeated_groups(const std::vector<std::string>& blocks,
       std::string params;
       for (size_t p = 0; p < c.outer.size(); ++p) {
         const std::string& o = c.outer[p];
-        const std::string type = o == "N" ? "long long" : o == "kiln_ws" ? "char*" : param_type(o);
+        const std::string type = o == "N" || o == "kiln_rows" ? "long long"
+                                 : o == "kiln_ws"             ? "char*"
+                                                              : param_type(o);
         params += (p ? ", " : "") + type + " P" + std::to_string(p);
       }
       std::string fn = "// Shared by " + std::to_string(count[c.text]) + " groups of this step.\n";
