@@ -3,6 +3,7 @@
 #include <cstring>
 #include <vector>
 
+#include "base/error.h"
 #include "base/hash.h"
 #include "frontend/kiln.h"
 #include "runtime/executable.h"
@@ -12,7 +13,7 @@ namespace kiln::bench {
 
 struct KilnMlp::State {
   MlpSpec spec;
-  std::optional<Executable> exe;
+  std::optional<Executable> exe, eval;
   std::vector<std::string> params; // W0, b0, W1, b1, ... as in the flat layout
   std::vector<std::pair<std::string, double>> optimizer_state;
   std::vector<void*> slots;
@@ -90,6 +91,11 @@ KilnMlp::KilnMlp(const MlpSpec& spec, const KilnMlpOptions& options)
   }
   s_->slots[s_->lr_slot] = &s_->lr;
   s_->exe->set_params(init_parameters(l.params, 0, ir::DType::F64));
+  if (options.eval_kernel) {
+    s_->eval.emplace(Executable::compile(l.graph, {.name = "bench_eval", .cache = options.cache}));
+    for (const std::string& p : s_->params)
+      s_->eval->bind_param(p, s_->exe->param_data(p));
+  }
 }
 
 KilnMlp::~KilnMlp() = default;
@@ -142,6 +148,21 @@ float KilnMlp::step(const float* x, const float* target, int batch) {
   }
   s.exe->call(batch, s.slots.data());
   return s.loss;
+}
+
+float KilnMlp::evaluate(const DataView<float>& data) {
+  State& s = *s_;
+  KILN_ASSERT(s.eval, "KilnMlp::evaluate without an evaluation kernel");
+  const int64_t n = data.count;
+  const HostView x(data.x, ir::DType::F32, {n, s.spec.inputs()});
+  if (s.spec.loss != Loss::kCrossEntropy)
+    return s.eval->run({{"y", x}, {"c", HostView(data.y, ir::DType::F32, {n, s.spec.outputs()})}})
+        .at("loss")(0, 0);
+  std::vector<int32_t> labels(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i)
+    labels[static_cast<size_t>(i)] = static_cast<int32_t>(data.y[i]);
+  return s.eval->run({{"y", x}, {"c", HostView(labels.data(), ir::DType::I32, {n})}})
+      .at("loss")(0, 0);
 }
 
 float KilnMlp::run_epochs(const DataView<float>& data, int epochs, int batch, uint64_t seed) {

@@ -21,6 +21,9 @@ struct KilnMlpOptions {
   /** Also compile the fused epoch and the copy specialized for spec.max_batch, as the Trainer
    *  does; off: the step alone, for any batch size. */
   bool trainer_kernel = true;
+  /** Also compile the evaluation kernel (the loss alone, sharing the step's weights) that
+   *  evaluate() runs. */
+  bool eval_kernel = true;
 };
 
 class KilnMlp {
@@ -37,6 +40,8 @@ public:
   /** `epochs` fused epochs (kiln shuffles inside the kernel, seeded from `seed`); returns the
       last epoch's mean loss. */
   float run_epochs(const DataView<float>& data, int epochs, int batch, uint64_t seed);
+  /** Mean loss over every sample of `data`, in one call of the evaluation kernel. */
+  float evaluate(const DataView<float>& data);
   /** Whether the step's kernel came from the disk cache (no clang run). */
   bool kernel_from_cache() const;
 
