@@ -69,12 +69,14 @@ public:
   /** A local slot's row pitch: the row padded to whole vectors. */
   int64_t pitch_of(size_t s) const {
     const Slot& slot = sc_.slots[s];
-    return padded(slot.type.shape.static_numel(), slot.type.dtype);
+    const int64_t n = slot.type.shape.static_numel();
+    return n < kMinPadded ? n : padded(n, slot.type.dtype);
   }
-  /** Whether `n` is read from a row array of the block (padded: whole vectors may be loaded). */
+  /** Whether `n` is read from a padded row array of the block: whole vectors may be loaded. */
   bool local_row(NodeId n) const {
     const int s = sc_.slot_of[n];
-    return sc_.storage[n] == Storage::Root && s >= 0 && plan_.local[static_cast<size_t>(s)];
+    return sc_.storage[n] == Storage::Root && s >= 0 && plan_.local[static_cast<size_t>(s)] &&
+           pitch_of(static_cast<size_t>(s)) % lanes(g_.node(n).type.dtype) == 0;
   }
   /** The vector at `address` (a C pointer expression), as an rvalue. */
   static std::string load(ir::DType dt, const std::string& address) {
@@ -605,11 +607,13 @@ SharedGroups render_row_block(GroupEmitter& ge, const RowBlockPlan& plan,
       const size_t s = std::stoul(name.substr(1));
       const Slot& slot = sc.slots[s];
       if (plan.local[s]) {
-        // Padded rows, at zero: whole vectors of them are read (the padding reaches only the
-        // padding of partial sums).
-        locals += "  " + c_type_of(slot.type.dtype) + " " + name + "[" +
+        // Padded rows, at zero once per call: whole vectors of them are read (the padding
+        // reaches only the padding of partial sums) and it is never written.
+        locals += c_type_of(slot.type.dtype) + " " + name + "[" +
                   std::to_string(plan.rows * rb.pitch_of(s)) +
                   "] __attribute__((aligned(64))) = {};\n";
+        params += ", " + buffer_type(name) + " " + name;
+        args += ", " + name;
         continue;
       }
       params += ", " + buffer_type(name) + " " + name;
@@ -624,7 +628,7 @@ SharedGroups render_row_block(GroupEmitter& ge, const RowBlockPlan& plan,
   std::string fn = "// One block of at most " + std::to_string(plan.rows) +
                    " rows: the Row groups and the partial sums of the Reduce groups.\n";
   fn += "static inline __attribute__((always_inline)) void kiln_row_block(" + params + ") {\n" +
-        "  (void)N;\n" + locals;
+        "  (void)N;\n";
   for (size_t pos = 0; pos < row_shared.body.size();) {
     const size_t eol = row_shared.body.find('\n', pos);
     fn += "  " + row_shared.body.substr(pos, eol - pos) + "\n";
@@ -642,7 +646,7 @@ SharedGroups render_row_block(GroupEmitter& ge, const RowBlockPlan& plan,
     merge_functions(*s, out);
   out.functions += fn;
   const std::string r = std::to_string(plan.rows);
-  std::string body = step_shared.body + setup + copy_shared.body;
+  std::string body = step_shared.body + setup + locals + copy_shared.body;
   body += "// the rows, in blocks of " + r + "\n";
   body += "KILN_ROW_LOOP\n";
   body += "for (long long kiln_r0 = 0; kiln_r0 < N; kiln_r0 += " + r + ") {\n";

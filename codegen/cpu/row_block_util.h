@@ -22,6 +22,8 @@ constexpr int64_t kMaxStackBytes = 48 * 1024;
 constexpr int64_t kVectorBytes = 64;
 /** Products with fewer columns are dot products over the depth, one per column. */
 constexpr int64_t kThinCols = 8;
+/** Rows of fewer elements are not padded (no vector reads them whole). */
+constexpr int64_t kMinPadded = 4;
 
 inline int64_t lanes(ir::DType t) {
   return kVectorBytes / ir::dtype_bytes(t);
