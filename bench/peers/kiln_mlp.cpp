@@ -92,7 +92,10 @@ KilnMlp::KilnMlp(const MlpSpec& spec, const KilnMlpOptions& options)
   s_->slots[s_->lr_slot] = &s_->lr;
   s_->exe->set_params(init_parameters(l.params, 0, ir::DType::F64));
   if (options.eval_kernel) {
-    s_->eval.emplace(Executable::compile(l.graph, {.name = "bench_eval", .cache = options.cache}));
+    s_->eval.emplace(
+        Executable::compile(l.graph, {.name = "bench_eval",
+                                      .cache = options.cache,
+                                      .evaluate = codegen::EpochSpec{{"y", "c"}, {"loss"}}}));
     for (const std::string& p : s_->params)
       s_->eval->bind_param(p, s_->exe->param_data(p));
   }
@@ -153,16 +156,12 @@ float KilnMlp::step(const float* x, const float* target, int batch) {
 float KilnMlp::evaluate(const DataView<float>& data) {
   State& s = *s_;
   KILN_ASSERT(s.eval, "KilnMlp::evaluate without an evaluation kernel");
-  const int64_t n = data.count;
-  const HostView x(data.x, ir::DType::F32, {n, s.spec.inputs()});
   if (s.spec.loss != Loss::kCrossEntropy)
-    return s.eval->run({{"y", x}, {"c", HostView(data.y, ir::DType::F32, {n, s.spec.outputs()})}})
-        .at("loss")(0, 0);
-  std::vector<int32_t> labels(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i)
+    return static_cast<float>(s.eval->evaluate(data.count, {data.x, data.y})[0]);
+  std::vector<int32_t> labels(static_cast<size_t>(data.count));
+  for (int i = 0; i < data.count; ++i)
     labels[static_cast<size_t>(i)] = static_cast<int32_t>(data.y[i]);
-  return s.eval->run({{"y", x}, {"c", HostView(labels.data(), ir::DType::I32, {n})}})
-      .at("loss")(0, 0);
+  return static_cast<float>(s.eval->evaluate(data.count, {data.x, labels.data()})[0]);
 }
 
 float KilnMlp::run_epochs(const DataView<float>& data, int epochs, int batch, uint64_t seed) {

@@ -7,6 +7,7 @@
 #include "base/error.h"
 #include "base/hash.h"
 #include "codegen/c_like.h"
+#include "codegen/cpu/evaluate.h"
 #include "codegen/cpu/gemm.h"
 #include "codegen/cpu/row_block.h"
 #include "codegen/group_emitter.h"
@@ -666,6 +667,12 @@ CpuKernel render_cpu(const ir::Graph& g, const CpuOptions& options) {
     ws.line("return total;");
     ws.close();
     out += "\n" + pcg32_source("static inline") + ws.str() + epoch_function(k, *options.epoch);
+  }
+  if (options.evaluate) {
+    k.evaluate_name = k.name + "_evaluate";
+    k.source = out; // evaluate_block reads it
+    k.evaluate_block = evaluate_block(k);
+    out += "\n" + evaluate_function(k, *options.evaluate);
   }
   k.source = out;
   return k;

@@ -37,6 +37,11 @@ struct CpuOptions {
    */
   std::optional<EpochSpec> epoch;
   /**
+   * Also render `<name>_evaluate`, the metrics over a whole data set in one call (see
+   * codegen/cpu/evaluate.h): spec.data are read in place, spec.metrics summed over blocks.
+   */
+  std::optional<EpochSpec> evaluate;
+  /**
    * A batch size to specialize for: the step is rendered a second time with N fixed to it
    * (all loop bounds static, so clang unrolls and vectorizes them fully) and the entry points
    * use that copy whenever N matches. Skipped for large steps, where it would only double the
@@ -71,6 +76,9 @@ struct CpuKernel {
   /** The fused epoch's symbol ("" when not rendered) and its data inputs. */
   std::string epoch_name;
   std::vector<std::string> epoch_data;
+  /** The fused evaluation's symbol ("" when not rendered) and its rows per step call. */
+  std::string evaluate_name;
+  int64_t evaluate_block = 0;
 
   /** Workspace bytes the kernel needs for batch size N. */
   int64_t workspace_bytes(int64_t N) const;

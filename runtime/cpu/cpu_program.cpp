@@ -51,6 +51,7 @@ CpuProgram::CpuProgram(const ir::Graph& g, const CompileOptions& o) {
   // A large step compiles as several translation units, side by side on the machine's cores.
   kernel_ = codegen::render_cpu(g, {.updates = o.updates,
                                     .epoch = o.epoch,
+                                    .evaluate = o.evaluate,
                                     .batch_hint = o.batch_hint,
                                     .max_units = unit_count(o)});
   if (debug_level() >= 1)
@@ -64,6 +65,10 @@ CpuProgram::CpuProgram(const ir::Graph& g, const CompileOptions& o) {
   if (o.epoch) {
     epoch_ = module_->function<EpochFn>(kernel_.epoch_name);
     metrics_ = o.epoch->metrics.size();
+  }
+  if (o.evaluate) {
+    evaluate_ = module_->function<EvaluateFn>(kernel_.evaluate_name);
+    evaluate_metrics_ = o.evaluate->metrics.size();
   }
   const auto& slots = kernel_.schedule.slots;
   params_.resize(slots.size());
@@ -124,6 +129,24 @@ std::vector<double> CpuProgram::run_epoch(int64_t n, int64_t batch, bool shuffle
     epoch_(static_cast<long long>(n), static_cast<long long>(batch), shuffle ? 1 : 0, seed,
            const_cast<void* const*>(data.data()), slots_.data(), epoch_workspace_.data(),
            stats.data());
+  }
+  for (size_t i = 0; i < slots_.size(); ++i)
+    if (kernel_.schedule.slots[i].role != Slot::Role::Param)
+      slots_[i] = nullptr;
+  return stats;
+}
+
+std::optional<std::vector<double>> CpuProgram::run_evaluate(int64_t n,
+                                                            const std::vector<const void*>& data,
+                                                            const std::vector<void*>& host) {
+  if (!evaluate_)
+    return std::nullopt;
+  bind(std::min(n, kernel_.evaluate_block), host);
+  std::vector<double> stats(evaluate_metrics_ + 1, 0.0);
+  {
+    const DenormalsAreZero ftz;
+    evaluate_(static_cast<long long>(n), const_cast<void* const*>(data.data()), slots_.data(),
+              workspace_.data(), stats.data());
   }
   for (size_t i = 0; i < slots_.size(); ++i)
     if (kernel_.schedule.slots[i].role != Slot::Role::Param)
