@@ -77,6 +77,17 @@ public:
    * a row array padded to whole vectors (codegen/cpu/row_block.h).
    */
   void set_row_pitch(int s, int64_t pitch) { pitch_[s] = pitch; }
+  /**
+   * Row i of slot `s` (a batch-shaped buffer) is read and written at row `offset` + i: rows
+   * numbered within a block of rows that starts at `offset` (a C expression).
+   */
+  void set_row_offset(int s, std::string offset) { offset_[s] = std::move(offset); }
+  /**
+   * Divisions by one value for every element (a scalar, or a scalar broadcast; e.g. Adam's
+   * bias correction) become multiplications by its reciprocal, which the loop computes once:
+   * a vector division costs several multiplications. Results move by an ulp at most.
+   */
+  void set_reciprocal_divisors(bool on) { reciprocals_ = on; }
 
   /** Opens a scope: values named inside are forgotten at pop_scope() (loop bodies, branches). */
   void push_scope() { memo_.emplace_back(); }
@@ -94,6 +105,8 @@ private:
   std::string emit_op(ir::NodeId n, const Index& idx);
   std::string emit_concat(ir::NodeId n, const Index& idx);
   std::string declare(ir::NodeId n, const std::string& expr);
+  /** Whether `n` has the same value at every index (a scalar or a broadcast scalar). */
+  bool same_everywhere(ir::NodeId n) const;
 
   const Schedule& sc_;
   const ir::Graph& g_;
@@ -102,6 +115,8 @@ private:
   std::vector<std::map<std::string, std::string>> memo_;
   std::map<std::string, int> names_;
   std::map<int, int64_t> pitch_;
+  std::map<int, std::string> offset_;
+  bool reciprocals_ = false;
 };
 
 } // namespace kiln::codegen

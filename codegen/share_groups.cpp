@@ -21,7 +21,7 @@ bool digits_from(const std::string& id, size_t from) {
 }
 
 bool is_outer(const std::string& id) {
-  if (id == "N" || id == "kiln_ws" || id == "kiln_rows")
+  if (id == "N" || id == "kiln_ws" || id == "kiln_rows" || id == "kiln_r0")
     return true;
   // Buffers b<k>, and a row-block step's partial sums and padded weights (cpu/row_block.h).
   return (id[0] == 'b' && digits_from(id, 1)) ||
@@ -144,9 +144,9 @@ SharedGroups
 share_repeated_groups(const std::vector<std::string>& blocks,
                       const std::function<std::string(const std::string&)>& param_type) {
   auto type_of = [&](const std::string& o) {
-    return o == "N" || o == "kiln_rows" ? std::string("long long")
-           : o == "kiln_ws"             ? std::string("char*")
-                                        : param_type(o);
+    return o == "N" || o == "kiln_rows" || o == "kiln_r0" ? std::string("long long")
+           : o == "kiln_ws"                               ? std::string("char*")
+                                                          : param_type(o);
   };
   // Blocks are the same when their text and the types of their outer variables are (a block
   // reading an input, const, is not the one reading a scratch buffer).

@@ -11,9 +11,13 @@ namespace kiln::bench {
  * Registers, for `spec` (W1's regression network in kiln_bench):
  *   <W>_compile-cold-step/kiln     the training step alone, empty disk cache
  *   <W>_compile-warm-step/kiln     the same, its object file in the cache (no clang)
- *   <W>_compile-cold-trainer/kiln  the kernel the Trainer compiles: the step, its copy
- *                                  specialized for spec.max_batch and the fused epoch
+ *   <W>_compile-cold-trainer/kiln  the kernels the Trainer compiles, side by side: the step
+ *                                  with its fused epoch and batch, the evaluation with its
+ *                                  fused evaluation, the prediction
  *   <W>_compile-warm-trainer/kiln  the same from the cache
+ *   PINN_compile-cold-step/kiln    a physics-informed step: -u'' = f for a 1-32-32-1 tanh
+ *                                  network, u'' = grad(sum(grad(sum(u), x)), x), Adam
+ *   PINN_compile-warm-step/kiln    the same from the cache
  * Each times the whole path: step graph, passes, codegen, clang (cold) or cache load, link.
  */
 void register_jit_benchmarks(const MlpSpec& spec, const std::string& workload, int repetitions);

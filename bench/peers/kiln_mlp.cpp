@@ -24,10 +24,7 @@ struct KilnMlp::State {
       outputs; // outputs other than the loss (updates not done in place)
 };
 
-KilnMlp::KilnMlp(const MlpSpec& spec, const KilnMlpOptions& options)
-    : s_(std::make_unique<State>()) {
-  spec.validate("[KilnMlp]");
-  s_->spec = spec;
+nn::Sequential kiln_network(const MlpSpec& spec) {
   std::vector<nn::Layer> layers;
   for (int l = 0; l < spec.layers(); ++l) {
     layers.emplace_back(
@@ -46,7 +43,14 @@ KilnMlp::KilnMlp(const MlpSpec& spec, const KilnMlpOptions& options)
       break;
     }
   }
-  nn::Sequential net(std::move(layers));
+  return nn::Sequential(std::move(layers));
+}
+
+KilnMlp::KilnMlp(const MlpSpec& spec, const KilnMlpOptions& options)
+    : s_(std::make_unique<State>()) {
+  spec.validate("[KilnMlp]");
+  s_->spec = spec;
+  const nn::Sequential net = kiln_network(spec);
   Input y{{spec.inputs()}, "y"};
   const bool ce = spec.loss == Loss::kCrossEntropy;
   const Lowered l = ce ? lower({{"loss", cross_entropy(net(y), Labels(spec.outputs(), "c"))}})

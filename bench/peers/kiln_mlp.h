@@ -7,6 +7,7 @@
 #include <span>
 
 #include "bench/peers/mlp_spec.h"
+#include "frontend/nn.h"
 
 namespace kiln::runtime {
 class KernelCache;
@@ -25,6 +26,9 @@ struct KilnMlpOptions {
    *  evaluate() runs. */
   bool eval_kernel = true;
 };
+
+/** The spec's network as kiln layers (nn.Sequential of Linear and activations). */
+nn::Sequential kiln_network(const MlpSpec& spec);
 
 class KilnMlp {
 public:

@@ -21,7 +21,7 @@ size_t slot_named(const Schedule& sc, Slot::Role role, const std::string& name, 
 } // namespace
 
 int64_t evaluate_block(const CpuKernel& k) {
-  return k.source.find("kiln_row_block(") != std::string::npos ? int64_t{1} << 40 : kGroupBlock;
+  return k.row_block > 0 ? int64_t{1} << 40 : kGroupBlock;
 }
 
 std::string evaluate_function(const CpuKernel& k, const EpochSpec& spec) {

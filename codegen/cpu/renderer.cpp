@@ -566,6 +566,7 @@ CpuKernel render_cpu(const ir::Graph& g, const CpuOptions& options) {
   const std::string decls = signature_block(k.schedule, k.scratch, rows ? &rows->local : nullptr);
   CpuEmitter emitter(k.schedule);
   const SharedGroups shared = rows ? emitter.row_block_body(*rows) : emitter.body();
+  k.row_block = rows ? rows->rows : 0;
   const std::string& body = shared.body;
   if (emitter.gemm_workspace() > 0)
     k.scratch.push_back({0, emitter.gemm_workspace()});
@@ -670,7 +671,6 @@ CpuKernel render_cpu(const ir::Graph& g, const CpuOptions& options) {
   }
   if (options.evaluate) {
     k.evaluate_name = k.name + "_evaluate";
-    k.source = out; // evaluate_block reads it
     k.evaluate_block = evaluate_block(k);
     out += "\n" + evaluate_function(k, *options.evaluate);
   }

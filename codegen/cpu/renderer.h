@@ -76,6 +76,8 @@ struct CpuKernel {
   /** The fused epoch's symbol ("" when not rendered) and its data inputs. */
   std::string epoch_name;
   std::vector<std::string> epoch_data;
+  /** Rows per block when the step runs as row blocks (codegen/cpu/row_block.h), else 0. */
+  int64_t row_block = 0;
   /** The fused evaluation's symbol ("" when not rendered) and its rows per step call. */
   std::string evaluate_name;
   int64_t evaluate_block = 0;

@@ -57,9 +57,13 @@ class Renderer {
 public:
   Renderer(GroupEmitter& ge, const RowBlockPlan& plan)
       : ge_(ge), w_(ge.w()), e_(ge.e()), sc_(ge.schedule()), g_(sc_.graph), plan_(plan) {
-    for (size_t s = 0; s < sc_.slots.size(); ++s)
+    e_.set_reciprocal_divisors(true);
+    for (size_t s = 0; s < sc_.slots.size(); ++s) {
       if (plan_.local[s])
         e_.set_row_pitch(static_cast<int>(s), pitch_of(s));
+      else if (leading_batch(sc_.slots[s].type.shape))
+        e_.set_row_offset(static_cast<int>(s), "kiln_r0");
+    }
     acc_.resize(sc_.groups.size());
     for (size_t gi = 0; gi < sc_.groups.size(); ++gi)
       if (plan_.phase[gi] == Phase::Reduce)
@@ -131,14 +135,21 @@ public:
     return name + "[" + c_offset(sc_.groups[gi].domain, idx) + "]";
   }
 
-  /** Opens static loops over `dims` (a block when there are none). The innermost runs over
-   *  lanes when `lanes` (vectorized, not unrolled: unrolled first, LLVM would turn the lanes
-   *  into scalars); every other loop stays scalar so that nothing vectorizes across it. */
-  Index loops(const std::vector<int64_t>& dims, const std::string& stem, bool lanes) {
+  /**
+   * Opens static loops over `dims` (a block when there are none). The innermost runs over lanes
+   * when `lanes` (vectorized, not unrolled: unrolled first, LLVM would turn the lanes into
+   * scalars). Every other loop stays scalar so that nothing vectorizes across it, and rolled
+   * unless `unrolled` (each copy of a loop nest is compile time; a product's depth loop is worth
+   * unrolling, its body is a load and a broadcast FMA).
+   */
+  Index loops(const std::vector<int64_t>& dims, const std::string& stem, bool lanes,
+              bool unrolled = false) {
     Index idx;
     for (size_t d = 0; d < dims.size(); ++d) {
       const std::string v = e_.fresh(stem);
-      w_.line(lanes && d + 1 == dims.size() ? "KILN_LANES" : "KILN_ROW_LOOP");
+      w_.line(lanes && d + 1 == dims.size() ? "KILN_LANES"
+              : unrolled                    ? "KILN_ROW_LOOP"
+                                            : "KILN_ROWS");
       w_.open("for (long long " + v + " = 0; " + v + " < " + std::to_string(dims[d]) + "; ++" + v +
               ")");
       idx.push_back(v);
@@ -153,7 +164,7 @@ public:
   }
   std::string open_rows() {
     const std::string r = e_.fresh("r");
-    w_.line("KILN_ROW_LOOP");
+    w_.line("KILN_ROWS");
     w_.open("for (long long " + r + " = 0; " + r + " < kiln_rows; ++" + r + ")");
     return r;
   }
@@ -179,10 +190,19 @@ public:
   static int64_t lanes(ir::DType dt) { return kVectorBytes / ir::dtype_bytes(dt); }
 
   /** Whether Row product of group gi reads a padded copy of its weights (kiln_bt<gi>). */
-  bool copied(size_t gi) const {
+  bool copied(size_t gi) const { return broadcast_form(gi) && !direct(gi); }
+  /** Whether Row product gi runs as broadcast FMAs into row vectors (else dot products). */
+  bool broadcast_form(size_t gi) const {
     const Group& grp = sc_.groups[gi];
     return plan_.phase[gi] == Phase::Row && grp.kind == Group::Kind::MatMul &&
            product(g_, grp.roots[0]).cols >= kThinCols;
+  }
+  /** Whether its B is read in place: [depth, cols] in a buffer, cols whole vectors. */
+  bool direct(size_t gi) const {
+    const Product p = product(g_, sc_.groups[gi].roots[0]);
+    const int s = sc_.slot_of[p.b];
+    return !p.tb && s >= 0 && g_.node(p.b).op != ir::Op::Constant &&
+           p.cols % lanes(g_.node(p.b).type.dtype) == 0;
   }
 
   /** The padded copy of a Row product's B as [depth, cols padded], zero past cols. */
@@ -272,9 +292,11 @@ public:
     const Product p = product(g_, m);
     const ir::DType dt = g_.node(m).type.dtype;
     const std::string t = c_type_of(dt), zero = c_literal(0, dt);
+    if (broadcast_form(gi))
+      return tiled_matmul(gi);
     const std::string r = open_rows();
     e_.push_scope();
-    if (!copied(gi)) {
+    {
       // A thin output (a column or a few): a dot product over the depth per column.
       const Index j = loops({p.cols}, "j", false);
       e_.push_scope();
@@ -290,35 +312,89 @@ public:
       ge_.finish_root(grp, m, {r, j[0]}, s);
       e_.pop_scope();
       close(1);
-    } else {
-      // The row in vector registers, one broadcast FMA per step of depth and vector; then the
-      // epilogue over the row's lanes.
-      const int64_t cp = padded(p.cols, dt), nv = cp / lanes(dt);
-      const std::vector<std::string> acc = vectors("acc", nv, dt);
-      const Index k = loops({p.depth}, "k", false);
-      e_.push_scope();
-      const std::string av = e_.fresh("a");
-      w_.line("const " + t + " " + av + " = " + e_.value(p.a, {r, k[0]}) + ";");
-      for (int64_t c = 0; c < nv; ++c)
-        w_.line(acc[static_cast<size_t>(c)] + " += " + av + " * " +
-                load(dt, bt_name(gi) + " + " + k[0] + "*" + std::to_string(cp) +
-                             (c ? " + " + std::to_string(c * lanes(dt)) : "")) +
-                ";");
-      e_.pop_scope();
-      close(1);
-      const std::string row = e_.fresh("row");
-      w_.line(t + " " + row + "[" + std::to_string(cp) + "] __attribute__((aligned(64)));");
-      for (int64_t c = 0; c < nv; ++c)
-        w_.line(store(dt, row + (c ? " + " + std::to_string(c * lanes(dt)) : ""),
-                      acc[static_cast<size_t>(c)]));
-      const Index j = loops({p.cols}, "j", true);
-      e_.push_scope();
-      ge_.finish_root(grp, m, {r, j[0]}, row + "[" + j[0] + "]");
-      e_.pop_scope();
-      close(1);
     }
     e_.pop_scope();
     close(1);
+  }
+
+  /**
+   * A Row product as broadcast FMAs: a tile of T rows at a time, each row's product in vector
+   * registers (T x vectors accumulators, each step of depth loading B's vectors once for all T
+   * rows: T independent chains hide the FMA latency); then each row's epilogue over its lanes.
+   * A short last tile repeats its last row (reads stay in bounds) and finishes only its own.
+   */
+  void tiled_matmul(size_t gi) {
+    const Group& grp = sc_.groups[gi];
+    const NodeId m = grp.roots[0];
+    const Product p = product(g_, m);
+    const ir::DType dt = g_.node(m).type.dtype;
+    const std::string t = c_type_of(dt);
+    const int64_t cp = padded(p.cols, dt), nv = cp / lanes(dt);
+    const int64_t tile =
+        std::max<int64_t>(1, std::min({plan_.rows, kTileRegisters / nv, kMaxTile}));
+    const bool in_place = direct(gi);
+    const std::string b = in_place ? ExprEmitter::slot_name(sc_.slot_of[p.b]) : bt_name(gi);
+    const std::string pitch = std::to_string(in_place ? p.cols : cp);
+    const std::string r0 = e_.fresh("r");
+    w_.line("KILN_ROWS");
+    w_.open("for (long long " + r0 + " = 0; " + r0 + " < kiln_rows; " + r0 +
+            " += " + std::to_string(tile) + ")");
+    e_.push_scope();
+    std::vector<std::string> row(static_cast<size_t>(tile));
+    for (int64_t i = 0; i < tile; ++i) {
+      row[static_cast<size_t>(i)] = e_.fresh("ri");
+      w_.line("const long long " + row[static_cast<size_t>(i)] + " = " +
+              (i == 0 ? r0
+                      : r0 + " + " + std::to_string(i) + " < kiln_rows ? " + r0 + " + " +
+                            std::to_string(i) + " : kiln_rows - 1") +
+              ";");
+    }
+    std::vector<std::vector<std::string>> acc;
+    for (int64_t i = 0; i < tile; ++i)
+      acc.push_back(vectors("acc", nv, dt));
+    const Index k = loops({p.depth}, "k", false, true);
+    e_.push_scope();
+    std::vector<std::string> bv;
+    for (int64_t c = 0; c < nv; ++c) {
+      bv.push_back(e_.fresh("bv"));
+      w_.line("const " + vector_type(dt) + " " + bv.back() + " = " +
+              load(dt, b + " + " + k[0] + "*" + pitch +
+                           (c ? " + " + std::to_string(c * lanes(dt)) : "")) +
+              ";");
+    }
+    for (int64_t i = 0; i < tile; ++i) {
+      const std::string av = e_.fresh("a");
+      w_.line("const " + t + " " + av + " = " + e_.value(p.a, {row[static_cast<size_t>(i)], k[0]}) +
+              ";");
+      for (int64_t c = 0; c < nv; ++c)
+        w_.line(acc[static_cast<size_t>(i)][static_cast<size_t>(c)] + " += " + av + " * " +
+                bv[static_cast<size_t>(c)] + ";");
+    }
+    e_.pop_scope();
+    close(1);
+    const std::string out = e_.fresh("tile");
+    w_.line(t + " " + out + "[" + std::to_string(tile * cp) + "] __attribute__((aligned(64)));");
+    for (int64_t i = 0; i < tile; ++i)
+      for (int64_t c = 0; c < nv; ++c)
+        w_.line(store(dt, out + " + " + std::to_string(i * cp + c * lanes(dt)),
+                      acc[static_cast<size_t>(i)][static_cast<size_t>(c)]));
+    const std::string ti = e_.fresh("t");
+    w_.line("KILN_ROWS");
+    w_.open("for (long long " + ti + " = 0; " + ti + " < " + std::to_string(tile) + " && " + r0 +
+            " + " + ti + " < kiln_rows; ++" + ti + ")");
+    e_.push_scope();
+    const std::string r = e_.fresh("r");
+    w_.line("const long long " + r + " = " + r0 + " + " + ti + ";");
+    const Index j = loops({p.cols}, "j", true);
+    e_.push_scope();
+    ge_.finish_root(grp, m, {r, j[0]},
+                    out + "[" + ti + "*" + std::to_string(cp) + " + " + j[0] + "]");
+    e_.pop_scope();
+    close(1);
+    e_.pop_scope();
+    w_.close();
+    e_.pop_scope();
+    w_.close();
   }
 
   /** A Reduce group's partial sums over the block's rows, into kiln_acc<gi>. */
@@ -395,7 +471,8 @@ public:
       std::vector<std::string> v;
       for (int64_t c = 0; c < nv; ++c) {
         v.push_back(e_.fresh("g"));
-        w_.line(vector_type(dt) + " " + v.back() + " = " + load(dt, at("0", c)) + ";");
+        w_.line(vector_type(dt) + " " + v.back() + " = kiln_r0 ? " + load(dt, at("0", c)) + " : " +
+                vector_type(dt) + "{};");
       }
       const std::string r = open_rows();
       for (int64_t c = 0; c < nv; ++c)
@@ -418,7 +495,8 @@ public:
     std::vector<std::string> v;
     for (int64_t c = 0; c < nv; ++c) {
       v.push_back(e_.fresh("g"));
-      w_.line(vector_type(dt) + " " + v.back() + " = " + load(dt, at(off, c)) + ";");
+      w_.line(vector_type(dt) + " " + v.back() + " = kiln_r0 ? " + load(dt, at(off, c)) + " : " +
+              vector_type(dt) + "{};");
     }
     const std::string r = open_rows();
     e_.push_scope();
@@ -480,12 +558,18 @@ public:
       const int64_t size = acc_[gi].size;
       w_.line(t + " " + acc_name(gi) + "[" + std::to_string(size) +
               "] __attribute__((aligned(64)));");
+      // Vector partial sums start from zero in the first block (no pass over them here), so
+      // only a step over no rows at all needs them zeroed.
+      if (acc_[gi].vector)
+        w_.open("if (N == 0)");
       const Index q = loops({size}, "q", true);
       w_.line(acc_name(gi) + "[" + q[0] + "] = " +
               (sc_.groups[gi].kind == Group::Kind::MatMul ? c_literal(0, n.type.dtype)
                                                           : reduce_identity(n)) +
               ";");
       close(1);
+      if (acc_[gi].vector)
+        w_.close();
     }
   }
 
@@ -507,10 +591,14 @@ typedef float kiln_vf __attribute__((vector_size(64), aligned(4), __may_alias__)
 typedef double kiln_vd __attribute__((vector_size(64), aligned(8), __may_alias__));
 #ifdef __clang__
 #define KILN_LANES _Pragma("clang loop vectorize(enable) vectorize_predicate(enable) unroll(disable)")
+// The rows of a block are independent iterations that the core overlaps by itself; unrolled,
+// they only multiplied the code that Clang had to compile.
+#define KILN_ROWS _Pragma("clang loop vectorize(disable) interleave(disable) unroll(disable)")
 #define KILN_SHUFFLE_F(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
 #define KILN_SHUFFLE_D(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
 #else
 #define KILN_LANES _Pragma("GCC ivdep")
+#define KILN_ROWS
 typedef int kiln_vif __attribute__((vector_size(64)));
 typedef long long kiln_vid __attribute__((vector_size(64)));
 #define KILN_SHUFFLE_F(a, b, ...) __builtin_shuffle(a, b, (kiln_vif){__VA_ARGS__})
@@ -594,48 +682,9 @@ SharedGroups render_row_block(GroupEmitter& ge, const RowBlockPlan& plan,
     cut(w, &mark, after);
   }
 
-  // The block function takes every buffer its body names; batch-shaped ones start at the block.
-  const std::set<std::string> names = identifiers(row_shared.body, [](const std::string& id) {
-    return (id.size() > 1 && id[0] == 'b' && digits_after(id, 1)) ||
-           (id.starts_with("kiln_acc") && digits_after(id, 8)) ||
-           (id.starts_with("kiln_bt") && digits_after(id, 7));
-  });
-  std::string params = "long long N, long long kiln_rows", args = "N, kiln_n";
-  std::string locals;
-  for (const std::string& name : names) {
-    if (name[0] == 'b') {
-      const size_t s = std::stoul(name.substr(1));
-      const Slot& slot = sc.slots[s];
-      if (plan.local[s]) {
-        // Padded rows, at zero once per call: whole vectors of them are read (the padding
-        // reaches only the padding of partial sums) and it is never written.
-        locals += c_type_of(slot.type.dtype) + " " + name + "[" +
-                  std::to_string(plan.rows * rb.pitch_of(s)) +
-                  "] __attribute__((aligned(64))) = {};\n";
-        params += ", " + buffer_type(name) + " " + name;
-        args += ", " + name;
-        continue;
-      }
-      params += ", " + buffer_type(name) + " " + name;
-      args += ", " + name;
-      if (leading_batch(slot.type.shape))
-        args += " + kiln_r0 * " + std::to_string(slot.type.shape.static_numel());
-      continue;
-    }
-    params += ", " + buffer_type(name) + " " + name;
-    args += ", " + name;
-  }
-  std::string fn = "// One block of at most " + std::to_string(plan.rows) +
-                   " rows: the Row groups and the partial sums of the Reduce groups.\n";
-  fn += "static inline __attribute__((always_inline)) void kiln_row_block(" + params + ") {\n" +
-        "  (void)N;\n";
-  for (size_t pos = 0; pos < row_shared.body.size();) {
-    const size_t eol = row_shared.body.find('\n', pos);
-    fn += "  " + row_shared.body.substr(pos, eol - pos) + "\n";
-    pos = eol + 1;
-  }
-  fn += "}\n\n";
-
+  // The step is one function that takes every buffer it names as a __restrict parameter:
+  // LLVM 14 ignores restrict on the step's local pointers and would guard each vectorized loop
+  // with alias checks and a scalar copy of it. Not inlined: Clang would simplify it twice.
   SharedGroups out;
   out.functions = kVectors;
   merge_functions(row_shared, out);
@@ -644,15 +693,51 @@ SharedGroups render_row_block(GroupEmitter& ge, const RowBlockPlan& plan,
   const SharedGroups after_shared = share_repeated_groups(after, buffer_type);
   for (const SharedGroups* s : {&step_shared, &copy_shared, &after_shared})
     merge_functions(*s, out);
-  out.functions += fn;
   const std::string r = std::to_string(plan.rows);
-  std::string body = step_shared.body + setup + locals + copy_shared.body;
-  body += "// the rows, in blocks of " + r + "\n";
-  body += "KILN_ROW_LOOP\n";
-  body += "for (long long kiln_r0 = 0; kiln_r0 < N; kiln_r0 += " + r + ") {\n";
-  body += "  const long long kiln_n = N - kiln_r0 < " + r + " ? N - kiln_r0 : " + r + ";\n";
-  body += "  kiln_row_block(" + args + ");\n}\n";
-  body += after_shared.body;
+  std::string text = step_shared.body + copy_shared.body;
+  text += "// the rows, in blocks of " + r + "\n";
+  text += "KILN_ROWS\n";
+  text += "for (long long kiln_r0 = 0; kiln_r0 < N; kiln_r0 += " + r + ") {\n";
+  text += "  const long long kiln_rows = N - kiln_r0 < " + r + " ? N - kiln_r0 : " + r + ";\n";
+  for (size_t pos = 0; pos < row_shared.body.size();) {
+    const size_t eol = row_shared.body.find('\n', pos);
+    text += "  " + row_shared.body.substr(pos, eol - pos) + "\n";
+    pos = eol + 1;
+  }
+  text += "}\n" + after_shared.body;
+
+  std::string locals;
+  const std::set<std::string> names = identifiers(text, [](const std::string& id) {
+    return id.size() > 1 && id[0] == 'b' && digits_after(id, 1);
+  });
+  std::string params = "long long N", args = "N";
+  for (const std::string& id : names) {
+    const size_t s = std::stoul(id.substr(1));
+    const Slot& slot = sc.slots[s];
+    if (plan.local[s]) {
+      // Padded rows, at zero once per call: whole vectors of them are read (the padding reaches
+      // only the padding of partial sums) and it is never written.
+      locals += c_type_of(slot.type.dtype) + " " + id + "[" +
+                std::to_string(plan.rows * rb.pitch_of(s)) +
+                "] __attribute__((aligned(64))) = {};\n";
+      continue;
+    }
+    params += ", " + buffer_type(id) + " " + id;
+    args += ", " + id;
+  }
+  std::string fn =
+      "// The step: Pre groups and padded weights, the rows in blocks (Row groups and\n"
+      "// partial sums), the sums' results with their epilogues, the Post groups.\n"
+      "__attribute__((noinline)) static void kiln_row_step(" +
+      params + ") {\n  (void)N;\n";
+  const std::string whole = setup + locals + text;
+  for (size_t pos = 0; pos < whole.size();) {
+    const size_t eol = whole.find('\n', pos);
+    fn += "  " + whole.substr(pos, eol - pos) + "\n";
+    pos = eol + 1;
+  }
+  out.functions += fn + "}\n\n";
+  const std::string body = "kiln_row_step(" + args + ");\n";
   out.body = body;
   out.blocks = {body};
   out.calls = {""};

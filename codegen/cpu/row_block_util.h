@@ -22,6 +22,9 @@ constexpr int64_t kMaxStackBytes = 48 * 1024;
 constexpr int64_t kVectorBytes = 64;
 /** Products with fewer columns are dot products over the depth, one per column. */
 constexpr int64_t kThinCols = 8;
+/** A product's row tile: at most this many accumulator vectors, and rows. */
+constexpr int64_t kTileRegisters = 20;
+constexpr int64_t kMaxTile = 8;
 /** Rows of fewer elements are not padded (no vector reads them whole). */
 constexpr int64_t kMinPadded = 4;
 

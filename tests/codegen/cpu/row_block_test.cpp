@@ -19,7 +19,7 @@ using namespace kiln::test;
 namespace {
 
 bool row_blocks(const codegen::CpuKernel& k) {
-  return k.source.find("kiln_row_block(") != std::string::npos;
+  return k.row_block > 0;
 }
 
 /** Random values for every input and param of `g` at batch size n (labels below `classes`). */
