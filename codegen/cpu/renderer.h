@@ -94,4 +94,11 @@ CpuKernel render_cpu(const ir::Graph& g, const CpuOptions& options = {});
 /** The source every CPU kernel starts with: kiln's math functions and loop pragmas. */
 const std::string& cpu_prelude();
 
+/**
+ * `source` (a kernel's translation unit) with only the prelude functions it calls, and what they
+ * call: Clang parses and optimizes every function a unit defines, called or not. The JIT compiles
+ * kernels through this; ahead-of-time files keep the whole prelude, once for all their kernels.
+ */
+std::string trim_prelude(const std::string& source);
+
 } // namespace kiln::codegen

@@ -352,7 +352,7 @@ public:
     std::vector<std::vector<std::string>> acc;
     for (int64_t i = 0; i < tile; ++i)
       acc.push_back(vectors("acc", nv, dt));
-    const Index k = loops({p.depth}, "k", false, true);
+    const Index k = loops({p.depth}, "k", false);
     e_.push_scope();
     std::vector<std::string> bv;
     for (int64_t c = 0; c < nv; ++c) {

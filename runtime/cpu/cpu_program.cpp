@@ -58,8 +58,9 @@ CpuProgram::CpuProgram(const ir::Graph& g, const CompileOptions& o) {
     std::fprintf(stderr, "[kiln] %s: %zu nodes, schedule:\n%s", o.name.c_str(), g.size(),
                  kernel_.schedule.describe().c_str());
   KernelCache* cache = o.no_cache ? nullptr : o.cache ? o.cache : &KernelCache::default_cache();
-  std::vector<std::string> sources{kernel_.source};
-  sources.insert(sources.end(), kernel_.parts.begin(), kernel_.parts.end());
+  std::vector<std::string> sources{codegen::trim_prelude(kernel_.source)};
+  for (const std::string& part : kernel_.parts)
+    sources.push_back(codegen::trim_prelude(part));
   module_ = CpuJit::instance().compile(sources, {.name = kernel_.name}, cache);
   step_ = module_->function<StepFn>(kernel_.name);
   if (o.epoch) {
