@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "base/error.h"
+#include "codegen/cpu/parallel.h"
 
 namespace kiln::codegen {
 
@@ -81,7 +82,10 @@ int64_t panel_cols(const MatmulDesc& d) {
   return std::min(fit, (d.cols + nr - 1) / nr * nr);
 }
 
-/** Workspace layout: packed B panel, one A sliver, the partial sums of a split depth. */
+/**
+ * Workspace layout: packed B panel, one A sliver per worker of the runtime's thread pool (the
+ * rows of C are split over them), the partial sums of a split depth.
+ */
 struct Layout {
   int64_t b_bytes, a_bytes, partial_bytes;
 };
@@ -92,11 +96,11 @@ Layout layout(const MatmulDesc& d) {
     // One kc x nc block of B, one sliver of kc, and the partial sums of every row (a short last
     // sliver is padded to the tile's MR rows).
     const int64_t kc = depth_block(d), nc = panel_cols(d);
-    return {align64(kc * nc * e), align64(kRowsWide * kc * e),
+    return {align64(kc * nc * e), kCpuMaxWorkers * align64(kRowsWide * kc * e),
             align64((d.rows + kRowsWide - 1) * nc * e)};
   }
   const bool split = depth_block(d) < d.depth;
-  return {align64(d.depth * panel_cols(d) * e), align64(kRowsWide * d.depth * e),
+  return {align64(d.depth * panel_cols(d) * e), kCpuMaxWorkers * align64(kRowsWide * d.depth * e),
           split ? align64(kRowsWide * kSliversPerBlock * panel_cols(d) * e) : 0};
 }
 
@@ -138,11 +142,9 @@ public:
               (offset ? " + " + ll(offset) : "") + ");");
     };
     area("kiln_pb", 0);
-    area("kiln_pa", l.b_bytes);
+    area("kiln_pa0", l.b_bytes);
     if (split_)
       area("kiln_part", l.b_bytes + l.a_bytes);
-    else
-      w_.line(t_ + " kiln_c[kiln_mr * " + ll(nr_) + "] __attribute__((aligned(64)));");
     const std::string cols = c_dim(d_.cols), rows = c_dim(d_.rows);
     loop("kiln_jc", "0", cols, ll(nc_));
     w_.line("const long long kiln_nc = " + c_min(cols + " - kiln_jc", ll(nc_)) + ";");
@@ -154,9 +156,10 @@ public:
               ")");
       w_.line("const long long kiln_kc = " + c_min("N - kiln_pc", ll(kc_)) + ";");
       pack_b();
-      loop("kiln_i0", "0", rows, "kiln_mr");
+      slivers(rows, "(double)kiln_kc * " + ll(2 * d_.rows) + " * kiln_nc");
     } else if (split_) {
       pack_b();
+      w_.line(t_ + "* __restrict kiln_pa = kiln_pa0;");
       // Blocks of mc rows; within one, every depth block adds to the tiles' partial sums.
       loop("kiln_ic", "0", rows, "kiln_mr * " + ll(kSliversPerBlock));
       w_.line("const long long kiln_end = " +
@@ -166,7 +169,7 @@ public:
       loop("kiln_i0", "kiln_ic", "kiln_end", "kiln_mr");
     } else {
       pack_b();
-      loop("kiln_i0", "0", rows, "kiln_mr");
+      slivers(rows, "(double)" + rows + " * " + ll(2 * k_) + " * kiln_nc");
     }
     w_.line("const long long kiln_rows = " + c_min(rows + " - kiln_i0", "kiln_mr") + ";");
     sliver_a();
@@ -185,6 +188,8 @@ public:
       w_.close();
       w_.close(); // jr
       w_.close(); // i0
+      if (dynamic_)
+        end_slivers();
       w_.close(); // pc
       if (!dynamic_)
         w_.close(); // ic
@@ -194,12 +199,35 @@ public:
       tile_epilogue(epilogue);
       w_.close(); // jr
       w_.close(); // i0
+      end_slivers();
     }
     w_.close(); // jc
     w_.close();
   }
 
 private:
+  /**
+   * Opens the loop over the slivers of MR rows as the body of a lambda that the runtime's pool
+   * runs on ranges of slivers (kiln_parallel; one thread below kParallelFlops of work): each
+   * worker packs A into its own buffer and keeps its own tile.
+   */
+  void slivers(const std::string& rows, const std::string& flops) {
+    w_.line("const long long kiln_slivers = (" + rows + " + kiln_mr - 1) / kiln_mr;");
+    w_.line("const double kiln_flops = " + flops + ";");
+    w_.open("auto kiln_body = [&](long long kiln_lo, long long kiln_hi, int kiln_worker)");
+    w_.line(t_ + "* __restrict kiln_pa = kiln_pa0 + kiln_worker * " +
+            ll(layout(d_).a_bytes / kCpuMaxWorkers / ir::dtype_bytes(d_.dtype)) + ";");
+    if (!split_)
+      w_.line(t_ + " kiln_c[kiln_mr * " + ll(nr_) + "] __attribute__((aligned(64)));");
+    w_.line("KILN_ROLLED");
+    w_.open("for (long long kiln_s = kiln_lo; kiln_s < kiln_hi; ++kiln_s)");
+    w_.line("const long long kiln_i0 = kiln_s * kiln_mr;");
+  }
+  void end_slivers() {
+    w_.close(";"); // the lambda
+    w_.line("kiln_parallel(kiln_slivers, kiln_flops, kiln_body);");
+  }
+
   /** One preprocessor branch of a chain: "#if c", "#elif c" or "#else". */
   static std::string branch(const char* condition, bool first) {
     return condition ? std::string(first ? "#if " : "#elif ") + condition : "#else";

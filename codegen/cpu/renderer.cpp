@@ -9,6 +9,7 @@
 #include "codegen/c_like.h"
 #include "codegen/cpu/evaluate.h"
 #include "codegen/cpu/gemm.h"
+#include "codegen/cpu/parallel.h"
 #include "codegen/cpu/row_block.h"
 #include "codegen/group_emitter.h"
 #include "codegen/pcg32.h"
@@ -582,7 +583,11 @@ CpuKernel render_cpu(const ir::Graph& g, const CpuOptions& options) {
   k.name = "kiln_" + hash_hex128(shared.functions + decls + body).substr(0, 16);
   // One copy of the step, called by the entry point and by the epoch loop (a call per step
   // costs nanoseconds; a second inlined copy doubles clang's time).
-  const std::string head = comment + cpu_prelude() + kLoopMacros + "\n";
+  // Code that splits loops over the runtime's threads (codegen/cpu/parallel.h) sees its pool.
+  if (uses_parallel(shared.functions) || uses_parallel(body))
+    k.pool_symbol = k.name + "_pool";
+  const std::string head = comment + cpu_prelude() + kLoopMacros +
+                           (k.pool_symbol.empty() ? "" : parallel_source(k.pool_symbol)) + "\n";
   const std::vector<size_t> starts = unit_starts(shared, options.max_units);
   auto unit = [&](size_t u) { // the body and the shared functions of unit u
     std::pair<std::string, std::string> out;
@@ -636,6 +641,8 @@ CpuKernel render_cpu(const ir::Graph& g, const CpuOptions& options) {
   // Unsplit, unit 0 is the whole body with every shared function (in the order defined).
   // A row-block step is one block that calls its block function and the shared groups.
   std::string out = head + (rows ? shared.functions : first_functions) + declarations;
+  if (!k.pool_symbol.empty())
+    out += parallel_definition(k.pool_symbol) + "\n";
   auto step_function = [&](const std::string& name, const std::string& signature,
                            const std::string& first, const std::string& text) {
     out += "__attribute__((noinline)) static void " + name + signature + " {\n" + first +

@@ -76,6 +76,11 @@ struct CpuKernel {
   /** The fused epoch's symbol ("" when not rendered) and its data inputs. */
   std::string epoch_name;
   std::vector<std::string> epoch_data;
+  /**
+   * The kernel's pointer to the runtime's thread pool (a `const kiln_pool_api*`, null until set;
+   * see runtime/cpu/thread_pool.h), or "" when it has no product worth threads.
+   */
+  std::string pool_symbol;
   /** Rows per block when the step runs as row blocks (codegen/cpu/row_block.h), else 0. */
   int64_t row_block = 0;
   /** The fused evaluation's symbol ("" when not rendered) and its rows per step call. */

@@ -8,8 +8,10 @@
 
 #include "base/debug.h"
 #include "base/error.h"
+#include "codegen/cpu/parallel.h"
 #include "runtime/cpu/cpu_jit.h"
 #include "runtime/cpu/denormals.h"
+#include "runtime/cpu/thread_pool.h"
 #include "runtime/executable.h"
 
 namespace kiln {
@@ -63,6 +65,11 @@ CpuProgram::CpuProgram(const ir::Graph& g, const CompileOptions& o) {
     sources.push_back(codegen::trim_prelude(part));
   module_ = CpuJit::instance().compile(sources, {.name = kernel_.name}, cache);
   step_ = module_->function<StepFn>(kernel_.name);
+  static_assert(ThreadPool::kMaxWorkers <= codegen::kCpuMaxWorkers,
+                "a product's per-worker scratch must cover every worker of the pool");
+  if (!kernel_.pool_symbol.empty())
+    *static_cast<const KilnPoolApi**>(module_->symbol(kernel_.pool_symbol)) =
+        ThreadPool::instance().api();
   if (o.epoch) {
     epoch_ = module_->function<EpochFn>(kernel_.epoch_name);
     metrics_ = o.epoch->metrics.size();
