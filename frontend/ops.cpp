@@ -19,6 +19,13 @@ void require_matrix_operands(const ir::Val& a, const ir::Val& b) {
 }
 } // namespace
 
+ir::Val lower_rows(const ir::Val& w, const ir::Val& x) {
+  if (w.rank() != 2 || x.rank() != 2 || w.shape()[1] != x.shape()[1])
+    throw ShapeError(str("[linear] the weights ", w.type(), " must be [out, in] and the rows ",
+                         x.type(), " [rows, in] with the same in"));
+  return ir::matmul(x, w, false, true);
+}
+
 ir::Val lower_matmul(const ir::Val& a, const ir::Val& b) {
   // A scalar expression (a learnable coefficient) scales, as a number does.
   if (a.rank() == 0 || b.rank() == 0)

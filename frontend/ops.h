@@ -52,6 +52,15 @@ struct MatMulTag {
   ir::Val lower(LowerCtx&, const ir::Val& a, const ir::Val& b) const { return lower_matmul(a, b); }
 };
 
+ir::Val lower_rows(const ir::Val& w, const ir::Val& x);
+
+/** The matrix w [out, in] applied to every row of x [rows, in]: x w^T. */
+struct RowsTag {
+  template <class W, class X>
+  using Shape = AnyShape;
+  ir::Val lower(LowerCtx&, const ir::Val& w, const ir::Val& x) const { return lower_rows(w, x); }
+};
+
 /** kiln::matmul(a, b): always the plain product, whatever the operands hold. */
 struct PlainMatMulTag {
   template <class A, class B>
@@ -163,6 +172,21 @@ template <Operand A, Operand B>
 requires(Expression<A> || Expression<B>) auto mul(const A& a, const B& b) {
   return detail::map<ir::Op::Mul>(a, b);
 }
+/**
+ * The weights w [out, in] applied to every row of x [rows, in] (a batch, or a point set with its
+ * own row count): x w^T, as torch.nn.functional.linear. The layers use it.
+ */
+template <Expression X, Expression W>
+auto linear(const X& x, const W& w) {
+  // w lowers first: the order nodes are made in is what listings and kernel caches see.
+  return make_apply(detail::RowsTag{}, w, x);
+}
+/** linear(x, w) + b. */
+template <Expression X, Expression W, Expression B>
+auto linear(const X& x, const W& w, const B& b) {
+  return linear(x, w) + b;
+}
+
 /**
  * The plain matrix product (no per-sample interpretation): a [m, k] times b [k, n] or b [k].
  * k may be the batch dim: matmul(transpose(y), g) sums over the samples.

@@ -126,15 +126,14 @@ private:
 } // namespace
 
 LbfgsResult lbfgs(const Objective& f, std::vector<double> x, const LbfgsOptions& o) {
-  const int budget =
-      o.max_evaluations > 0 ? o.max_evaluations : o.max_iterations * 5 / 4 + 25;
+  const int budget = o.max_evaluations > 0 ? o.max_evaluations : o.max_iterations * 5 / 4 + 25;
   LbfgsResult r;
   std::vector<double> g(x.size(), 0.0);
   double fx = f(x, g);
   r.evaluations = 1;
   if (!std::isfinite(fx) || !std::isfinite(max_abs(g)))
-    throw Error(str("[lbfgs] the objective or its gradient is not finite at the start (f = ", fx,
-                    ")"));
+    throw Error(
+        str("[lbfgs] the objective or its gradient is not finite at the start (f = ", fx, ")"));
   std::deque<std::pair<std::vector<double>, std::vector<double>>> memory; // (s, y)
   r.stop = "iterations";
   for (int k = 0; k < o.max_iterations; ++k) {
@@ -151,9 +150,9 @@ LbfgsResult lbfgs(const Objective& f, std::vector<double> x, const LbfgsOptions&
       for (size_t j = 0; j < q.size(); ++j)
         q[j] -= alpha[i] * y[j];
     }
-    const double gamma =
-        memory.empty() ? 1.0 : dot(memory.back().first, memory.back().second) /
-                                   dot(memory.back().second, memory.back().second);
+    const double gamma = memory.empty() ? 1.0
+                                        : dot(memory.back().first, memory.back().second) /
+                                              dot(memory.back().second, memory.back().second);
     for (double& v : q)
       v *= gamma;
     for (size_t i = 0; i < memory.size(); ++i) {
