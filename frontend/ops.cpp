@@ -92,17 +92,18 @@ ir::Val ColumnDerivTag::lower(LowerCtx& c, const ir::Val& e, const ir::Val& x) c
     throw ShapeError(str("[d] column ", column, " of ", x.type(),
                          ": expected points [N, d] and a column in [-d, d)"));
   const int64_t j = column < 0 ? column + s[1] : column;
-  // The direction e_j at every point: ones in column j, zeros elsewhere.
+  // The direction e_j at every point: one row, ones in column j and zeros elsewhere, broadcast
+  // over the points (so the first layer's tangent is a row of its weight, not a product).
   std::vector<ir::Val> parts;
   auto block = [&](int64_t cols, double v) {
-    parts.push_back(ir::constant(c.builder(), v, ir::Type{x.dtype(), ir::Shape{s[0], cols}}));
+    parts.push_back(ir::constant(c.builder(), v, ir::Type{x.dtype(), ir::Shape{1, cols}}));
   };
   if (j > 0)
     block(j, 0.0);
   block(1, 1.0);
   if (j + 1 < s[1])
     block(s[1] - j - 1, 0.0);
-  const ir::NodeId w = x.id(), dir = ir::concat(parts, 1).id();
+  const ir::NodeId w = x.id(), dir = ir::broadcast_to(ir::concat(parts, 1), s).id();
   ir::NodeId out = e.id();
   for (int k = 0; k < order; ++k)
     out = ir::append_jvp(c.builder(), out, std::span(&w, 1), std::span(&dir, 1));

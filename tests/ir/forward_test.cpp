@@ -43,8 +43,10 @@ Directed directed(const RowGraph& r, uint64_t seed) {
     if (!leaf)
       leaf = r.graph.find_leaf(Op::Input, name);
     Tensor v = r.values.at(name);
-    for (double& x : v.data)
-      norm += (x = rng.normal()) * x;
+    for (double& x : v.data) {
+      x = rng.normal();
+      norm += x * x;
+    }
     leaves.push_back(*leaf);
     dirs.push_back(b.input("v_" + name, b.type(*leaf)));
     d.dir.emplace(name, std::move(v));
@@ -176,7 +178,7 @@ TEST_CASE("forward over forward gives the same u_x, u_xx and Laplacian as revers
     v = rng.uniform(-1.0, 1.0);
   at.emplace("x", xs);
   auto value = [&](const std::string& name) { return interpret_node(g, g.output(name), at); };
-  for (const std::string& j : {"0", "1"}) {
+  for (const std::string j : {"0", "1"}) {
     const Tensor f = value("du" + j), r = value("gu" + j);
     for (int64_t i = 0; i < f.numel(); ++i)
       CHECK(f[i] == Approx(r[i]).epsilon(1e-12));
