@@ -8,6 +8,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include "bench/harness/pinn_benchmarks.h"
 #include "bench/peers/kiln_mlp.h"
 #include "frontend/kiln.h"
 #include "runtime/executable.h"
@@ -52,26 +53,6 @@ bool trainer_set(const MlpSpec& spec, runtime::KernelCache* cache) {
   const Executable predict = Executable::compile(g.predict, {.name = "predict", .cache = cache});
   const Executable e = eval.get(), s = step.get();
   return predict.from_cache() && e.from_cache() && s.from_cache();
-}
-
-// A physics-informed step: the residual of -u'' = f at collocation points x for a 1-32-32-1
-// tanh network, u'' = grad(sum(grad(sum(u), x)), x) (second derivatives through the layers,
-// then reverse mode for the weights), Adam, 64 points per step.
-bool pinn_step(runtime::KernelCache* cache) {
-  Input<1> x("x");
-  Input<1> f("f");
-  nn::Sequential net{nn::Linear(1, 32), nn::Tanh(), nn::Linear(32, 32), nn::Tanh(),
-                     nn::Linear(32, 1)};
-  const auto u = net(x);
-  const auto u_xx = grad(sum(grad(sum(u), x)), x);
-  const Lowered l = lower({{"loss", mean(square(u_xx + f))}});
-  std::vector<std::string> params;
-  for (const ParamSpec& p : l.params)
-    params.push_back(p.name);
-  const StepGraph sg = build_step(l.graph, optim::Adam(1e-3), params);
-  const Executable exe = Executable::compile(
-      sg.graph, {.name = "pinn_step", .cache = cache, .updates = sg.updates, .batch_hint = 64});
-  return exe.from_cache();
 }
 
 // Everything a user waits for when a model is first compiled: graphs, passes, codegen, clang
@@ -129,7 +110,7 @@ void register_jit_benchmarks(const MlpSpec& spec, const std::string& workload, i
     const std::string when = is_cold ? "cold" : "warm";
     add(workload + "_compile-" + when + "-step/kiln", step, is_cold, repetitions);
     add(workload + "_compile-" + when + "-trainer/kiln", trainer, is_cold, repetitions);
-    add("PINN_compile-" + when + "-step/kiln", pinn_step, is_cold, repetitions);
+    add("W6_compile-" + when + "-step/kiln", compile_w6_step, is_cold, repetitions);
   }
 }
 

@@ -15,10 +15,11 @@ namespace kiln::bench {
  *                                  with its fused epoch and batch, the evaluation with its
  *                                  fused evaluation, the prediction
  *   <W>_compile-warm-trainer/kiln  the same from the cache
- *   PINN_compile-cold-step/kiln    a physics-informed step: -u'' = f for a 1-32-32-1 tanh
- *                                  network, u'' = grad(sum(grad(sum(u), x)), x), Adam
- *   PINN_compile-warm-step/kiln    the same from the cache
- * Each times the whole path: step graph, passes, codegen, clang (cold) or cache load, link.
+ * and for W6, the physics-informed step (pinn_benchmarks.h; both terms, second derivatives):
+ *   W6_compile-cold-step/kiln      the step alone, empty disk cache
+ *   W6_compile-warm-step/kiln      the same from the cache
+ * Each times the whole path: step graph (W6: from its built problem), passes, codegen, clang
+ * (cold) or cache load, link.
  */
 void register_jit_benchmarks(const MlpSpec& spec, const std::string& workload, int repetitions);
 
