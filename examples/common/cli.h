@@ -25,10 +25,13 @@ struct Options {
   std::string device = "cpu";
   /** Folder for the plots and logs (created if missing). */
   std::string out = "out";
+  /** Trains on whole point sets (the physics-informed examples): no --batch-size. */
+  bool full_batch = false;
 };
 
 /**
- * Parses --epochs, --batch-size, --lr, --seed, --device, --out, and whatever `extra` adds to
+ * Parses --epochs, --batch-size (unless full_batch), --lr, --seed, --device, --out, and whatever
+ * `extra` adds to
  * the CLI::App (an example's own options; include <CLI/CLI.hpp> to add them). --help prints
  * `about` and every option with its default, and exits. A bad option ends the program with
  * "error: <what> (see --help)" and status 2; from then on an error kiln throws ends it with
