@@ -32,6 +32,8 @@ struct MatmulDesc {
    * gemm_workspace_bytes(desc) bytes that nothing else uses while the product runs.
    */
   std::string workspace;
+  /** Threads that may share the product's rows (CpuOptions::threads). */
+  int threads = 1;
 };
 
 /** The description of MatMul node `matmul` of `g` (workspace left empty). */

@@ -12,14 +12,14 @@ constexpr const char* kParallel = R"KILN(struct kiln_pool_api {
 };
 extern "C" const kiln_pool_api* SYMBOL;
 template <class F>
-static inline void kiln_parallel(long long n, double flops, F& f) {
+static inline void kiln_parallel(long long n, double flops, const F& f) {
   const kiln_pool_api* p = SYMBOL;
-  if (!p)
-    f(0, n, 0);
-  else if (n < 2 || flops < FLOPS)
-    f(0, n, p->worker());
-  else
-    p->run(p->pool, n, [](void* a, long long lo, long long hi, int w) { (*(F*)a)(lo, hi, w); }, &f);
+  if (!p || n < 2 || flops < FLOPS) {
+    f(0, n, p ? p->worker() : 0);
+  } else {
+    F g = f; // only this copy's address escapes: f's values stay in registers on one thread
+    p->run(p->pool, n, [](void* a, long long lo, long long hi, int w) { (*(F*)a)(lo, hi, w); }, &g);
+  }
 }
 )KILN";
 

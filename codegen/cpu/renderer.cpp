@@ -64,7 +64,8 @@ constexpr int64_t kRolledRows = 64;
 
 class CpuEmitter : public GroupEmitter {
 public:
-  explicit CpuEmitter(const Schedule& sc) : GroupEmitter(sc, Target{}) {}
+  /** `threads`: CpuOptions::threads. */
+  CpuEmitter(const Schedule& sc, int threads) : GroupEmitter(sc, Target{}), threads_(threads) {}
 
   /** The step's statements; loop nests that repeat (deep nets) become shared functions. */
   SharedGroups body() {
@@ -275,6 +276,7 @@ private:
     }
     // Large products: the blocked GEMM, packing into the workspace after the scratch buffers.
     d.workspace = "kiln_ws";
+    d.threads = threads_;
     gemm_workspace_ = std::max(gemm_workspace_, gemm_workspace_bytes(d));
     auto epilogue = [&](const Index& at, const std::string& v) { finish_root(grp, d.node, at, v); };
     if (plan.min_batch > 0)
@@ -452,6 +454,7 @@ private:
   /** Bytes the blocked matmuls pack into, after the scratch buffers. */
   int64_t gemm_workspace_ = 0;
   GemmTiles tiles_;
+  const int threads_;
 };
 
 /** The slot pointers; `local` slots (row values of a row-block step) get none. */
@@ -587,7 +590,7 @@ CpuKernel render_cpu(const ir::Graph& g, const CpuOptions& options) {
   // Small steps run as one loop over blocks of rows, larger ones group by group.
   const std::optional<RowBlockPlan> rows = plan_row_block(k.schedule, options.batch_hint);
   const std::string decls = signature_block(k.schedule, k.scratch, rows ? &rows->local : nullptr);
-  CpuEmitter emitter(k.schedule);
+  CpuEmitter emitter(k.schedule, options.threads);
   const SharedGroups shared = rows ? emitter.row_block_body(*rows) : emitter.body();
   k.row_block = rows ? rows->rows : 0;
   const std::string& body = shared.body;

@@ -54,6 +54,13 @@ struct CpuOptions {
    * least ~80 lines, so small kernels stay whole. 1: one translation unit (ahead-of-time files).
    */
   int max_units = 1;
+  /**
+   * Threads of the runtime's pool (runtime/cpu/thread_pool.h) when the kernel is compiled. Above
+   * 1, large products split their rows over it (codegen/cpu/parallel.h); at 1 they keep plain
+   * loops, which run ~5% faster on one thread (W4's step), so a kernel compiled while the pool
+   * has one thread never splits.
+   */
+  int threads = 1;
 };
 
 /** A rendered CPU kernel. */

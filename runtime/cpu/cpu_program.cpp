@@ -55,7 +55,8 @@ CpuProgram::CpuProgram(const ir::Graph& g, const CompileOptions& o) {
                                     .epoch = o.epoch,
                                     .evaluate = o.evaluate,
                                     .batch_hint = o.batch_hint,
-                                    .max_units = unit_count(o)});
+                                    .max_units = unit_count(o),
+                                    .threads = ThreadPool::instance().threads()});
   if (debug_level() >= 1)
     std::fprintf(stderr, "[kiln] %s: %zu nodes, schedule:\n%s", o.name.c_str(), g.size(),
                  kernel_.schedule.describe().c_str());

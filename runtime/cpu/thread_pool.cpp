@@ -58,11 +58,6 @@ ThreadPool::~ThreadPool() {
 void ThreadPool::set_threads(int n) {
   std::lock_guard<std::mutex> run(run_mutex_);
   threads_ = std::clamp(n, 1, kMaxWorkers);
-  // Workers are started once and stay; fewer threads leave some asleep.
-  while (static_cast<int>(workers_.size()) < threads_ - 1) {
-    const int index = static_cast<int>(workers_.size()) + 1;
-    workers_.emplace_back([this, index] { worker_loop(index); });
-  }
 }
 
 void ThreadPool::worker_loop(int index) {
@@ -103,6 +98,11 @@ void ThreadPool::run(long long n, PoolBody body, void* arg) {
     InRun in;
     body(arg, 0, n, tls_worker);
     return;
+  }
+  // Workers start with the first run that needs them and stay; fewer threads leave some asleep.
+  while (static_cast<int>(workers_.size()) < parts - 1) {
+    const int index = static_cast<int>(workers_.size()) + 1;
+    workers_.emplace_back([this, index] { worker_loop(index); });
   }
   {
     std::lock_guard<std::mutex> lock(m_);

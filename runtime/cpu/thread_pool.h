@@ -36,7 +36,10 @@ public:
    */
   static constexpr int kMaxWorkers = 16;
 
-  /** The process's pool: KILN_THREADS threads if set (> 0), else one per core. */
+  /**
+   * The process's pool: KILN_THREADS threads if set (> 0), else one per core. Its threads start
+   * with the first run that splits.
+   */
   static ThreadPool& instance();
 
   /** Threads that run a range, the calling one included (1 to kMaxWorkers). */

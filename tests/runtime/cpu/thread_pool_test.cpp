@@ -129,7 +129,15 @@ TEST_CASE("thread pool: products split over threads give the single-threaded res
   const ir::Val g = ir::matmul(h, x, true, false);
   b.set_output("w_next", (w - 0.01 * g / ir::sqrt(g * g + 1.0)).id());
   const ir::Graph graph = b.graph();
-  Executable exe = Executable::compile(graph, {.name = "pool_products"});
+  // Compiled while the pool has one thread, the products keep plain loops.
+  {
+    Threads use(1);
+    CHECK(Executable::compile(graph, {.name = "pool_products"}).kernel().pool_symbol.empty());
+  }
+  Executable exe = [&] {
+    Threads use(3);
+    return Executable::compile(graph, {.name = "pool_products"});
+  }();
   CHECK_FALSE(exe.kernel().pool_symbol.empty());
   ir::Bindings values;
   Rng rng(3);
