@@ -3,6 +3,7 @@
 #include "bench/peers/eigen_mlp.h"
 #include "bench/peers/eigen_padded_mlp.h"
 #include "bench/peers/kiln_mlp.h"
+#include "runtime/cpu/thread_pool.h"
 #ifdef KILN_BENCH_HAVE_TORCH
 #include "bench/peers/torch_mlp.h"
 #endif
@@ -11,8 +12,9 @@ namespace kiln::bench {
 
 std::vector<Peer> available_peers() {
   std::vector<Peer> peers;
-  // kiln's kernels are single-threaded: the thread count does not apply to them.
-  peers.push_back(make_peer<KilnMlp>("kiln", [](int) {}));
+  // kiln's large products split their rows over the runtime's pool (runtime/cpu/thread_pool.h).
+  peers.push_back(make_peer<KilnMlp>(
+      "kiln", [](int threads) { runtime::ThreadPool::instance().set_threads(threads); }));
   peers.push_back(make_peer<EigenMlp>("eigen", set_eigen_threads));
   // The fixed-shape, padded hand-written trainer: W1 and W2 only; single-threaded.
   peers.push_back(make_peer<EigenPaddedMlp>(
