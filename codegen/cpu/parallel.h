@@ -12,6 +12,12 @@
 // The renderer (codegen/cpu/renderer.cpp) adds kiln_parallel to a kernel whose code calls it, in
 // every unit, and names the kernel's pool pointer in CpuKernel::pool_symbol for the runtime to
 // set; no header and no OpenMP runtime in generated code.
+//
+// An emitter calls it only when CpuOptions::threads > 1 (the pool's size when the kernel is
+// compiled) and the loop can reach kCpuParallelFlops; otherwise it keeps a plain loop, since a
+// loop body inside the lambda ran 5-25% slower on one thread (codegen/cpu/gemm.cpp, slivers).
+// Capture by value ([=]): kiln_parallel hands threads a copy, so the closure that a
+// single-threaded call runs stays in registers; a body may not write to outer locals.
 
 #include <cstdint>
 #include <string>
