@@ -107,7 +107,7 @@ struct Trainer::State {
     step.emplace(step_f.get());
     step->set_params(init_parameters(g.params, seed, ir::DType::F64));
     for (const auto& [name, init] : state)
-      set_all(name, init, step->param(name).size());
+      set_all(name, init);
     for (const std::string& p : params) {
       eval->bind_param(p, step->param_data(p));
       predict->bind_param(p, step->param_data(p));
@@ -118,9 +118,9 @@ struct Trainer::State {
     pending = {};
   }
 
-  void set_all(const std::string& name, double v, int64_t n) {
-    MatrixRM m = MatrixRM::Constant(1, n, static_cast<float>(v));
-    step->set_param(name, m);
+  void set_all(const std::string& name, double v) {
+    const MatrixRM cur = step->param(name);
+    step->set_param(name, MatrixRM::Constant(cur.rows(), cur.cols(), static_cast<float>(v)));
   }
 
   std::vector<std::string> all_state_names() const {
