@@ -120,22 +120,29 @@ TEST_CASE("entries that are not this user's regular files are refused, never wai
   TempDir tmp;
   KernelCache cache(tmp.path());
   const fs::path entry = cache.entry_path(kKey);
+  std::string why;
   SECTION("a FIFO") {
     REQUIRE(::mkfifo(entry.c_str(), 0600) == 0);
+    why = "not a regular file";
   }
   SECTION("a directory") {
     fs::create_directory(entry);
+    why = "not a regular file";
   }
   SECTION("a symbolic link to a good entry") {
     KernelCache other(tmp.path() / "other");
     other.store(kKey, "object code");
     fs::create_symlink(other.entry_path(kKey), entry);
+    why = "a symbolic link";
   }
   SECTION("a group-writable file") {
     cache.store(kKey, "object code");
     ::chmod(entry.c_str(), 0664);
+    why = "writable by group or others (mode 0664)";
   }
-  CHECK_FALSE(cache.load(kKey).has_value());
+  ScopedEnv debug("KILN_DEBUG", "1");
+  const std::string err = capture_stderr([&] { CHECK_FALSE(cache.load(kKey).has_value()); });
+  CHECK(err == "[kernel_cache] " + entry.string() + ": entry refused (" + why + "), removed\n");
   CHECK(cache.stats().corrupt == 1);
   CHECK_FALSE(fs::exists(fs::symlink_status(entry)));
   // The next compile stores a good entry in its place.

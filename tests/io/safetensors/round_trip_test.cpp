@@ -62,6 +62,13 @@ TEST_CASE("HostTensor: numel of huge shapes neither overflows nor wraps") {
         }) == "[HostTensor] shape [4611686018427387904, 4] has more elements than int64_t holds");
   const HostTensor huge{DType::F32, {k62, 4}, {}};
   CHECK_THROWS_AS(huge.view<float>(), kiln::ShapeError);
+  // 2^62 doubles fit int64_t but not their bytes in uint64_t.
+  ScratchDir dir("numel");
+  const std::string path = dir.file("huge.safetensors");
+  CHECK(error_of([&] {
+          kiln::save_safetensors(path, {{"x", HostTensor{DType::F64, {k62}, {}}}});
+        }) == "[checkpoint] " + path + ": cannot write: tensor 'x' is too large: F64 [" +
+                  std::to_string(k62) + "]");
 }
 
 TEST_CASE("HostTensor: wrong counts and dtypes are ShapeErrors") {
