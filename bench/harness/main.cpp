@@ -21,6 +21,7 @@
 #include "bench/harness/jit_benchmarks.h"
 #include "bench/harness/machine_info.h"
 #include "bench/harness/peak_flops.h"
+#include "bench/harness/pinn_benchmarks.h"
 
 namespace {
 
@@ -97,6 +98,7 @@ int main(int argc, char** argv) {
   kiln::bench::register_workload_benchmarks(workloads, peers, repetitions);
   kiln::bench::register_jit_benchmarks(workloads.front()->step.spec, workloads.front()->name,
                                        repetitions);
+  kiln::bench::register_pinn_benchmarks(repetitions);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

@@ -33,15 +33,17 @@ struct Options {
   std::string checkpoint;
   /** --resume: start from --checkpoint where it exists, and train what is left of --epochs. */
   bool resume = false;
+  /** False for an example whose trainer cannot save itself (ProblemTrainer, the physics-informed
+      examples): --help leaves out --checkpoint and --resume, and either is a usage error. */
+  bool checkpoints = true;
 };
 
 /**
- * Parses --epochs, --batch-size, --lr, --seed, --device, --out, --checkpoint, --resume and
- * whatever `extra` adds to
- * the CLI::App (an example's own options; include <CLI/CLI.hpp> to add them). --help prints
- * `about` and every option with its default, and exits. A bad option ends the program with
- * "error: <what> (see --help)" and status 2; from then on an error kiln throws ends it with
- * "error: <message>" and status 1.
+ * Parses --epochs, --batch-size, --lr, --seed, --device, --out, --checkpoint and --resume
+ * (unless `checkpoints` is false) and whatever `extra` adds to the CLI::App (an example's own
+ * options; include <CLI/CLI.hpp> to add them). --help prints `about` and every option with its
+ * default, and exits. A bad option ends the program with "error: <what> (see --help)" and status 2;
+ * from then on an error kiln throws ends it with "error: <message>" and status 1.
  */
 Options parse_options(int argc, char** argv, Options defaults, const std::string& about,
                       const std::function<void(CLI::App&)>& extra = {});

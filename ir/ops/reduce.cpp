@@ -94,6 +94,24 @@ Val reduced_count(const Val& x, const std::vector<int64_t>& axes) {
   return sum(constant_like(x, 1.0), axes);
 }
 
+/** Max and min: the cotangent goes to the elements equal to the result, split evenly between ties.
+ */
+std::vector<NodeId> extremum_vjp(VjpCtx& c) {
+  const Val x = in(c, 0);
+  const auto axes = attrs(c).ints("axes");
+  const Val hit = equal(x, expand_to(out(c), x.shape(), axes));
+  const Val share = grad(c) / sum(hit, axes);
+  return grads({hit * expand_to(share, x.shape(), axes)});
+}
+
+/** Max and min: the tangent of the elements equal to the result, averaged over ties. */
+NodeId extremum_jvp(JvpCtx& c) {
+  const Val x = in(c, 0);
+  const auto axes = attrs(c).ints("axes");
+  const Val hit = equal(x, expand_to(out(c), x.shape(), axes));
+  return (sum(hit * dot(c, 0), axes) / sum(hit, axes)).id();
+}
+
 } // namespace
 
 const OpDef kMaxDef{
@@ -101,15 +119,8 @@ const OpDef kMaxDef{
     .kind = OpKind::Reduce,
     .arity = 1,
     .infer = reduce_rule,
-    // The cotangent goes to the maximal elements, split evenly between ties.
-    .vjp =
-        [](VjpCtx& c) {
-          const Val x = in(c, 0);
-          const auto axes = attrs(c).ints("axes");
-          const Val hit = equal(x, expand_to(out(c), x.shape(), axes));
-          const Val share = grad(c) / sum(hit, axes);
-          return grads({hit * expand_to(share, x.shape(), axes)});
-        },
+    .vjp = extremum_vjp,
+    .jvp = extremum_jvp,
     .eval = reduce_eval,
     .reduce = &kMaxRule,
 };
@@ -126,6 +137,7 @@ const OpDef kMeanDef{
           const auto axes = attrs(c).ints("axes");
           return grads({expand_to(grad(c) / reduced_count(x, axes), x.shape(), axes)});
         },
+    .jvp = [](JvpCtx& c) { return mean(dot(c, 0), attrs(c).ints("axes")).id(); },
     .eval = reduce_eval,
     .reduce = &kMeanRule,
 };
@@ -135,15 +147,8 @@ const OpDef kMinDef{
     .kind = OpKind::Reduce,
     .arity = 1,
     .infer = reduce_rule,
-    // The cotangent goes to the minimal elements, split evenly between ties.
-    .vjp =
-        [](VjpCtx& c) {
-          const Val x = in(c, 0);
-          const auto axes = attrs(c).ints("axes");
-          const Val hit = equal(x, expand_to(out(c), x.shape(), axes));
-          const Val share = grad(c) / sum(hit, axes);
-          return grads({hit * expand_to(share, x.shape(), axes)});
-        },
+    .vjp = extremum_vjp,
+    .jvp = extremum_jvp,
     .eval = reduce_eval,
     .reduce = &kMinRule,
 };
@@ -159,6 +164,7 @@ const OpDef kSumDef{
           const Val x = in(c, 0);
           return grads({expand_to(grad(c), x.shape(), attrs(c).ints("axes"))});
         },
+    .jvp = [](JvpCtx& c) { return sum(dot(c, 0), attrs(c).ints("axes")).id(); },
     .eval = reduce_eval,
     .reduce = &kSumRule,
 };
