@@ -140,6 +140,12 @@ TEST_CASE("entries that are not this user's regular files are refused, never wai
     ::chmod(entry.c_str(), 0664);
     why = "writable by group or others (mode 0664)";
   }
+  SECTION("a file past 1 GiB, which would be read into memory") {
+    cache.store(kKey, "object code");
+    const auto size = (uintmax_t{1} << 30) + 1; // sparse: no disk is used
+    fs::resize_file(entry, size);
+    why = "too large (" + std::to_string(size) + " bytes)";
+  }
   ScopedEnv debug("KILN_DEBUG", "1");
   const std::string err = capture_stderr([&] { CHECK_FALSE(cache.load(kKey).has_value()); });
   CHECK(err == "[kernel_cache] " + entry.string() + ": entry refused (" + why + "), removed\n");
