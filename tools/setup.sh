@@ -23,4 +23,5 @@ cmake -S "$KILN_ROOT" -B "$KILN_BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   cat "$KILN_BUILD_DIR/configure.log"
   exit 1
 }
-cmake --build "$KILN_BUILD_DIR" -j "${KILN_JOBS:-$(nproc)}"
+# KILN_BUILD_TARGETS (space-separated) builds only those targets instead of all of them.
+cmake --build "$KILN_BUILD_DIR" -j "${KILN_JOBS:-$(nproc)}" ${KILN_BUILD_TARGETS:+--target $KILN_BUILD_TARGETS}
