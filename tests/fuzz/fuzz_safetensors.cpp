@@ -12,7 +12,7 @@ void touch(const kiln::HostTensor& t) {
   const auto v = t.view<T>();
   if (static_cast<int64_t>(v.size()) != t.numel())
     kiln::fuzz::violated("view size differs from numel");
-  volatile T sink{};
+  [[maybe_unused]] volatile T sink{};
   for (const T& x : v)
     sink = x;
 }
