@@ -26,11 +26,13 @@ int main(int argc, char** argv) {
   nn::Sequential net{nn::Linear(2, 14), nn::Tanh(), nn::Linear(14, 10), nn::Sigmoid(),
                      nn::Linear(10, 3)};
   Trainer trainer(net, Loss::cross_entropy(), std::make_shared<optim::Adam>(o.lr));
+  const int epochs = examples::resume(trainer, o, o.checkpoint);
   const History h = trainer.fit(parts.train, &parts.val,
-                                {.epochs = o.epochs,
+                                {.epochs = epochs,
                                  .batch_size = o.batch_size,
                                  .seed = o.seed,
                                  .csv_log = out + "classification_2d.csv",
+                                 .checkpoint = o.checkpoint,
                                  .device = examples::device(o)});
 
   examples::plot_loss_curves(out + "classification_2d_loss.png",

@@ -27,11 +27,13 @@ int main(int argc, char** argv) {
   nn::Sequential net{nn::Linear(2, 14), nn::Tanh(), nn::Linear(14, 10), nn::Sigmoid(),
                      nn::Linear(10, 2)};
   Trainer trainer(net, Loss::cross_entropy(), std::make_shared<optim::Adam>(o.lr));
+  const int epochs = examples::resume(trainer, o, o.checkpoint);
   const History h = trainer.fit(parts.train, &parts.val,
-                                {.epochs = o.epochs,
+                                {.epochs = epochs,
                                  .batch_size = o.batch_size,
                                  .seed = o.seed,
                                  .csv_log = out + "moons.csv",
+                                 .checkpoint = o.checkpoint,
                                  .device = examples::device(o)});
   const Metrics test = trainer.evaluate(parts.test);
   examples::plot_loss_curves(out + "moons_loss.png", "2-14-10-2 on moons: cross-entropy per epoch",

@@ -25,11 +25,13 @@ int main(int argc, char** argv) {
   nn::Sequential net{nn::Linear(1, 14), nn::Tanh(), nn::Linear(14, 10), nn::Sigmoid(),
                      nn::Linear(10, 1)};
   Trainer trainer(net, Loss::mse(), std::make_shared<optim::Adam>(o.lr));
+  const int epochs = examples::resume(trainer, o, o.checkpoint);
   const History h = trainer.fit(train, &val,
-                                {.epochs = o.epochs,
+                                {.epochs = epochs,
                                  .batch_size = o.batch_size,
                                  .seed = o.seed,
                                  .csv_log = out + "regression_1d.csv",
+                                 .checkpoint = o.checkpoint,
                                  .device = examples::device(o)});
 
   examples::plot_loss_curves(out + "regression_1d_loss.png", "1-14-10-1 on sin(x): MSE per epoch",

@@ -40,11 +40,13 @@ int main(int argc, char** argv) {
     net.push_back(nn::Residual(kWidth, nn::Tanh()));
   net.push_back(nn::Linear(kWidth, kClasses));
   Trainer trainer(net, Loss::cross_entropy(), std::make_shared<optim::Adam>(o.lr));
+  const int epochs = examples::resume(trainer, o, o.checkpoint);
   const History h = trainer.fit(parts.train, &parts.val,
-                                {.epochs = o.epochs,
+                                {.epochs = epochs,
                                  .batch_size = o.batch_size,
                                  .seed = o.seed,
                                  .csv_log = out + "residual_net.csv",
+                                 .checkpoint = o.checkpoint,
                                  .device = examples::device(o)});
   const Metrics test = trainer.evaluate(parts.test);
   examples::plot_loss_curves(out + "residual_net_loss.png",

@@ -1,0 +1,35 @@
+# --checkpoint and --resume, as a user resumes a killed run: the same command again with
+# --resume trains what is left of --epochs, and the CSV log goes on where it was. Called by ctest:
+#   cmake -DEXE=<regression_1d> -DOUT=<folder> -P resume.cmake
+cmake_policy(VERSION 3.20)
+file(REMOVE_RECURSE "${OUT}")
+set(ckpt "${OUT}/run.safetensors")
+
+function(run expect_stderr)
+  execute_process(COMMAND "${EXE}" ${ARGN} --out "${OUT}" RESULT_VARIABLE rc
+                  OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 300)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "${EXE} ${ARGN} exited with '${rc}'; stderr:\n${err}")
+  endif()
+  # A run that resumes says from where; one that does not says nothing about it.
+  string(FIND "${err}" "resumed" said)
+  string(FIND "${err}" "${expect_stderr}" at)
+  if((expect_stderr STREQUAL "" AND NOT said EQUAL -1) OR at EQUAL -1)
+    message(FATAL_ERROR "${EXE} ${ARGN}: expected '${expect_stderr}' on stderr:\n${err}")
+  endif()
+endfunction()
+
+# Epoch 1, as if the run had been killed then; --resume with no checkpoint yet starts afresh.
+run("" --epochs 1 --checkpoint "${ckpt}" --resume)
+if(NOT EXISTS "${ckpt}")
+  message(FATAL_ERROR "--checkpoint did not write ${ckpt}")
+endif()
+# The same command for 3 epochs: 2 more, logged after the first.
+run("resumed from ${ckpt} after epoch 1" --epochs 3 --checkpoint "${ckpt}" --resume)
+file(STRINGS "${OUT}/regression_1d.csv" log)
+list(TRANSFORM log REPLACE ",.*" "")
+if(NOT log STREQUAL "epoch;1;2;3")
+  message(FATAL_ERROR "the log's epochs are '${log}', expected epoch;1;2;3")
+endif()
+# Done: nothing is left to train.
+run("resumed from ${ckpt} after epoch 3" --epochs 3 --checkpoint "${ckpt}" --resume)
