@@ -77,6 +77,9 @@ public:
       case Group::Kind::MatMul:
         matmul(grp);
         break;
+      case Group::Kind::Window:
+        window(grp);
+        break;
       }
       blocks.push_back(w_.str().substr(before));
     }
@@ -96,7 +99,8 @@ public:
       return slot_pointer_type(sc_.slots[std::stoul(buffer.substr(1))]);
     });
   }
-  /** Workspace bytes after the scratch buffers that body()'s blocked matmuls use. */
+  /** Workspace bytes after the scratch buffers that body()'s blocked matmuls and convolutions
+      use. */
   int64_t gemm_workspace() const { return gemm_workspace_; }
 
 private:
@@ -219,6 +223,17 @@ private:
     finish_root(grp, r, out, named(r, t, reduce_finalize(n, acc, c_numel(rdims))));
     e_.pop_scope();
     close_loops(out.size());
+  }
+
+  /** A window op (convolution, pooling): its rule's loops at every element, then the epilogue. */
+  void window(const Group& grp) {
+    const NodeId r = grp.roots[0];
+    const Index idx = open_loops(grp.domain.dims(), "i", nullptr);
+    e_.push_scope();
+    const std::string v = e_.window(r, idx);
+    finish_root(grp, r, idx, named(r, c_type_of(g_.node(r).type.dtype), v));
+    e_.pop_scope();
+    close_loops(idx.size());
   }
 
   void matmul(const Group& grp) {

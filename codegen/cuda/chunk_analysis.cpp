@@ -259,6 +259,10 @@ bool tensor_core_eligible(ir::DType dtype, int64_t depth, int64_t cols) {
 std::optional<ChunkAnalysis> analyze_chunks(const Schedule& sc, bool tf32) {
   if (!rows_stay_rows(sc.graph))
     return std::nullopt;
+  // The chunk kernel renders row products and reductions; windows stay per-group kernels.
+  for (const Group& grp : sc.groups)
+    if (grp.kind == Group::Kind::Window)
+      return std::nullopt;
   std::optional<std::vector<Phase>> phase = classify(sc);
   if (!phase || !updates_keep_order(sc, *phase))
     return std::nullopt;

@@ -40,9 +40,9 @@ struct ChunkAnalysis {
 
 /**
  * The chunked plan's analysis of `sc`, or nullopt when the plan does not apply: a batch dim
- * anywhere but in front, an op that mixes rows, a Row group that reads a Reduce result, an
- * in-place update whose order against a read of its param would change, or chunk tiles that
- * do not fit in shared memory even 8 rows at a time.
+ * anywhere but in front, an op that mixes rows, a window op (convolution, pooling), a Row group
+ * that reads a Reduce result, an in-place update whose order against a read of its param would
+ * change, or chunk tiles that do not fit in shared memory even 8 rows at a time.
  */
 std::optional<ChunkAnalysis> analyze_chunks(const Schedule& sc, bool tf32 = false);
 
