@@ -13,6 +13,7 @@
 #include "base/hash.h"
 #include "io/safetensors.h"
 #include "train/problem.h"
+#include "trainer/epoch_table.h"
 
 namespace kiln {
 
@@ -270,6 +271,45 @@ History Trainer::fit(const data::Dataset& train, const data::Dataset* val, const
     csv << "epoch,running_loss,running_acc,train_loss,train_acc,val_loss,val_acc,lr,seconds\n";
   }
   const bool bar = o.progress && isatty(fileno(stderr));
+  auto record = [&](const EpochStats& st) {
+    h.epochs.push_back(st);
+    if (csv)
+      csv << st.epoch << ',' << st.running_loss << ',' << st.running_acc << ',' << st.train_loss
+          << ',' << st.train_acc << ',' << st.val_loss << ',' << st.val_acc << ',' << st.lr << ','
+          << st.seconds << std::endl;
+    if (o.verbose) {
+      std::printf("%s\n", epoch_table_row(st).c_str());
+      std::fflush(stdout);
+    }
+  };
+  auto evaluate_into = [&](EpochStats& st) {
+    const auto t_eval = Clock::now();
+    if (o.eval_train) {
+      const Metrics m = s.evaluate(train);
+      st.train_loss = m.loss;
+      st.train_acc = m.accuracy;
+    }
+    if (val) {
+      const Metrics m = s.evaluate(*val);
+      st.val_loss = m.loss;
+      st.val_acc = m.accuracy;
+    }
+    h.eval_time_s += seconds_since(t_eval);
+  };
+  if (o.verbose) {
+    std::printf("%s\n", epoch_table_header().c_str());
+    std::fflush(stdout);
+  }
+  {
+    // The network before this fit trains it (the untrained one on a first fit).
+    const auto t0 = Clock::now();
+    EpochStats st;
+    st.epoch = s.epochs_done;
+    st.lr = o.schedule.at(s.optimizer->lr(), s.epochs_done);
+    evaluate_into(st);
+    st.seconds = seconds_since(t0);
+    record(st);
+  }
   const void* labels_or_y = train.is_classification()
                                 ? static_cast<const void*>(train.labels.data())
                                 : static_cast<const void*>(train.y.data());
@@ -298,26 +338,11 @@ History Trainer::fit(const data::Dataset& train, const data::Dataset* val, const
               ". Try a smaller learning rate (now ", st.lr, ")"));
     }
     ++s.epochs_done;
-    const auto t_eval = Clock::now();
-    if (o.eval_train) {
-      const Metrics m = s.evaluate(train);
-      st.train_loss = m.loss;
-      st.train_acc = m.accuracy;
-    }
-    if (val) {
-      const Metrics m = s.evaluate(*val);
-      st.val_loss = m.loss;
-      st.val_acc = m.accuracy;
-    }
-    h.eval_time_s += seconds_since(t_eval);
+    evaluate_into(st);
     st.seconds = seconds_since(t0);
-    h.epochs.push_back(st);
     if (!o.checkpoint.empty())
       save(o.checkpoint);
-    if (csv)
-      csv << st.epoch << ',' << st.running_loss << ',' << st.running_acc << ',' << st.train_loss
-          << ',' << st.train_acc << ',' << st.val_loss << ',' << st.val_acc << ',' << st.lr << ','
-          << st.seconds << std::endl;
+    record(st);
     if (bar)
       draw_progress(e + 1, o.epochs, st);
     if (o.early_stop && o.early_stop(st)) {

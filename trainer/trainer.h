@@ -36,6 +36,11 @@ struct EpochStats {
 
 /** What fit() returns. */
 struct History {
+  /**
+   * First the network as it was before this fit's first epoch (as the course's notebooks record
+   * it: epoch 0, the untrained network, on a first fit; no running loss), then one entry per
+   * epoch trained.
+   */
   std::vector<EpochStats> epochs;
   /** Seconds spent training: the epochs' steps only (no compiling, no evaluation). */
   double train_time_s = 0;
@@ -61,7 +66,10 @@ struct FitOptions {
   bool eval_train = true;
   /** A progress bar on stderr; drawn only when stderr is a terminal. */
   bool progress = true;
-  /** Per-epoch log (epoch, losses, accuracies, lr, seconds) as CSV; "" for none. */
+  /** Prints the per-epoch table (trainer/epoch_table.h) on stdout, a row as each epoch ends. */
+  bool verbose = false;
+  /** Per-epoch log (epoch, losses, accuracies, lr, seconds) as CSV, a row per History entry;
+      "" for none. */
   std::string csv_log;
   /** Saves parameters and optimizer state after every epoch (atomically); "" for none. */
   std::string checkpoint;

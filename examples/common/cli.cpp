@@ -42,6 +42,7 @@ Options parse_options(int argc, char** argv, Options o, const std::string& about
       ->capture_default_str();
   app.add_option("--device", o.device, "cpu, cuda or cuda:<index>")->capture_default_str();
   app.add_option("--out", o.out, "folder for plots and logs")->capture_default_str();
+  app.add_flag("--verbose", o.verbose, "print the per-epoch table while training");
   if (extra)
     extra(app);
   try {

@@ -25,11 +25,13 @@ struct Options {
   std::string device = "cpu";
   /** Folder for the plots and logs (created if missing). */
   std::string out = "out";
+  /** Print the per-epoch table (trainer/epoch_table.h) while training. */
+  bool verbose = false;
 };
 
 /**
- * Parses --epochs, --batch-size, --lr, --seed, --device, --out, and whatever `extra` adds to
- * the CLI::App (an example's own options; include <CLI/CLI.hpp> to add them). --help prints
+ * Parses --epochs, --batch-size, --lr, --seed, --device, --out, --verbose, and whatever `extra`
+ * adds to the CLI::App (an example's own options; include <CLI/CLI.hpp> to add them). --help prints
  * `about` and every option with its default, and exits. A bad option ends the program with
  * "error: <what> (see --help)" and status 2; from then on an error kiln throws ends it with
  * "error: <message>" and status 1.
