@@ -285,6 +285,12 @@ std::string ExprEmitter::emit_op(NodeId n, const Index& idx) {
       return value(in, at);
     }
     case Op::Reshape: {
+      // A reshape of a buffer reads it at the same row-major offset.
+      const Storage st = sc_.storage[in];
+      if (sc_.slot_of[in] >= 0 &&
+          (st == Storage::Leaf || (st == Storage::Root && sc_.stored[in])) &&
+          g_.node(in).op != Op::Constant)
+        return ExprEmitter::slot_name(sc_.slot_of[in]) + "[" + c_offset(out, idx) + "]";
       // Reshapes that only add or drop 1s keep the other dims in order: no arithmetic.
       std::vector<size_t> out_real, in_real;
       for (int d = 0; d < out.rank(); ++d)
@@ -308,8 +314,10 @@ std::string ExprEmitter::emit_op(NodeId n, const Index& idx) {
               c_offset(out, idx) + ";");
       for (int d = 0; d < s.rank(); ++d) {
         const std::vector<int64_t> rest(s.dims().begin() + d + 1, s.dims().end());
+        // The leading index is below its dim already: no remainder (a division by N).
         at[static_cast<size_t>(d)] =
-            "((" + flat + " / " + c_numel(rest) + ") % " + c_dim(s[d]) + ")";
+            d == 0 ? "(" + flat + " / " + c_numel(rest) + ")"
+                   : "((" + flat + " / " + c_numel(rest) + ") % " + c_dim(s[d]) + ")";
       }
       return value(in, at);
     }

@@ -58,8 +58,14 @@ Uses find_uses(const ir::Graph& g) {
       auto& c = u.consumers[in];
       if (c.empty() || c.back() != i)
         c.push_back(i);
-      if (rereads_operands(n))
-        u.reread_operand[in] = true;
+      if (rereads_operands(n)) {
+        // A reshape only renames indices: keep what it reshapes in memory and read it through
+        // the reshape, rather than copying it into a buffer of the new shape.
+        NodeId x = in;
+        while (g.node(x).op == Op::Reshape)
+          x = g.node(x).inputs[0];
+        u.reread_operand[x] = true;
+      }
     }
   }
   for (const ir::Output& o : g.outputs())

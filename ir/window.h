@@ -62,6 +62,13 @@ struct WindowRule {
   bool reread_operands = false;
   /** Which product of a convolution the op is, if any. */
   ConvProduct conv = ConvProduct::None;
+  /**
+   * Elements of the last axis that share their operand reads (a pool adjoint's pixels of one
+   * window): a renderer computes that many consecutive elements per loop iteration, so the
+   * shared reads are made once and a vectorized loop reads strided instead of gathering.
+   * nullptr: 1.
+   */
+  int64_t (*columns_together)(const Node& n) = nullptr;
 };
 
 /** Height and width of a 2-D window: kernel, stride, zero padding and dilation. */

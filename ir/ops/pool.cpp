@@ -203,10 +203,53 @@ Argmax render_argmax(ElementWriter& w, WindowSource& s, const PoolDims& d, DType
   return {by, bx};
 }
 
+/** The windows tile the image: stride = kernel, no padding, no dilation (MaxPool2d(2)). */
+bool tiles(const Window2d& k) {
+  return k.sh == k.kh && k.sw == k.kw && !k.padded() && k.dh == 1 && k.dw == 1;
+}
+
+/**
+ * The argmax of keys over the tiling window (p, q), as straight-line selects (no branches, so
+ * a loop over pixels vectorizes): declares `at`, the tap index of the argmax (row-major), and
+ * with `value`, the C variable *value = operand 1 there. Same rule as render_argmax.
+ */
+std::string tiled_argmax(ElementWriter& w, const PoolDims& d, DType t,
+                         const std::vector<std::string>& idx, const std::string& p,
+                         const std::string& q, const std::string* value) {
+  const std::string T(c_type(t)), I = w.index_type();
+  const std::string top = w.fresh("top"), at = w.fresh("at");
+  for (int64_t tap = 0; tap < d.win.kh * d.win.kw; ++tap) {
+    const std::string y =
+        "(" + p + " * " + std::to_string(d.win.kh) + " + " + std::to_string(tap / d.win.kw) + ")";
+    const std::string x =
+        "(" + q + " * " + std::to_string(d.win.kw) + " + " + std::to_string(tap % d.win.kw) + ")";
+    const std::string k = w.operand(0, {idx[0], idx[1], y, x});
+    if (tap == 0) {
+      w.line(T + " " + top + " = " + k + ";");
+      w.line(I + " " + at + " = 0;");
+      if (value)
+        w.line(*value + " = " + w.operand(1, {idx[0], idx[1], y, x}) + ";");
+      continue;
+    }
+    const std::string better = w.fresh("better");
+    w.line("const bool " + better + " = " + k + " > " + top + " || " + k + " != " + k + ";");
+    w.line(top + " = " + better + " ? " + k + " : " + top + ";");
+    w.line(at + " = " + better + " ? " + std::to_string(tap) + " : " + at + ";");
+    if (value)
+      w.line(*value + " = " + better + " ? " + w.operand(1, {idx[0], idx[1], y, x}) + " : " +
+             *value + ";");
+  }
+  return at;
+}
+
 std::string max_pool_element(ElementWriter& w, const Node& n, std::span<const Type> in,
                              const std::vector<std::string>& idx) {
   const PoolDims d = pool_dims(n.def().name, n.attrs, in[0].shape.dims());
   WindowSource s(w, n.type.dtype);
+  if (tiles(d.win)) {
+    tiled_argmax(w, d, n.type.dtype, idx, idx[2], idx[3], &s.result());
+    return s.result();
+  }
   render_argmax(w, s, d, n.type.dtype, {idx[0], idx[1]}, idx[2], idx[3], &s.result());
   return s.result();
 }
@@ -215,6 +258,22 @@ std::string unpool_element(ElementWriter& w, const Node& n, std::span<const Type
                            const std::vector<std::string>& idx) {
   const PoolDims d = pool_dims(n.def().name, n.attrs, in[0].shape.dims());
   WindowSource s(w, n.type.dtype);
+  if (tiles(d.win)) {
+    // The one window that holds this pixel (none past the last whole window).
+    const std::string p = s.bind("p", idx[2] + " / " + std::to_string(d.win.kh));
+    const std::string q = s.bind("q", idx[3] + " / " + std::to_string(d.win.kw));
+    if (d.h % d.win.kh != 0 || d.w % d.win.kw != 0)
+      s.open("if (" + p + " < " + std::to_string(d.oh) + " && " + q + " < " + std::to_string(d.ow) +
+             ")");
+    const std::string at = tiled_argmax(w, d, n.type.dtype, idx, p, q, nullptr);
+    const std::string mine = "(" + idx[2] + " - " + p + " * " + std::to_string(d.win.kh) + ") * " +
+                             std::to_string(d.win.kw) + " + " + idx[3] + " - " + q + " * " +
+                             std::to_string(d.win.kw);
+    w.line(s.result() + " = " + at + " == " + mine + " ? " + w.operand(1, {idx[0], idx[1], p, q}) +
+           " : (" + s.type() + ")0;");
+    s.close_all();
+    return s.result();
+  }
   // Every window that holds this pixel adds its gradient if the pixel is its argmax.
   const auto [p, q] = s.open_windows(d.win, idx[2], idx[3], d.oh, d.ow);
   WindowSource inner(w, n.type.dtype, nullptr);
@@ -245,10 +304,18 @@ std::string avg_pool_grad_element(ElementWriter& w, const Node& n, std::span<con
   return "(" + s.result() + " / (" + s.type() + ")" + std::to_string(d.win.kh * d.win.kw) + ")";
 }
 
+// A pool reads each input element about once (the activation that feeds it is computed on the
+// fly); an adjoint reads each pooled gradient once per tap of its window.
 constexpr WindowRule kMaxPoolRule{.element = max_pool_element};
-constexpr WindowRule kUnpoolRule{.element = unpool_element};
+constexpr WindowRule kUnpoolRule{.element = unpool_element,
+                                 .reread_operands = true,
+                                 // The pixels of one tiling window's row share its argmax.
+                                 .columns_together = [](const Node& n) -> int64_t {
+                                   const Window2d k = pool_window(n.def().name, n.attrs);
+                                   return tiles(k) ? k.kw : 1;
+                                 }};
 constexpr WindowRule kAvgPoolRule{.element = avg_pool_element};
-constexpr WindowRule kAvgPoolGradRule{.element = avg_pool_grad_element};
+constexpr WindowRule kAvgPoolGradRule{.element = avg_pool_grad_element, .reread_operands = true};
 
 /** The window attributes of a pooling node, for its adjoint (input: the image's [H, W]). */
 Attrs pool_attrs(const Attrs& a) {
