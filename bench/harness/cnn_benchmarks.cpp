@@ -10,6 +10,7 @@
 #include <benchmark/benchmark.h>
 
 #include "bench/peers/kiln_cnn.h"
+#include "runtime/cpu/thread_pool.h"
 #ifdef KILN_BENCH_HAVE_TORCH
 #include "bench/peers/torch_cnn.h"
 #include "bench/peers/torch_mlp.h" // set_torch_threads
@@ -43,9 +44,10 @@ struct CnnPeer {
 
 std::vector<CnnPeer> cnn_peers() {
   std::vector<CnnPeer> peers;
+  // kiln runs a convolution's images on its thread pool (runtime/cpu/thread_pool.h).
   peers.push_back({"kiln",
                    [](const CnnSpec& s) { return trainer_of(std::make_shared<KilnCnn>(s)); },
-                   [](int) {}});
+                   runtime::set_cpu_threads});
 #ifdef KILN_BENCH_HAVE_TORCH
   peers.push_back({"torch",
                    [](const CnnSpec& s) { return trainer_of(std::make_shared<TorchCnn>(s)); },

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "base/error.h"
+#include "codegen/cpu/renderer.h"
 
 namespace kiln::codegen {
 
@@ -60,22 +61,26 @@ Geometry geometry(const ConvDesc& d) {
   return g;
 }
 
-/** Where the padded image starts in the workspace, and what comes before and after it. */
+/**
+ * The workspace: what every chunk of images shares (the forward's packed weights), then one area
+ * per chunk (codegen::kCpuMaxChunks of them) with its padded image, and for the weight gradient
+ * its packed dy and its partial sums.
+ */
 struct Layout {
-  int64_t packed_bytes, image_offset, part_offset, total;
+  int64_t shared_bytes, image_offset, dy_offset, part_offset, chunk_bytes, total;
 };
 
 Layout layout(const ConvDesc& d) {
   const Geometry g = geometry(d);
   const int64_t e = ir::dtype_bytes(d.dtype);
+  const bool wgrad = d.product == ConvProduct::WeightGrad;
   Layout l{};
-  // Forward and input gradient: the packed weights; weight gradient: one image's dy, by panel.
-  l.packed_bytes = d.product == ConvProduct::WeightGrad ? align64(g.panels * g.pflat * g.nr * e)
-                                                        : align64(g.panels * g.taps * g.nr * e);
-  l.image_offset = l.packed_bytes;
-  l.part_offset = l.image_offset + align64(g.image * e);
-  l.total =
-      l.part_offset + (d.product == ConvProduct::WeightGrad ? align64(g.taps * g.opad * e) : 0);
+  l.shared_bytes = wgrad ? 0 : align64(g.panels * g.taps * g.nr * e);
+  l.image_offset = 0;
+  l.dy_offset = align64(g.image * e);
+  l.part_offset = l.dy_offset + (wgrad ? align64(g.panels * g.pflat * g.nr * e) : 0);
+  l.chunk_bytes = l.part_offset + (wgrad ? align64(g.taps * g.opad * e) : 0);
+  l.total = l.shared_bytes + kCpuMaxChunks * l.chunk_bytes;
   return l;
 }
 
@@ -90,27 +95,24 @@ public:
     w_.line(str("// direct convolution (", kWhat[static_cast<int>(d_.product)], "): ", d_.c,
                 " channels of ", d_.h, "x", d_.w, " padded by ", d_.ph, "x", d_.pw, ", ", d_.kh,
                 "x", d_.kw, " taps (dilation ", d_.dh, "x", d_.dw, "), ", d_.o,
-                " output channels in panels of ", g_.nr, ", output ", d_.oh, "x", d_.ow));
+                " output channels in panels of ", g_.nr, ", output ", d_.oh, "x", d_.ow,
+                "; images in parallel chunks"));
     w_.open("");
     macros();
     const Layout l = layout(d_);
-    auto area = [&](const std::string& name, int64_t offset) {
-      w_.line(t_ + "* __restrict " + name + " = (" + t_ + "*)(" + d_.workspace +
-              (offset ? " + " + ll(offset) : "") + ");");
-    };
-    area("kiln_pk", 0);
-    area("kiln_xp", l.image_offset);
-    fill("kiln_xp", g_.image);
+    w_.line("char* kiln_chunks = " + d_.workspace + " + " + ll(l.shared_bytes) + ";");
     if (d_.product == ConvProduct::WeightGrad) {
-      area("kiln_part", l.part_offset);
-      fill("kiln_part", g_.taps * g_.opad);
-      fill("kiln_pk", g_.panels * g_.pflat * g_.nr);
+      // Every chunk's partial sums start at zero, whether it gets images or not.
+      for (int c = 0; c < kCpuMaxChunks; ++c)
+        fill("((" + t_ + "*)(kiln_chunks + " + ll(c * l.chunk_bytes + l.part_offset) + "))",
+             g_.taps * g_.opad);
       weight_tiles();
-      weight_grad(epilogue);
+      weight_grad(epilogue, l);
     } else {
+      w_.line(t_ + "* __restrict kiln_pk = (" + t_ + "*)(" + d_.workspace + ");");
       forward_tile();
       pack_weights();
-      forward(epilogue);
+      forward(epilogue, l);
     }
     w_.close();
   }
@@ -138,6 +140,25 @@ private:
           "#else", "#define KILN_WIDE_VECTORS", "#define KILN_ROLLED",
           "#define KILN_ROLLED_VECTOR _Pragma(\"GCC ivdep\")", "#endif", "#endif"})
       w_.line(l);
+  }
+
+  /**
+   * Opens the loop over the images of one chunk: a lambda over [kiln_n0, kiln_n1) that
+   * kiln_parallel_for (runtime/cpu/thread_pool.h) runs on several threads, each chunk with its
+   * own area of the workspace (kiln_area); close with close_images().
+   */
+  void open_images(const Layout& l) {
+    w_.open("auto kiln_images = [&](long long kiln_chunk, long long kiln_n0, long long kiln_n1)");
+    w_.line("char* kiln_area = kiln_chunks + kiln_chunk * " + ll(l.chunk_bytes) + ";");
+    w_.line(t_ + "* __restrict kiln_xp = (" + t_ + "*)(kiln_area + " + ll(l.image_offset) + ");");
+    fill("kiln_xp", g_.image);
+  }
+  void close_images() {
+    w_.close(";");
+    w_.line("if (kiln_parallel_for) kiln_parallel_for(kiln_run_chunk<decltype(kiln_images)>, "
+            "&kiln_images, " +
+            c_dim(d_.batch) + ");");
+    w_.line("else kiln_images(0, 0, " + c_dim(d_.batch) + ");");
   }
 
   /** `v = 0` over `count` elements of `name`. */
@@ -313,9 +334,10 @@ private:
    * Forward and input gradient: per image and output row, tiles of kiln_mr pixels (the row in
    * equal parts with AVX-512, so no pixel is computed twice) x NR channels over all taps.
    */
-  void forward(const ConvEpilogue& epilogue) {
+  void forward(const ConvEpilogue& epilogue, const Layout& l) {
+    open_images(l);
     w_.line(t_ + " kiln_c[kiln_mr * " + ll(g_.nr) + "] __attribute__((aligned(64)));");
-    loop("kiln_n", "0", c_dim(d_.batch));
+    loop("kiln_n", "kiln_n0", "kiln_n1");
     pack_image();
     loop("kiln_oy", "0", ll(d_.oh));
     // Kernel rows ky whose image row oy + ky dh is padding contribute nothing: skip them.
@@ -351,6 +373,7 @@ private:
     w_.close(); // x0
     w_.close(); // oy
     w_.close(); // n
+    close_images();
   }
 
   /**
@@ -358,8 +381,12 @@ private:
    * padded width with zeros at the dropped columns), then add every channel's tap blocks x panels
    * over the image's pixels; the epilogue runs once all images are in.
    */
-  void weight_grad(const ConvEpilogue& epilogue) {
-    loop("kiln_n", "0", c_dim(d_.batch));
+  void weight_grad(const ConvEpilogue& epilogue, const Layout& l) {
+    open_images(l);
+    w_.line(t_ + "* __restrict kiln_pk = (" + t_ + "*)(kiln_area + " + ll(l.dy_offset) + ");");
+    w_.line(t_ + "* __restrict kiln_part = (" + t_ + "*)(kiln_area + " + ll(l.part_offset) + ");");
+    fill("kiln_pk", g_.panels * g_.pflat * g_.nr);
+    loop("kiln_n", "kiln_n0", "kiln_n1");
     pack_image();
     loop("kiln_o", "0", ll(d_.o));
     w_.line(t_ + "* __restrict kiln_dst = kiln_pk + kiln_o / " + ll(g_.nr) + " * " +
@@ -384,6 +411,16 @@ private:
     w_.close();
     w_.close();
     w_.close(); // n
+    close_images();
+    // The chunks' partial sums, added into the first chunk's.
+    const std::string part = "((" + t_ + "*)(kiln_chunks + " + ll(l.part_offset) + "))";
+    w_.line(t_ + "* __restrict kiln_part = " + part + ";");
+    for (int c = 1; c < kCpuMaxChunks; ++c) {
+      loop("kiln_z", "0", ll(g_.taps * g_.opad), "1", "KILN_ROLLED_VECTOR");
+      w_.line("kiln_part[kiln_z] += ((" + t_ + "*)(kiln_chunks + " +
+              ll(c * l.chunk_bytes + l.part_offset) + "))[kiln_z];");
+      w_.close();
+    }
     // dw[o, c, ky, kx] is the sum at tap row (c, ky, kx), column o.
     loop("kiln_o", "0", ll(d_.o));
     loop("kiln_c0", "0", ll(d_.c));

@@ -52,6 +52,14 @@ constexpr const char* kLoopMacros = R"KILN(#ifdef __clang__
 #define KILN_ROW_LOOP
 #endif
 static inline long long kiln_align64(long long bytes) { return (bytes + 63) & ~63LL; }
+// Parallel loops (over a convolution's images): kiln's runtime links kiln_parallel_for to its
+// thread pool (runtime/cpu/thread_pool.h); elsewhere (ahead-of-time files) it is null and the
+// loop runs on the calling thread.
+extern "C" void kiln_parallel_for(void (*)(void*, long long, long long, long long), void*,
+                                  long long) __attribute__((weak));
+template <class F> static void kiln_run_chunk(void* f, long long c, long long b, long long e) {
+  (*(F*)f)(c, b, e);
+}
 )KILN";
 
 /** How the step declares a slot's pointer ("const float* __restrict"). */

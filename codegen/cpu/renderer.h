@@ -17,6 +17,12 @@
 
 namespace kiln::codegen {
 
+/**
+ * Chunks a parallel loop of a CPU kernel is cut into at most (a convolution's images; see
+ * runtime/cpu/thread_pool.h): the kernel's workspace holds one area per chunk.
+ */
+inline constexpr int kCpuMaxChunks = 4;
+
 /** Size of one scratch buffer: per_batch * N + fixed bytes (before 64-byte alignment). */
 struct ScratchSize {
   int64_t per_batch = 0;
