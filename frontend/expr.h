@@ -224,6 +224,34 @@ public:
 template <class... R>
 Target(std::initializer_list<int64_t>, R...) -> Target<>;
 
+/**
+ * A set of points with a fixed number of rows: an input of shape [rows, dims...] fed whole at
+ * every step (a PDE's interior, boundary or initial points, or values at them). Several point
+ * sets of different sizes can feed one step, unlike Inputs, which share the batch size N.
+ */
+class Points : public ExprBase<Points> {
+public:
+  using StaticShape = AnyShape;
+
+  Points(int64_t rows, std::initializer_list<int64_t> dims, std::string name)
+      : state_(detail::make_leaf(detail::LeafKind::Input, std::move(name), with_rows(rows, dims))) {
+  }
+
+  ir::Val lower(LowerCtx& c) const { return c.leaf(state_); }
+  const std::string& name() const { return state_->name; }
+  /** The IR dims ([rows, dims...]). */
+  const std::vector<int64_t>& dims() const { return state_->dims; }
+  int64_t rows() const { return state_->dims[0]; }
+
+private:
+  static std::vector<int64_t> with_rows(int64_t rows, std::initializer_list<int64_t> dims) {
+    std::vector<int64_t> d{rows};
+    d.insert(d.end(), dims.begin(), dims.end());
+    return d;
+  }
+  std::shared_ptr<detail::LeafState> state_;
+};
+
 /** Integer class labels in [0, classes): an i32 input of shape [N]. `Labels<3>` is static. */
 template <int64_t C = 0>
 class Labels : public ExprBase<Labels<C>> {
@@ -277,6 +305,12 @@ public:
   Param& init(Init init) {
     state_->init = init;
     return *this;
+  }
+  /** A learnable scalar (shape []), e.g. a PDE's coefficient, starting at `value`. */
+  static Param scalar(std::string name, double value) requires(sizeof...(D) == 0) {
+    Param p(std::initializer_list<int64_t>{}, std::move(name));
+    p.init(Init::constant(value));
+    return p;
   }
 
 private:

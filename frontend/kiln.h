@@ -1,6 +1,7 @@
 #pragma once
 // The whole DSL: expressions, operations, losses, layers and lowering.
 
+#include "frontend/check_gradient.h"
 #include "frontend/expr.h"
 #include "frontend/image.h"
 #include "frontend/losses.h"

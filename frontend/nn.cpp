@@ -29,9 +29,10 @@ Linear::Linear(int64_t in, int64_t out, bool bias)
 }
 
 Expr Linear::forward(const Expr& x) const {
+  // Rows, not samples of a batch only: a point set with its own row count works too.
   if (has_bias)
-    return weight * x + bias;
-  return weight * x;
+    return linear(x, weight, bias);
+  return linear(x, weight);
 }
 
 std::vector<Param<>> Linear::parameters() const {
@@ -90,7 +91,7 @@ Residual::Residual(int64_t width, Layer activation)
 }
 
 Expr Residual::forward(const Expr& x) const {
-  return x + activation_(weight * x + bias);
+  return x + activation_(linear(x, weight, bias));
 }
 std::vector<Param<>> Residual::parameters() const {
   return {weight, bias};
@@ -112,7 +113,7 @@ Dense::Dense(int64_t in, int64_t growth, Layer activation)
 }
 
 Expr Dense::forward(const Expr& x) const {
-  return concat(-1, x, activation_(weight * x + bias));
+  return concat(-1, x, activation_(linear(x, weight, bias)));
 }
 std::vector<Param<>> Dense::parameters() const {
   return {weight, bias};

@@ -2,6 +2,7 @@
 
 #include "base/error.h"
 #include "ir/autodiff.h"
+#include "ir/forward.h"
 
 namespace kiln::detail {
 
@@ -18,7 +19,17 @@ void require_matrix_operands(const ir::Val& a, const ir::Val& b) {
 }
 } // namespace
 
+ir::Val lower_rows(const ir::Val& w, const ir::Val& x) {
+  if (w.rank() != 2 || x.rank() != 2 || w.shape()[1] != x.shape()[1])
+    throw ShapeError(str("[linear] the weights ", w.type(), " must be [out, in] and the rows ",
+                         x.type(), " [rows, in] with the same in"));
+  return ir::matmul(x, w, false, true);
+}
+
 ir::Val lower_matmul(const ir::Val& a, const ir::Val& b) {
+  // A scalar expression (a learnable coefficient) scales, as a number does.
+  if (a.rank() == 0 || b.rank() == 0)
+    return a * b;
   require_matrix_operands(a, b);
   const ir::Shape &sa = a.shape(), &sb = b.shape();
   if (is_batch_matrix(a) && is_batch_matrix(b))
@@ -64,6 +75,52 @@ ir::Val lower_reduce(ir::Op op, const ir::Val& x, std::vector<int64_t> axes, boo
 ir::Val GradTag::lower(LowerCtx& c, const ir::Val& e, const ir::Val& wrt) const {
   const ir::NodeId w = wrt.id();
   return {c.builder(), ir::append_gradients(c.builder(), e.id(), std::span(&w, 1)).front()};
+}
+
+ir::Val JvpTag::lower(LowerCtx& c, const ir::Val& e, const ir::Val& wrt, const ir::Val& v) const {
+  const ir::NodeId w = wrt.id();
+  const ir::Val dir = v.type() == wrt.type() ? v : ir::broadcast_to(v, wrt.shape());
+  const ir::NodeId d = dir.id();
+  if (dir.type() != wrt.type())
+    throw ShapeError(str("[jvp] the direction ", v.type(), " does not fit ", wrt.type()));
+  return {c.builder(), ir::append_jvp(c.builder(), e.id(), std::span(&w, 1), std::span(&d, 1))};
+}
+
+ir::Val ColumnDerivTag::lower(LowerCtx& c, const ir::Val& e, const ir::Val& x) const {
+  const ir::Shape s = x.shape();
+  if (s.rank() != 2 || column < -s[1] || column >= s[1])
+    throw ShapeError(str("[d] column ", column, " of ", x.type(),
+                         ": expected points [N, d] and a column in [-d, d)"));
+  const int64_t j = column < 0 ? column + s[1] : column;
+  // The direction e_j at every point: one row, ones in column j and zeros elsewhere, broadcast
+  // over the points (so the first layer's tangent is a row of its weight, not a product).
+  std::vector<ir::Val> parts;
+  auto block = [&](int64_t cols, double v) {
+    parts.push_back(ir::constant(c.builder(), v, ir::Type{x.dtype(), ir::Shape{1, cols}}));
+  };
+  if (j > 0)
+    block(j, 0.0);
+  block(1, 1.0);
+  if (j + 1 < s[1])
+    block(s[1] - j - 1, 0.0);
+  const ir::NodeId w = x.id(), dir = ir::broadcast_to(ir::concat(parts, 1), s).id();
+  ir::NodeId out = e.id();
+  for (int k = 0; k < order; ++k)
+    out = ir::append_jvp(c.builder(), out, std::span(&w, 1), std::span(&dir, 1));
+  return {c.builder(), out};
+}
+
+ir::Val lower_columns(const std::vector<ir::Val>& in, const std::vector<int64_t>& range) {
+  const ir::Val& x = in.at(0);
+  if (x.rank() != 2)
+    throw ShapeError(str("[columns] expects points [N, d], got ", x.type()));
+  const int64_t d = x.shape()[1];
+  const int64_t begin = range[0] < 0 ? range[0] + d : range[0];
+  const int64_t end = range[1] <= 0 && range[0] < 0 ? range[1] + d : range[1];
+  if (begin < 0 || end > d || begin >= end)
+    throw ShapeError(str("[columns] [", range[0], ", ", range[1], ") is empty or outside the ", d,
+                         " columns of ", x.type()));
+  return ir::slice(x, 1, begin, end);
 }
 
 ir::Val lower_concat(const std::vector<ir::Val>& in, const std::vector<int64_t>& axis) {

@@ -2,7 +2,8 @@
 // The DSL's operations. They only build expressions; frontend/ops.cpp says how each lowers.
 //
 //   a + b, a - b, -a, a / b   elementwise, numpy broadcasting; numbers are scalars
-//   a * b                     a number times an expression scales it; between two expressions
+//   a * b                     a number (or a scalar expression, such as a learnable
+//                             coefficient) times an expression scales it; between two expressions
 //                             it is the matrix product of the math: a matrix times a batch of
 //                             samples applies it to each sample (K * y is y K^T in row-major
 //                             data), otherwise the plain matrix product
@@ -51,6 +52,15 @@ struct MatMulTag {
   ir::Val lower(LowerCtx&, const ir::Val& a, const ir::Val& b) const { return lower_matmul(a, b); }
 };
 
+ir::Val lower_rows(const ir::Val& w, const ir::Val& x);
+
+/** The matrix w [out, in] applied to every row of x [rows, in]: x w^T. */
+struct RowsTag {
+  template <class W, class X>
+  using Shape = AnyShape;
+  ir::Val lower(LowerCtx&, const ir::Val& w, const ir::Val& x) const { return lower_rows(w, x); }
+};
+
 /** kiln::matmul(a, b): always the plain product, whatever the operands hold. */
 struct PlainMatMulTag {
   template <class A, class B>
@@ -85,6 +95,22 @@ struct ScalarCheck {
                 "grad: the differentiated expression must be a scalar; reduce it with sum or mean");
 };
 
+/** The directional derivative of e moving wrt by v, by forward-mode symbolic differentiation. */
+struct JvpTag {
+  template <class E, class W, class V>
+  using Shape = E;
+  ir::Val lower(LowerCtx& c, const ir::Val& e, const ir::Val& wrt, const ir::Val& v) const;
+};
+
+/** Derivatives of e by column j of x ([N, d], rows independent), `order` times, forward mode. */
+struct ColumnDerivTag {
+  int64_t column;
+  int order;
+  template <class E, class X>
+  using Shape = E;
+  ir::Val lower(LowerCtx& c, const ir::Val& e, const ir::Val& x) const;
+};
+
 /** d(scalar)/d(wrt), by reverse-mode symbolic differentiation. */
 struct GradTag {
   template <class E, class W>
@@ -106,6 +132,7 @@ struct FnTag {
 
 ir::Val lower_concat(const std::vector<ir::Val>& in, const std::vector<int64_t>& axis);
 ir::Val lower_transpose(const std::vector<ir::Val>& in, const std::vector<int64_t>&);
+ir::Val lower_columns(const std::vector<ir::Val>& in, const std::vector<int64_t>& range);
 ir::Val lower_reshape(const std::vector<ir::Val>& in, const std::vector<int64_t>& dims);
 ir::Val lower_flatten(const std::vector<ir::Val>& in, const std::vector<int64_t>& range);
 ir::Val lower_dropout(LowerCtx& c, const ir::Val& x, double p, int64_t seed);
@@ -157,6 +184,21 @@ template <Operand A, Operand B>
 requires(Expression<A> || Expression<B>) auto mul(const A& a, const B& b) {
   return detail::map<ir::Op::Mul>(a, b);
 }
+/**
+ * The weights w [out, in] applied to every row of x [rows, in] (a batch, or a point set with its
+ * own row count): x w^T, as torch.nn.functional.linear. The layers use it.
+ */
+template <Expression X, Expression W>
+auto linear(const X& x, const W& w) {
+  // w lowers first: the order nodes are made in is what listings and kernel caches see.
+  return make_apply(detail::RowsTag{}, w, x);
+}
+/** linear(x, w) + b. */
+template <Expression X, Expression W, Expression B>
+auto linear(const X& x, const W& w, const B& b) {
+  return linear(x, w) + b;
+}
+
 /**
  * The plain matrix product (no per-sample interpretation): a [m, k] times b [k, n] or b [k].
  * k may be the batch dim: matmul(transpose(y), g) sums over the samples.
@@ -334,6 +376,50 @@ auto concat(int64_t axis, const X&... x) {
 template <Expression X>
 auto transpose(const X& x) {
   return make_apply(detail::FnTag{detail::lower_transpose, {}}, x);
+}
+
+/**
+ * The derivative of `e` in the direction that moves `wrt` (an Input or a Param) by `v` (an
+ * expression of wrt's shape): J v, by forward-mode symbolic differentiation, shaped like `e`.
+ * It composes: jvp(jvp(e, x, v), x, v) is the second directional derivative.
+ */
+template <Expression E, Expression W, Operand V>
+auto jvp(const E& e, const W& wrt, const V& v) {
+  return make_apply(detail::JvpTag{}, e, wrt, as_expr(v));
+}
+
+/**
+ * For a network applied to points x [N, d] (each row its own point): du/dx_j at every point,
+ * with u = e, as an expression shaped like e ([N, outputs]). Forward mode, fused with the
+ * values: the derivatives a physics-informed loss needs (u_t, u_x).
+ */
+template <Expression E, Expression X>
+auto d(const E& e, const X& x, int64_t column) {
+  return make_apply(detail::ColumnDerivTag{column, 1}, e, x);
+}
+/** d^2u/dx_j^2 at every point (see d). */
+template <Expression E, Expression X>
+auto d2(const E& e, const X& x, int64_t column) {
+  return make_apply(detail::ColumnDerivTag{column, 2}, e, x);
+}
+/** The Laplacian, sum over j of d^2u/dx_j^2, at every point of x [N, d] (see d). */
+template <Expression E, Expression X>
+Expr laplacian(const E& e, const X& x, int64_t dims) {
+  Expr sum_of = d2(e, x, 0);
+  for (int64_t j = 1; j < dims; ++j)
+    sum_of = sum_of + d2(e, x, j);
+  return sum_of;
+}
+
+/** Columns [begin, end) of x [N, d] (negative count from the end): x[:, begin:end]. */
+template <Expression X>
+auto columns(const X& x, int64_t begin, int64_t end) {
+  return make_apply(detail::FnTag{detail::lower_columns, {begin, end}}, x);
+}
+/** Column j of x [N, d] as [N, 1]: x[:, j:j+1]. */
+template <Expression X>
+auto column(const X& x, int64_t j) {
+  return columns(x, j, j == -1 ? 0 : j + 1);
 }
 
 /**

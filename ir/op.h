@@ -63,6 +63,16 @@ struct VjpCtx {
 };
 
 /**
+ * Inputs to a forward-mode rule: the node and the tangent of each operand as IR (kNoGrad where
+ * an operand's tangent is zero; at least one is not).
+ */
+struct JvpCtx {
+  Builder& b;
+  NodeId self;
+  std::span<const NodeId> tangents;
+};
+
+/**
  * How a reduction folds its elements. The interpreter, constant folding and every backend read
  * it, so a new reduction is its OpDef and nothing else.
  */
@@ -88,6 +98,8 @@ using ScalarFn = double (*)(const double* args, const Attrs& attrs);
 using EvalFn = Tensor (*)(const EvalCtx&);
 /** Returns one gradient per input (kNoGrad where none flows). */
 using VjpFn = std::vector<NodeId> (*)(VjpCtx&);
+/** Returns the tangent of the output (kNoGrad when it is zero). */
+using JvpFn = NodeId (*)(JvpCtx&);
 
 /** Everything kiln knows about one op. */
 struct OpDef {
@@ -99,6 +111,12 @@ struct OpDef {
   InferFn infer = nullptr;
   /** Derivative rule; nullptr exactly when `differentiable` is false. */
   VjpFn vjp = nullptr;
+  /**
+   * Forward-mode rule: the directional derivative J v given the operands' tangents v, as IR
+   * (ir/forward.h). Present exactly when `differentiable` is; it composes, so applying it twice
+   * gives second derivatives (a physics-informed loss's u_xx) without a backward pass.
+   */
+  JvpFn jvp = nullptr;
   bool differentiable = true;
   /** Reference semantics of an elementwise op, one element at a time, in double. */
   ScalarFn scalar = nullptr;

@@ -25,7 +25,9 @@ Graph fold_constants(const Graph& g);
  * Algebraic identities: x+0, x-0, x*1, x/1 -> x; x*0 -> 0 (values are assumed finite);
  * x*(-1), 0-x -> -x; --x -> x; x+(-y) -> x-y; x-(-y) -> x+y; x*x -> square(x);
  * select(c, x, x) -> x; nested reshapes, broadcasts and transposes collapse; an elementwise op
- * over operands broadcast from one shape runs at that shape and broadcasts once.
+ * over operands broadcast from one shape runs at that shape and broadcasts once; so does a
+ * product whose left factor is one row broadcast, broadcast(r) B -> broadcast(r B), and
+ * A^T broadcast(r) -> (column sums of A)^T r.
  */
 Graph simplify(const Graph& g);
 

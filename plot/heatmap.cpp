@@ -122,12 +122,14 @@ Frame heatmap(const std::string& path, const std::string& title, const Eigen::Ma
         draw_text(canvas, (x0 + x1) / 2.0, (y0 + y1) / 2.0, text,
                   luminance(fill) < 0.35 ? kWhite : kInk, 1, Align::Centre, Align::Centre);
     }
-  // Thin white lines between the cells.
-  for (Eigen::Index j = 1; j < cols; ++j) {
+  // Thin white lines between the cells of a table (an ablation grid); a field sampled on a fine
+  // grid (a PDE's solution) is drawn without them, or it would look like a sieve.
+  const bool table = f.right - f.left >= 12 * cols && f.bottom - f.top >= 12 * rows;
+  for (Eigen::Index j = 1; table && j < cols; ++j) {
     const int c = static_cast<int>(std::lround(f.px(static_cast<double>(j))));
     canvas.fill_rect(c, f.top, c + 1, f.bottom, kWhite);
   }
-  for (Eigen::Index i = 1; i < rows; ++i) {
+  for (Eigen::Index i = 1; table && i < rows; ++i) {
     const int r = static_cast<int>(std::lround(f.py(static_cast<double>(i))));
     canvas.fill_rect(f.left, r, f.right, r + 1, kWhite);
   }

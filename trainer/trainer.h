@@ -32,6 +32,8 @@ struct EpochStats {
   double val_loss = NAN, val_acc = NAN;
   double lr = NAN;
   double seconds = 0;
+  /** A problem's loss terms by name, where it has several (train::Problem's terms). */
+  std::vector<std::pair<std::string, double>> terms;
 };
 
 /** What fit() returns. */

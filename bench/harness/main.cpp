@@ -22,6 +22,7 @@
 #include "bench/harness/jit_benchmarks.h"
 #include "bench/harness/machine_info.h"
 #include "bench/harness/peak_flops.h"
+#include "bench/harness/pinn_benchmarks.h"
 
 namespace {
 
@@ -99,6 +100,7 @@ int main(int argc, char** argv) {
   kiln::bench::register_cnn_benchmarks(repetitions);
   kiln::bench::register_jit_benchmarks(workloads.front()->step.spec, workloads.front()->name,
                                        repetitions);
+  kiln::bench::register_pinn_benchmarks(repetitions);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

@@ -63,6 +63,18 @@ constexpr int64_t kMinGradientArea = 2048;
 // and read back from memory, every call; transposed, the product reads it once in place.
 constexpr int64_t kTransposeFrom = 1 << 20;
 
+/**
+ * Rows of the AVX-512 tile for `d`: 14, or fewer when a static row count then splits into
+ * slivers of equal work. 32 rows (a 32-wide layer's weight gradient) take 11 + 11 + 10 instead of
+ * 14 + 14 + 4, whose last sliver costs as much as a whole one (22% of the product's FMAs).
+ */
+int64_t wide_rows(const MatmulDesc& d) {
+  if (d.rows == ir::kBatch)
+    return kRowsWide;
+  const int64_t slivers = (d.rows + kRowsWide - 1) / kRowsWide;
+  return (d.rows + slivers - 1) / slivers;
+}
+
 int64_t tile_cols(ir::DType t) {
   return kTileBytes / ir::dtype_bytes(t);
 }
@@ -127,17 +139,35 @@ public:
       : w_(w), e_(e), d_(d), t_(c_type_of(d.dtype)), zero_(c_literal(0, d.dtype)),
         nr_(tile_cols(d.dtype)), nc_(panel_cols(d)), k_(d.depth), kc_(depth_block(d)),
         dynamic_(k_ == ir::kBatch), split_(dynamic_ || kc_ < k_),
-        direct_(direct_a(d, e.schedule())), tile_("kiln_tile_" + std::to_string(d.node)) {}
+        direct_(direct_a(d, e.schedule())), wide_rows_(wide_rows(d)),
+        tile_("kiln_tile_" + t_ + (direct_ ? "_stride" + ll(k_) : "_packed") +
+              (split_ ? "_acc" : "") + (wide_rows_ != kRowsWide ? "_rows" + ll(wide_rows_) : "")) {}
+
+  /** The micro-kernel this product calls: its name and its file-scope definition. */
+  std::pair<std::string, std::string> tile() const {
+    CodeWriter w;
+    w.line("// c[kiln_mr, " + ll(nr_) + "] " + (split_ ? "(+)= " : "= ") + "the sliver of A (" +
+           (direct_ ? "rows " + ll(k_) + " apart" : "packed") + ") times a panel of B.");
+    w.open("__attribute__((noinline)) KILN_WIDE_VECTORS static void " + tile_ + "(const " + t_ +
+           "* __restrict a, const " + t_ + "* __restrict b, " + t_ +
+           "* __restrict c, long long kc, int first)");
+    for (const auto& t : kTiles) {
+      w.line(branch(t.condition, &t == kTiles));
+      tile_body(w, rows(t.rows), t.vector_bytes);
+    }
+    w.line("#endif");
+    w.close();
+    return {tile_, w.str()};
+  }
 
   void emit(const GemmEpilogue& epilogue) {
-    w_.line(str("// blocked GEMM: tile (14 rows with AVX-512, 2-3 with AVX, else 1) x ", nr_,
-                ", depth ", c_dim(k_),
+    w_.line(str("// blocked GEMM: tile (", wide_rows_,
+                " rows with AVX-512, 2-3 with AVX, else 1) x ", nr_, ", depth ", c_dim(k_),
                 split_ ? str(" in blocks of ", kc_) : std::string(" in one pass"), ", B panels of ",
                 dynamic_ ? ll(kc_) : ll(k_), " x ", nc_, ", A ",
                 direct_ ? "read in place" : "packed"));
     w_.open("");
     preamble();
-    tile_kernel();
     const Layout l = layout(d_);
     auto area = [&](const std::string& name, int64_t offset) {
       w_.line(t_ + "* __restrict " + name + " = (" + t_ + "*)(" + d_.workspace +
@@ -185,7 +215,7 @@ public:
               " + kiln_jr / " + ll(nr_) + ") * (kiln_mr * " + ll(nr_) + ");");
       const std::string panel =
           dynamic_ ? "kiln_jr * kiln_kc" : "kiln_jr * " + ll(k_) + " + kiln_pc * " + ll(nr_);
-      w_.line(tile_ + "::run(kiln_a, kiln_pb + " + panel + ", kiln_c, kiln_kc, kiln_pc == 0);");
+      w_.line(tile_ + "(kiln_a, kiln_pb + " + panel + ", kiln_c, kiln_kc, kiln_pc == 0);");
       w_.open("if (kiln_pc + kiln_kc == " + c_dim(k_) + ")");
       tile_epilogue(epilogue);
       w_.close();
@@ -195,8 +225,7 @@ public:
       if (!dynamic_)
         w_.close(); // ic
     } else {
-      w_.line(tile_ + "::run(kiln_a, kiln_pb + kiln_jr * " + ll(k_) + ", kiln_c, " + ll(k_) +
-              ", 1);");
+      w_.line(tile_ + "(kiln_a, kiln_pb + kiln_jr * " + ll(k_) + ", kiln_c, " + ll(k_) + ", 1);");
       tile_epilogue(epilogue);
       w_.close(); // jr
       w_.close(); // i0
@@ -209,6 +238,11 @@ private:
   /** One preprocessor branch of a chain: "#if c", "#elif c" or "#else". */
   static std::string branch(const char* condition, bool first) {
     return condition ? std::string(first ? "#if " : "#elif ") + condition : "#else";
+  }
+
+  /** MR of a tile variant: the AVX-512 one takes this product's balanced row count. */
+  int rows(int variant_rows) const {
+    return variant_rows == kRowsWide ? static_cast<int>(wide_rows_) : variant_rows;
   }
 
   /** min(a, b) as a C expression. */
@@ -238,21 +272,9 @@ private:
   void preamble() {
     for (const auto& tile : kTiles) {
       w_.line(branch(tile.condition, &tile == kTiles));
-      w_.line("const long long kiln_mr = " + ll(tile.rows) + ";");
+      w_.line("const long long kiln_mr = " + ll(rows(tile.rows)) + ";");
     }
     w_.line("#endif");
-    // Clang splits 64-byte vectors in two when it is tuned for 256-bit ones (icelake-client),
-    // unless the function asks for 512 bits. Loops around the tile stay rolled: with every size
-    // static, unrolled whole they make thousands of instructions (seconds of compile time) for
-    // no speed, and a loop unrolled whole is no longer vectorized.
-    for (const char* l :
-         {"#ifndef KILN_WIDE_VECTORS", "#ifdef __clang__",
-          "#define KILN_WIDE_VECTORS __attribute__((min_vector_width(512)))",
-          "#define KILN_ROLLED _Pragma(\"clang loop unroll(disable)\")",
-          "#define KILN_ROLLED_VECTOR _Pragma(\"clang loop vectorize(enable) unroll(disable)\")",
-          "#else", "#define KILN_WIDE_VECTORS", "#define KILN_ROLLED",
-          "#define KILN_ROLLED_VECTOR _Pragma(\"GCC ivdep\")", "#endif", "#endif"})
-      w_.line(l);
   }
 
   /**
@@ -260,23 +282,10 @@ private:
    * starts from zero, else from c. One variant per vector width; the accumulators are named
    * variables so they stay in registers.
    */
-  void tile_kernel() {
-    w_.open("struct " + tile_);
-    w_.open("KILN_WIDE_VECTORS static void run(const " + t_ + "* __restrict a, const " + t_ +
-            "* __restrict b, " + t_ + "* __restrict c, long long kc, int first)");
-    for (const auto& tile : kTiles) {
-      w_.line(branch(tile.condition, &tile == kTiles));
-      tile_body(tile.rows, tile.vector_bytes);
-    }
-    w_.line("#endif");
-    w_.close();
-    w_.close(";");
-  }
-
-  void tile_body(int mr, int vector_bytes) {
+  void tile_body(CodeWriter& w, int mr, int vector_bytes) const {
     const int64_t lanes_ = vector_bytes / ir::dtype_bytes(d_.dtype), nv = nr_ / lanes_;
-    w_.line("typedef " + t_ + " kiln_vec __attribute__((vector_size(" + ll(vector_bytes) +
-            "), __may_alias__));");
+    w.line("typedef " + t_ + " kiln_vec __attribute__((vector_size(" + ll(vector_bytes) +
+           "), __may_alias__));");
     auto acc = [](int r, int64_t v) { return "c" + std::to_string(r) + "_" + std::to_string(v); };
     auto at = [&](int r, int64_t v) {
       return "*(kiln_vec*)(c + " + ll(r * nr_ + v * lanes_) + ")";
@@ -285,21 +294,25 @@ private:
     for (int r = 0; r < mr; ++r)
       for (int64_t v = 0; v < nv; ++v)
         decl += std::string(r + v == 0 ? " " : ", ") + acc(r, v) + " = {}";
-    w_.line(decl + ";");
+    w.line(decl + ";");
     if (split_) {
-      w_.open("if (!first)");
+      w.open("if (!first)");
       for (int r = 0; r < mr; ++r)
         for (int64_t v = 0; v < nv; ++v)
-          w_.line(acc(r, v) + " = " + at(r, v) + ";");
-      w_.close();
+          w.line(acc(r, v) + " = " + at(r, v) + ";");
+      w.close();
     } else {
-      w_.line("(void)first;");
+      w.line("(void)first;");
     }
-    w_.open("for (long long k = 0; k < kc; ++k)");
+    // Rolled: unrolling a loop of MR x NR / lanes FMAs gains nothing, and with a runtime depth
+    // LLVM's unrolled copies ran out of registers and spilled accumulators (the packed tile of
+    // the W6 step's weight gradients ran at half speed).
+    w.line("KILN_ROLLED");
+    w.open("for (long long k = 0; k < kc; ++k)");
     // "bv", not "b": b<digits> names the step's buffers (see tile_).
     for (int64_t v = 0; v < nv; ++v)
-      w_.line("const kiln_vec bv" + ll(v) + " = *(const kiln_vec*)(b + k * " + ll(nr_) +
-              (v ? " + " + ll(v * lanes_) : "") + ");");
+      w.line("const kiln_vec bv" + ll(v) + " = *(const kiln_vec*)(b + k * " + ll(nr_) +
+             (v ? " + " + ll(v * lanes_) : "") + ");");
     for (int r = 0; r < mr; ++r) {
       // Packed slivers are k-major (MR values per k); in-place rows have stride K.
       const std::string a = direct_ ? "a[" + (r ? ll(r * k_) + " + " : "") + "k]"
@@ -307,12 +320,12 @@ private:
       std::string line;
       for (int64_t v = 0; v < nv; ++v)
         line += (v ? " " : "") + acc(r, v) + " += " + a + " * bv" + ll(v) + ";";
-      w_.line(line);
+      w.line(line);
     }
-    w_.close();
+    w.close();
     for (int r = 0; r < mr; ++r)
       for (int64_t v = 0; v < nv; ++v)
-        w_.line(at(r, v) + " = " + acc(r, v) + ";");
+        w.line(at(r, v) + " = " + acc(r, v) + ";");
   }
 
   /**
@@ -421,11 +434,11 @@ private:
   /** The depth is N: blocks of kc over every row (see the constants above). */
   const bool dynamic_;
   const bool split_, direct_;
+  /** MR of the AVX-512 tile (see wide_rows). */
+  const int64_t wide_rows_;
   /**
-   * The tile's struct, named after the product. share_repeated_groups would render the blocks of
-   * a repeated layer as one function with its lower-case names renamed, preprocessor lines and
-   * attributes (vector_size) included, which breaks them; a name of its own keeps every blocked
-   * product's code apart.
+   * The micro-kernel's name, after what its code depends on (element type, A's layout, whether
+   * it adds to partial sums): every product of a step with the same three shares one function.
    */
   const std::string tile_;
 };
@@ -492,11 +505,35 @@ int64_t gemm_workspace_bytes(const MatmulDesc& d) {
 }
 
 void emit_blocked_matmul(CodeWriter& w, ExprEmitter& e, const MatmulDesc& d,
-                         const GemmEpilogue& epilogue) {
+                         const GemmEpilogue& epilogue, GemmTiles& tiles) {
   KILN_ASSERT(plan_gemm(d).blocked, "emit_blocked_matmul: %", d.node,
               " does not fit the blocked GEMM");
   KILN_ASSERT(!d.workspace.empty(), "emit_blocked_matmul: no workspace for %", d.node);
-  GemmEmitter(w, e, d).emit(epilogue);
+  GemmEmitter emitter(w, e, d);
+  tiles.insert(emitter.tile());
+  emitter.emit(epilogue);
+}
+
+std::string render_gemm_tiles(const GemmTiles& tiles) {
+  if (tiles.empty())
+    return "";
+  // Clang splits 64-byte vectors in two when it is tuned for 256-bit ones (icelake-client),
+  // unless the function asks for 512 bits. Loops around the tile stay rolled: with every size
+  // static, unrolled whole they make thousands of instructions (seconds of compile time) for
+  // no speed, and a loop unrolled whole is no longer vectorized.
+  std::string out = R"KILN(#ifdef __clang__
+#define KILN_WIDE_VECTORS __attribute__((min_vector_width(512)))
+#define KILN_ROLLED _Pragma("clang loop unroll(disable)")
+#define KILN_ROLLED_VECTOR _Pragma("clang loop vectorize(enable) unroll(disable)")
+#else
+#define KILN_WIDE_VECTORS
+#define KILN_ROLLED
+#define KILN_ROLLED_VECTOR _Pragma("GCC ivdep")
+#endif
+)KILN";
+  for (const auto& [name, text] : tiles)
+    out += text;
+  return out + "\n";
 }
 
 } // namespace kiln::codegen

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -84,6 +85,14 @@ int64_t gemm_workspace_bytes(const MatmulDesc& d);
 using GemmEpilogue = std::function<void(const Index& ij, const std::string& value)>;
 
 /**
+ * The micro-kernels that rendered products call, by name: file-scope functions, one per element
+ * type, layout of A and accumulation mode, shared by every product of a step that needs it (24
+ * products of a physics-informed step call 2), so clang compiles each once instead of inlining
+ * a copy of its unrolled body into every product.
+ */
+using GemmTiles = std::map<std::string, std::string>;
+
+/**
  * Emits the blocked GEMM for `d` (plan_gemm(d).blocked must hold) as one C block: pack B into
  * panels of NR columns, then for every sliver of MR rows and every panel, a register-resident
  * MR x NR tile over the depth (over depth blocks, with partial sums in the workspace, for deep
@@ -92,6 +101,12 @@ using GemmEpilogue = std::function<void(const Index& ij, const std::string& valu
  * (ExprEmitter::value), or straight from their buffers, so any stored or leaf node works.
  */
 void emit_blocked_matmul(CodeWriter& w, ExprEmitter& e, const MatmulDesc& d,
-                         const GemmEpilogue& epilogue);
+                         const GemmEpilogue& epilogue, GemmTiles& tiles);
+
+/**
+ * The definitions of `tiles`, with the macros they and the products' loops use
+ * (KILN_WIDE_VECTORS, KILN_ROLLED, KILN_ROLLED_VECTOR): placed before the step. "" when empty.
+ */
+std::string render_gemm_tiles(const GemmTiles& tiles);
 
 } // namespace kiln::codegen

@@ -71,6 +71,8 @@ std::string slot_pointer_type(const Slot& slot) {
 
 /** Outputs up to this many elements accumulate in one local array (16 KiB of floats). */
 constexpr int64_t kWholeOutputLimit = 4096;
+/** Static loops this long (and not vectorized) are kept rolled, as loops over the batch are. */
+constexpr int64_t kRolledRows = 64;
 
 class CpuEmitter : public GroupEmitter {
 public:
@@ -117,19 +119,27 @@ public:
   /** Workspace bytes after the scratch buffers that body()'s blocked matmuls and convolutions
       use. */
   int64_t gemm_workspace() const { return gemm_workspace_; }
+  /** The micro-kernels body()'s blocked matmuls call. */
+  const GemmTiles& gemm_tiles() const { return tiles_; }
 
 private:
   /**
    * Opens one loop per dim of `dims` and returns the index; the innermost gets `pragma`, and a
-   * loop over the batch KILN_BATCH_LOOP.
+   * loop over the batch, or over many static rows, KILN_BATCH_LOOP.
    */
   Index open_loops(const std::vector<int64_t>& dims, const std::string& stem, const char* pragma) {
     Index idx;
     for (size_t d = 0; d < dims.size(); ++d) {
       const std::string v = e_.fresh(stem);
-      if (d + 1 == dims.size() && pragma)
+      const bool innermost = d + 1 == dims.size();
+      if (innermost && pragma)
         w_.line(pragma);
-      if (dims[d] == ir::kBatch)
+      // Rows of a fixed point set are the batch of a physics-informed step: unrolled 8 times,
+      // a row of a product with its accumulator made one block that took instruction
+      // selection 4x longer for the whole step, for no speed. Vectorized loops stay as they are.
+      const bool vectorized = innermost && pragma && std::string(pragma) == "KILN_VECTORIZE";
+      const bool rows = dims[d] >= kRolledRows && !vectorized;
+      if (dims[d] == ir::kBatch || rows)
         w_.line("KILN_BATCH_LOOP");
       w_.open("for (long long " + v + " = 0; " + v + " < " + c_dim(dims[d]) + "; ++" + v + ")");
       idx.push_back(v);
@@ -287,10 +297,13 @@ private:
     const GemmPlan plan = plan_gemm(d);
     if (!plan.blocked) {
       const ir::Shape& out = g_.node(grp.roots[0]).type.shape;
-      // Thin outputs (a column or a few): a row at a time would be scalar.
+      // Thin outputs (a column or a few): a row at a time would be scalar, so either the
+      // whole output accumulates down the rows, where A's rows are contiguous (A^T, a weight
+      // gradient), or every row takes dot products along the depth (x w^T into one column, as
+      // a network's output at a fixed set of points: down the rows it would gather).
       if (out[0] != ir::kBatch && out[1] != ir::kBatch && out[1] < 8 && out[0] > out[1] &&
           out[0] * out[1] <= kWholeOutputLimit)
-        return whole_matmul(grp);
+        return d.ta ? whole_matmul(grp) : rowwise_matmul(grp, true);
       return rowwise_matmul(grp);
     }
     // Large products: the blocked GEMM, packing into the workspace after the scratch buffers.
@@ -299,7 +312,7 @@ private:
     auto epilogue = [&](const Index& at, const std::string& v) { finish_root(grp, d.node, at, v); };
     if (plan.min_batch > 0)
       w_.open("if (N >= " + std::to_string(plan.min_batch) + ")");
-    emit_blocked_matmul(w_, e_, d, epilogue);
+    emit_blocked_matmul(w_, e_, d, epilogue, tiles_);
     if (plan.min_batch == 0)
       return;
     w_.reopen("else");
@@ -320,8 +333,15 @@ private:
     const int64_t rows = n.type.shape[0], cols = n.type.shape[1];
     const int64_t k = g_.node(a).type.shape[ta ? 0 : 1];
     const std::string t = c_type_of(n.type.dtype), c = std::to_string(cols);
-    // Vectorize over the longer of the two output dims.
+    // Vectorize over the longer of the two output dims, which is also the accumulator's
+    // contiguous one: by rows, it holds the output transposed, so the inner loop stores whole
+    // vectors instead of scattering with a stride of `cols` (a first layer's weight gradient,
+    // [32, 2], took 10x longer that way).
     const bool by_rows = cols < 8 && rows > cols;
+    const std::string r = std::to_string(rows);
+    auto cell = [&](const std::string& i, const std::string& j) {
+      return by_rows ? j + "*" + r + " + " + i : i + "*" + c + " + " + j;
+    };
     const std::string acc = e_.fresh("acc");
     w_.line(t + " " + acc + "[" + std::to_string(rows * cols) + "];");
     Index q = open_loops({rows * cols}, "q", "KILN_VECTORIZE");
@@ -340,7 +360,7 @@ private:
     const std::string i = by_rows ? inner[0] : outer[0], j = by_rows ? outer[0] : inner[0];
     const std::string other = by_rows ? e_.value(a, ta ? Index{kk[0], i} : Index{i, kk[0]})
                                       : e_.value(b, tb ? Index{j, kk[0]} : Index{kk[0], j});
-    w_.line(acc + "[" + i + "*" + c + " + " + j + "] += " + fixed + " * " + other + ";");
+    w_.line(acc + "[" + cell(i, j) + "] += " + fixed + " * " + other + ";");
     e_.pop_scope();
     close_loops(1);
     e_.pop_scope();
@@ -349,13 +369,14 @@ private:
     const Index ei = open_loops({by_rows ? rows : cols}, by_rows ? "i" : "j", "KILN_VECTORIZE");
     e_.push_scope();
     const Index at = by_rows ? Index{ei[0], eo[0]} : Index{eo[0], ei[0]};
-    const std::string v = acc + "[" + at[0] + "*" + c + " + " + at[1] + "]";
+    const std::string v = acc + "[" + cell(at[0], at[1]) + "]";
     finish_root(grp, m, at, v);
     e_.pop_scope();
     close_loops(2);
   }
 
-  void rowwise_matmul(const Group& grp) {
+  /** One row of the product at a time; `dots`: each element a dot product along the depth. */
+  void rowwise_matmul(const Group& grp, bool dots = false) {
     const NodeId m = grp.roots[0];
     const Node& n = g_.node(m);
     const NodeId a = n.inputs[0], b = n.inputs[1];
@@ -373,7 +394,7 @@ private:
     // B transposed (a layer's weight as y W^T): copy it once, transposed, so the row loop below
     // streams contiguous rows of it instead of a horizontal sum per output.
     std::string bt;
-    if (tb && cols != ir::kBatch && k != ir::kBatch && cols * k <= kWholeOutputLimit * 2 &&
+    if (tb && !dots && cols != ir::kBatch && k != ir::kBatch && cols * k <= kWholeOutputLimit * 2 &&
         rows != 1) {
       bt = e_.fresh("bt");
       w_.line(t + " " + bt + "[" + std::to_string(cols * k) + "];");
@@ -398,7 +419,7 @@ private:
       Index j = open_loops({cols}, "j", "KILN_VECTORIZE");
       w_.line(acc + "[" + j[0] + "] = " + c_literal(0, n.type.dtype) + ";");
       close_loops(1);
-      if (!tb || !bt.empty()) {
+      if (!dots && (!tb || !bt.empty())) {
         const Index kk = open_loops({k}, "k", nullptr);
         e_.push_scope();
         const std::string av = e_.fresh("a");
@@ -463,6 +484,7 @@ private:
 
   /** Bytes the blocked matmuls pack into, after the scratch buffers. */
   int64_t gemm_workspace_ = 0;
+  GemmTiles tiles_;
 };
 
 std::string signature_block(const Schedule& sc, std::vector<ScratchSize>& scratch) {
@@ -606,10 +628,11 @@ CpuKernel render_cpu(const ir::Graph& g, const CpuOptions& options) {
     comment += line + "\n";
   }
   // The name comes from the content, so identical graphs share one cache entry and one symbol.
-  k.name = "kiln_" + hash_hex128(shared.functions + decls + body).substr(0, 16);
+  const std::string tiles = render_gemm_tiles(emitter.gemm_tiles());
+  k.name = "kiln_" + hash_hex128(tiles + shared.functions + decls + body).substr(0, 16);
   // One copy of the step, called by the entry point and by the epoch loop (a call per step
   // costs nanoseconds; a second inlined copy doubles clang's time).
-  const std::string head = comment + cpu_prelude() + kLoopMacros + "\n";
+  const std::string head = comment + cpu_prelude() + kLoopMacros + "\n" + tiles;
   const std::vector<size_t> starts = unit_starts(shared, options.max_units);
   auto unit = [&](size_t u) { // the body and the shared functions of unit u
     std::pair<std::string, std::string> out;

@@ -39,6 +39,10 @@ const OpDef kAddDef{
         [](VjpCtx& c) {
           return grads({grad(c), grad(c)});
         },
+    .jvp =
+        [](JvpCtx& c) {
+          return sum_of({tangent(c, 0), tangent(c, 1)});
+        },
     .scalar = [](const double* a, const Attrs&) { return a[0] + a[1]; },
     .render = "({0} + {1})",
     .commutative = true,
@@ -53,6 +57,11 @@ const OpDef kDivDef{
     .vjp =
         [](VjpCtx& c) {
           return grads({grad(c) / in(c, 1), -(grad(c) * out(c) / in(c, 1))});
+        },
+    .jvp =
+        [](JvpCtx& c) {
+          return sum_of({with(c, 0, [&](Val t) { return t / in(c, 1); }),
+                         with(c, 1, [&](Val t) { return -(t * out(c) / in(c, 1)); })});
         },
     .scalar = [](const double* a, const Attrs&) { return a[0] / a[1]; },
     .render = "({0} / {1})",
@@ -69,6 +78,12 @@ const OpDef kMaximumDef{
           const Val a = in(c, 0), b = in(c, 1);
           const Val wa = greater(a, b) + 0.5 * equal(a, b);
           return grads({grad(c) * wa, grad(c) * (1.0 - wa)});
+        },
+    .jvp =
+        [](JvpCtx& c) {
+          const Val wa = greater(in(c, 0), in(c, 1)) + 0.5 * equal(in(c, 0), in(c, 1));
+          return sum_of({with(c, 0, [&](Val t) { return t * wa; }),
+                         with(c, 1, [&](Val t) { return t * (1.0 - wa); })});
         },
     .scalar = [](const double* a, const Attrs&) { return a[0] > a[1] ? a[0] : a[1]; },
     .render = "kiln_max({0}, {1})",
@@ -87,6 +102,12 @@ const OpDef kMinimumDef{
           const Val wa = less(a, b) + 0.5 * equal(a, b);
           return grads({grad(c) * wa, grad(c) * (1.0 - wa)});
         },
+    .jvp =
+        [](JvpCtx& c) {
+          const Val wa = less(in(c, 0), in(c, 1)) + 0.5 * equal(in(c, 0), in(c, 1));
+          return sum_of({with(c, 0, [&](Val t) { return t * wa; }),
+                         with(c, 1, [&](Val t) { return t * (1.0 - wa); })});
+        },
     .scalar = [](const double* a, const Attrs&) { return a[0] < a[1] ? a[0] : a[1]; },
     .render = "kiln_min({0}, {1})",
     .commutative = true,
@@ -101,6 +122,11 @@ const OpDef kMulDef{
     .vjp =
         [](VjpCtx& c) {
           return grads({grad(c) * in(c, 1), grad(c) * in(c, 0)});
+        },
+    .jvp =
+        [](JvpCtx& c) {
+          return sum_of({with(c, 0, [&](Val t) { return t * in(c, 1); }),
+                         with(c, 1, [&](Val t) { return in(c, 0) * t; })});
         },
     .scalar = [](const double* a, const Attrs&) { return a[0] * a[1]; },
     .render = "({0} * {1})",
@@ -117,6 +143,12 @@ const OpDef kPowDef{
         [](VjpCtx& c) {
           const Val a = in(c, 0), b = in(c, 1);
           return grads({grad(c) * (b * pow(a, b - 1.0)), grad(c) * (log(a) * out(c))});
+        },
+    .jvp =
+        [](JvpCtx& c) {
+          const Val a = in(c, 0), b = in(c, 1);
+          return sum_of({with(c, 0, [&](Val t) { return t * (b * pow(a, b - 1.0)); }),
+                         with(c, 1, [&](Val t) { return t * (log(a) * out(c)); })});
         },
     .scalar = [](const double* a, const Attrs&) { return std::pow(a[0], a[1]); },
     .render = "kiln_pow({0}, {1})",
@@ -136,6 +168,12 @@ const OpDef kSelectDef{
           return std::vector<NodeId>{kNoGrad, select(cond, grad(c), zero).id(),
                                      select(cond, zero, grad(c)).id()};
         },
+    .jvp =
+        [](JvpCtx& c) {
+          if (!tangent(c, 1) && !tangent(c, 2))
+            return kNoGrad; // only the condition moved: flat
+          return select(in(c, 0), dot_or_zero(c, 1), dot_or_zero(c, 2)).id();
+        },
     .scalar = [](const double* a, const Attrs&) { return a[0] != 0.0 ? a[1] : a[2]; },
     .render = "(({0} != 0) ? {1} : {2})",
 };
@@ -149,6 +187,10 @@ const OpDef kSubDef{
     .vjp =
         [](VjpCtx& c) {
           return grads({grad(c), -grad(c)});
+        },
+    .jvp =
+        [](JvpCtx& c) {
+          return sum_of({tangent(c, 0), with(c, 1, [&](Val t) { return -t; })});
         },
     .scalar = [](const double* a, const Attrs&) { return a[0] - a[1]; },
     .render = "({0} - {1})",

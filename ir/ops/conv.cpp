@@ -250,6 +250,11 @@ constexpr WindowRule kInputGradRule{
 constexpr WindowRule kWeightGradRule{
     .element = weight_grad_element, .reread_operands = true, .conv = ConvProduct::WeightGrad};
 
+/** The three products are bilinear: J (dx, dw) = f(dx, w) + f(x, dw). */
+NodeId bilinear_jvp(JvpCtx& c) {
+  return multilinear_jvp(c, {0, 1});
+}
+
 } // namespace
 
 const OpDef kConv2dDef{
@@ -270,6 +275,7 @@ const OpDef kConv2dDef{
                         apply(Op::Conv2dWeightGrad, wi,
                               Attrs(a).set("kernel", std::vector<int64_t>{ws[2], ws[3]}))});
         },
+    .jvp = bilinear_jvp,
     .eval = conv2d_eval,
     .window = &kConv2dRule,
     .cost = 10,
@@ -291,6 +297,7 @@ const OpDef kConv2dInputGradDef{
                         apply(Op::Conv2dWeightGrad, wi,
                               Attrs(a).set("kernel", std::vector<int64_t>{ws[2], ws[3]}))});
         },
+    .jvp = bilinear_jvp,
     .eval = input_grad_eval,
     .window = &kInputGradRule,
     .cost = 10,
@@ -312,6 +319,7 @@ const OpDef kConv2dWeightGradDef{
                               Attrs(a).set("input", std::vector<int64_t>{xs[2], xs[3]})),
                         apply(Op::Conv2d, ci, a)});
         },
+    .jvp = bilinear_jvp,
     .eval = weight_grad_eval,
     .window = &kWeightGradRule,
     .cost = 10,

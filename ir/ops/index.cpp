@@ -73,6 +73,7 @@ const OpDef kGatherDef{
           const Val mask = one_hot(idx, x.shape()[static_cast<int>(last)], x.dtype());
           return std::vector<NodeId>{(mask * expand_to(grad(c), x.shape(), {last})).id(), kNoGrad};
         },
+    .jvp = [](JvpCtx& c) { return with(c, 0, [&](Val t) { return gather(t, in(c, 1)); })->id(); },
     .eval = gather_eval,
     .index_operand = 1,
     .index_bound = [](const InferCtx& c) { return c.in[0].shape.dims().back(); },

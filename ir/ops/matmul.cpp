@@ -64,6 +64,13 @@ const OpDef kMatMulDef{
             return grads({matmul(b, g, false, true), matmul(a, g)});
           return grads({matmul(b, g, true, true), matmul(g, a, true, true)});
         },
+    .jvp =
+        [](JvpCtx& c) {
+          const Attrs at = attrs(c);
+          const bool ta = at.i("ta") != 0, tb = at.i("tb") != 0;
+          return sum_of({with(c, 0, [&](Val t) { return matmul(t, in(c, 1), ta, tb); }),
+                         with(c, 1, [&](Val t) { return matmul(in(c, 0), t, ta, tb); })});
+        },
     .eval = matmul_eval,
 };
 

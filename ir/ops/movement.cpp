@@ -177,6 +177,7 @@ const OpDef kBroadcastDef{
     .infer = broadcast_rule,
     // Each input element fed several outputs: sum their cotangents.
     .vjp = [](VjpCtx& c) { return grads({sum_to(grad(c), in(c, 0).shape())}); },
+    .jvp = [](JvpCtx& c) { return broadcast_to(dot(c, 0), out(c).shape()).id(); },
     .eval = broadcast_eval,
 };
 
@@ -199,6 +200,13 @@ const OpDef kConcatDef{
           }
           return out;
         },
+    .jvp =
+        [](JvpCtx& c) {
+          std::vector<Val> parts;
+          for (size_t i = 0; i < c.tangents.size(); ++i)
+            parts.push_back(dot_or_zero(c, i));
+          return concat(parts, attrs(c).i("axis")).id();
+        },
     .eval = concat_eval,
 };
 
@@ -208,6 +216,7 @@ const OpDef kReshapeDef{
     .arity = 1,
     .infer = reshape_rule,
     .vjp = [](VjpCtx& c) { return grads({reshape(grad(c), in(c, 0).shape())}); },
+    .jvp = [](JvpCtx& c) { return reshape(dot(c, 0), out(c).shape()).id(); },
     .eval = [](const EvalCtx& c) { return Tensor(c.node.type.dtype, c.out_dims, c.in[0]->data); },
 };
 
@@ -236,6 +245,11 @@ const OpDef kSliceDef{
             parts.push_back(zeros(dim - end));
           return grads({concat(parts, axis)});
         },
+    .jvp =
+        [](JvpCtx& c) {
+          const Attrs a = attrs(c);
+          return slice(dot(c, 0), a.i("axis"), a.i("begin"), a.i("end")).id();
+        },
     .eval = slice_eval,
 };
 
@@ -253,6 +267,7 @@ const OpDef kTransposeDef{
             inverse[static_cast<size_t>(perm[i])] = static_cast<int64_t>(i);
           return grads({transpose(grad(c), inverse)});
         },
+    .jvp = [](JvpCtx& c) { return transpose(dot(c, 0), attrs(c).ints("perm")).id(); },
     .eval = transpose_eval,
 };
 

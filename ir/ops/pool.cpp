@@ -343,6 +343,7 @@ const OpDef kAvgPool2dDef{
               {apply(Op::AvgPool2dGrad, g,
                      pool_attrs(attrs(c)).set("input", std::vector<int64_t>{xs[2], xs[3]}))});
         },
+    .jvp = [](JvpCtx& c) { return multilinear_jvp(c, {0}); },
     .eval = avg_pool_eval,
     .window = &kAvgPoolRule,
 };
@@ -358,6 +359,7 @@ const OpDef kAvgPool2dGradDef{
           const Val u[] = {grad(c)};
           return grads({apply(Op::AvgPool2d, u, pool_attrs(attrs(c)))});
         },
+    .jvp = [](JvpCtx& c) { return multilinear_jvp(c, {0}); },
     .eval = avg_pool_grad_eval,
     .window = &kAvgPoolGradRule,
 };
@@ -373,6 +375,7 @@ const OpDef kMaxPool2dDef{
           const Val a[] = {in(c, 0), grad(c)};
           return std::vector<NodeId>{kNoGrad, apply(Op::MaxUnpool2d, a, pool_attrs(attrs(c))).id()};
         },
+    .jvp = [](JvpCtx& c) { return multilinear_jvp(c, {1}); },
     .eval = max_pool_eval,
     .window = &kMaxPoolRule,
 };
@@ -388,6 +391,7 @@ const OpDef kMaxUnpool2dDef{
           const Val a[] = {in(c, 0), grad(c)};
           return std::vector<NodeId>{kNoGrad, apply(Op::MaxPool2d, a, pool_attrs(attrs(c))).id()};
         },
+    .jvp = [](JvpCtx& c) { return multilinear_jvp(c, {1}); },
     .eval = unpool_eval,
     .window = &kUnpoolRule,
 };

@@ -52,6 +52,7 @@ const OpDef kDropoutDef{
           const Val a[] = {grad(c), in(c, 1)};
           return std::vector<NodeId>{apply(Op::Dropout, a, attrs(c)).id(), kNoGrad};
         },
+    .jvp = [](JvpCtx& c) { return multilinear_jvp(c, {0}); },
     .eval = dropout_eval,
     .render = "kiln_dropout({0}, {1}, {I}, {=seed}, {=p})",
     .positional = true,

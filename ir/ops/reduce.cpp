@@ -104,6 +104,14 @@ std::vector<NodeId> extremum_vjp(VjpCtx& c) {
   return grads({hit * expand_to(share, x.shape(), axes)});
 }
 
+/** Max and min: the tangent of the elements equal to the result, averaged over ties. */
+NodeId extremum_jvp(JvpCtx& c) {
+  const Val x = in(c, 0);
+  const auto axes = attrs(c).ints("axes");
+  const Val hit = equal(x, expand_to(out(c), x.shape(), axes));
+  return (sum(hit * dot(c, 0), axes) / sum(hit, axes)).id();
+}
+
 } // namespace
 
 const OpDef kMaxDef{
@@ -112,6 +120,7 @@ const OpDef kMaxDef{
     .arity = 1,
     .infer = reduce_rule,
     .vjp = extremum_vjp,
+    .jvp = extremum_jvp,
     .eval = reduce_eval,
     .reduce = &kMaxRule,
 };
@@ -128,6 +137,7 @@ const OpDef kMeanDef{
           const auto axes = attrs(c).ints("axes");
           return grads({expand_to(grad(c) / reduced_count(x, axes), x.shape(), axes)});
         },
+    .jvp = [](JvpCtx& c) { return mean(dot(c, 0), attrs(c).ints("axes")).id(); },
     .eval = reduce_eval,
     .reduce = &kMeanRule,
 };
@@ -138,6 +148,7 @@ const OpDef kMinDef{
     .arity = 1,
     .infer = reduce_rule,
     .vjp = extremum_vjp,
+    .jvp = extremum_jvp,
     .eval = reduce_eval,
     .reduce = &kMinRule,
 };
@@ -153,6 +164,7 @@ const OpDef kSumDef{
           const Val x = in(c, 0);
           return grads({expand_to(grad(c), x.shape(), attrs(c).ints("axes"))});
         },
+    .jvp = [](JvpCtx& c) { return sum(dot(c, 0), attrs(c).ints("axes")).id(); },
     .eval = reduce_eval,
     .reduce = &kSumRule,
 };

@@ -135,6 +135,30 @@ std::optional<NodeId> hoist_broadcast(Builder& b, const Node& n, const std::vect
   return b.make(Op::Broadcast, {op}, Attrs().set("shape", n.type.shape.dims()));
 }
 
+// Products with a factor that repeats one row (a direction that is the same at every point, as
+// d(u, x, j)'s e_j) need that row once: broadcast(r) B = broadcast(r B) (the first layer's
+// tangent), and A^T broadcast(r) = (1^T A)^T r, the column sums of A times r (its gradient).
+std::optional<NodeId> hoist_row_broadcast(Builder& b, const Node& n,
+                                          const std::vector<NodeId>& in) {
+  const bool ta = n.attrs.i("ta") != 0, tb = n.attrs.i("tb") != 0;
+  auto row_of = [&](NodeId x) -> std::optional<NodeId> {
+    if (!is(b, x, Op::Broadcast))
+      return std::nullopt;
+    const Shape& r = b.type(arg(b, x)).shape;
+    return r.rank() == 2 && r[0] == 1 ? std::optional(arg(b, x)) : std::nullopt;
+  };
+  if (const auto row = row_of(in[0]); row && !ta) {
+    const NodeId product = b.make(Op::MatMul, {*row, in[1]}, n.attrs);
+    return b.make(Op::Broadcast, {product}, Attrs().set("shape", n.type.shape.dims()));
+  }
+  if (const auto row = row_of(in[1]); row && ta && !tb) {
+    const Val a(b, in[0]);
+    const Val sums = sum_to(a, Shape{1, a.shape()[1]});
+    return matmul(sums, Val(b, *row), true, false).id();
+  }
+  return std::nullopt;
+}
+
 } // namespace
 
 Graph simplify(const Graph& g) {
@@ -149,6 +173,8 @@ Graph simplify(const Graph& g) {
           return hoist_broadcast(b, n, in);
         case OpKind::Movement:
           return movement(b, n, in);
+        case OpKind::MatMul:
+          return hoist_row_broadcast(b, n, in);
         default:
           return std::nullopt;
         }

@@ -485,3 +485,37 @@ TEST_CASE("elementwise<Op> and reduce<Op> reach any op of the registry, each the
     CHECK(c.builder().node(v.id()).op == op);
   }
 }
+
+TEST_CASE("point sets have their own row counts, and columns, d, d2 and laplacian reach inputs") {
+  // u(x, y) = x^2 y + sin(y) at 3 interior points: u_x = 2xy, u_xx = 2y, u_yy = -sin(y).
+  Points p(3, {2}, "interior");
+  const Expr x = column(p, 0), y = column(p, 1);
+  const Expr u = mul(mul(x, x), y) + sin(y);
+  const Bindings at = bind({{"interior", f64({3, 2}, {0.5, 1.0, -1.0, 2.0, 2.0, -0.5})}});
+  const Tensor ux = eval(d(u, p, 0), at), uxx = eval(d2(u, p, 0), at);
+  const Tensor uyy = eval(d2(u, p, 1), at), lap = eval(laplacian(u, p, 2), at);
+  const Tensor xs = eval(x, at), ys = eval(y, at);
+  CHECK(ux.dims == std::vector<int64_t>{3, 1});
+  for (int64_t i = 0; i < 3; ++i) {
+    CHECK(ux[i] == Approx(2 * xs[i] * ys[i]));
+    CHECK(uxx[i] == Approx(2 * ys[i]));
+    CHECK(uyy[i] == Approx(-std::sin(ys[i])));
+    CHECK(lap[i] == Approx(2 * ys[i] - std::sin(ys[i])));
+  }
+  CHECK(eval(column(p, -1), at).data == ys.data);
+  // jvp with any direction: d/dt u(p + t v) at t = 0.
+  const Tensor j =
+      eval(jvp(u, p, Points(3, {2}, "v")),
+           bind({{"interior", at.at("interior")}, {"v", f64({3, 2}, {1, 0, 0, 1, 1, 1})}}));
+  CHECK(j[0] == Approx(2 * 0.5 * 1.0));       // along x
+  CHECK(j[1] == Approx(1.0 + std::cos(2.0))); // along y: x^2 + cos(y)
+  CHECK(j[2] == Approx(2 * 2.0 * -0.5 + 4.0 + std::cos(-0.5)));
+  // A learnable scalar.
+  Param<> c = Param<>::scalar("c", 0.25);
+  CHECK(init_parameters(lower({{"cu", c * u}}).params, 1).at("c").data ==
+        std::vector<double>{0.25});
+  CHECK_THROWS_WITH(eval(d(u, p, 2), at),
+                    Catch::Matchers::StartsWith("[d] column 2 of f64[3,2]: expected points"));
+  CHECK_THROWS_WITH(eval(columns(p, 1, 1), at),
+                    Catch::Matchers::StartsWith("[columns] [1, 1) is empty or outside the 2"));
+}

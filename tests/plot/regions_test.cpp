@@ -140,6 +140,24 @@ TEST_CASE("heatmap: viridis from the smallest to the largest value, with a colou
   CHECK(bottom_min);
   CHECK(dark_pixels(img, (f.left + f.right) / 2 - 100, 0, (f.left + f.right) / 2 + 100, f.top - 4) >
         100);
+  // A table's cells are parted by white lines.
+  CHECK(img.at(static_cast<int>(std::lround(f.px(1.0))), static_cast<int>(f.py(0.5)) + 30) ==
+        kWhite);
+}
+
+TEST_CASE("heatmap: a field on a fine grid is drawn without lines between its cells", "[plot]") {
+  const TempDir dir("plot-field");
+  const std::string path = dir.file("field.png");
+  Eigen::MatrixXd v(100, 100);
+  for (int i = 0; i < 100; ++i)
+    for (int j = 0; j < 100; ++j)
+      v(i, j) = std::sin(0.05 * i) * std::cos(0.03 * j);
+  const Frame f = heatmap(path, "u", v, {}, {}, "x", "y", false);
+  const PngImage img = load_png(path);
+  int white = 0;
+  for (int x = f.left + 1; x < f.right; ++x)
+    white += img.at(x, (f.top + f.bottom) / 2) == kWhite;
+  CHECK(white == 0);
 }
 
 TEST_CASE("heatmap: log colours put the geometric mean in the middle; NaN is grey", "[plot]") {

@@ -145,6 +145,13 @@ TEST_CASE(
     // The three products with ta, and the one with 4 KiB rows.
     CHECK(count(exe.kernel().source, "A packed") == 4);
     CHECK(count(exe.kernel().source, "in blocks of") == 3);
+    // One micro-kernel per layout of A (packed, or rows 70, 64, 512 or `deep` apart), mode (one
+    // pass, or adding to partial sums) and row count, shared by the products that need it: 7 for
+    // 9. The AVX-512 tile's rows split a static row count evenly: 61 rows as 5 x 13 (not 4 x 14
+    // and 5), 17 as 2 x 9, 20 as 2 x 10, 130 as 10 x 13; 56 keeps 4 x 14.
+    CHECK(count(exe.kernel().source, "static void kiln_tile_") == 7);
+    for (const char* rows : {"tile (13 rows", "tile (9 rows", "tile (10 rows", "tile (14 rows"})
+      CHECK(exe.kernel().source.find(rows) != std::string::npos);
     check(exe, g, random_values(g, 1, 7), t);
   }
 }
@@ -157,15 +164,18 @@ TEST_CASE(
     add_product(b, {kBatch, 80, 60, false, true}, t, Epilogue::TwoOutputs, "1");
     add_product(b, {kBatch, 70, 66, true, false}, t, Epilogue::BiasTanh, "2");
     add_product(b, {kBatch, 20, t == DType::F32 ? 600 : 300}, t, Epilogue::TwoOutputs, "3");
-    // A repeated layer: the same code up to buffer names, which must stay apart.
+    // A repeated layer: the same code up to buffer names, so one shared function (the tiles are
+    // file-scope functions, not part of the blocks), called with each layer's buffers.
     add_product(b, {kBatch, 64, 64}, t, Epilogue::BiasTanh, "4");
     const ir::Graph g = b.graph();
     Executable exe =
         Executable::compile(g, {.name = "gemm_batch", .cpu_units = 1}); // one text to inspect
-    REQUIRE(count(exe.kernel().source, "blocked GEMM") == 5);
+    REQUIRE(count(exe.kernel().source, "blocked GEMM") == 5); // comments stay at the calls
     CHECK(count(exe.kernel().source, "in blocks of") == 1);
-    // The rule switches to the blocked GEMM at N = max(8, ceil(48^3 / (cols * depth))).
-    CHECK(exe.kernel().source.find("if (N >= 27)") != std::string::npos);
+    CHECK(count(exe.kernel().source, "// Shared by 2 groups of this step.") == 1);
+    // The rule switches to the blocked GEMM at N = max(8, ceil(48^3 / (cols * depth))), here in
+    // the shared function, whose first parameter is N.
+    CHECK(exe.kernel().source.find("if (P0 >= 27)") != std::string::npos);
     for (int64_t batch : {1, 13, 26, 27, 29, 100, 141}) {
       INFO(to_string(t) << " batch " << batch);
       check(exe, g, random_values(g, batch, static_cast<uint64_t>(batch)), t);

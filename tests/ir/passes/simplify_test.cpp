@@ -181,3 +181,35 @@ TEST_CASE("simplify: elementwise ops on broadcasts run at the small shape") {
   )";
   check_pass(simplify, mixed, mixed);
 }
+
+TEST_CASE("simplify: a product with a repeated row needs the row once") {
+  // d(u, x, j)'s direction e_j is one row at every point: the first layer's tangent is
+  // broadcast(e_j) W^T, and its weight gradient G^T broadcast(e_j).
+  const char* leaves = R"(
+    %g = input {name="g"} : f64[N,4]
+    %w = param {name="w"} : f64[4,3]
+    %one = constant {value=1.0} : f64[1,1]
+    %zero = constant {value=0.0} : f64[1,2]
+    %e = concat(%one, %zero) {axis=1} : f64[1,3]
+    %be = broadcast(%e) {shape=[N,3]} : f64[N,3]
+  )";
+  const std::string tangent =
+      std::string(leaves) + "%t = matmul(%be, %w) {ta=0, tb=1} : f64[N,4]\noutput t = %t";
+  check_pass(simplify, tangent, std::string(leaves) + R"(
+    %p = matmul(%e, %w) {ta=0, tb=1} : f64[1,4]
+    %t = broadcast(%p) {shape=[N,4]} : f64[N,4]
+    output t = %t
+  )");
+  const std::string gradient =
+      std::string(leaves) + "%d = matmul(%g, %be) {ta=1, tb=0} : f64[4,3]\noutput d = %d";
+  const Graph got = simplify(parse_graph(gradient));
+  // Column sums of g times the row, with no [N, 3] operand left.
+  for (const Node& n : got.nodes())
+    if (n.op == Op::MatMul)
+      for (NodeId i : n.inputs)
+        CHECK(got.node(i).type.shape.dims() != std::vector<int64_t>{kBatch, 3});
+  for (const std::string& text : {tangent, gradient}) {
+    const Graph before = parse_graph(text);
+    kiln::test::check_same_values(before, simplify(before), 11);
+  }
+}

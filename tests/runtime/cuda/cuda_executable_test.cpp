@@ -17,6 +17,7 @@
 #include "tests/support/compare.h"
 #include "tests/support/random_graph.h"
 #include "tests/support/skip.h"
+#include "train/problem.h"
 #include "trainer/trainer.h"
 
 using namespace kiln;
@@ -350,4 +351,40 @@ TEST_CASE("training the course's networks on the device reaches the CPU's accura
     CHECK(acc[1] > 0.8);
     CHECK(std::abs(acc[1] - acc[0]) <= 0.03);
   }
+}
+
+TEST_CASE("a physics-informed step on the device: point sets of 24 and 8 rows, u_t and u_xx") {
+  KILN_REQUIRE_DEVICE();
+  // The heat problem's step (kiln_bench W6) at a size the emulator runs in a moment: input
+  // derivatives by forward mode, their weight gradients, two point sets, Adam, one kernel call.
+  nn::Sequential net{nn::Linear(2, 8), nn::Tanh(), nn::Linear(8, 8), nn::Tanh(), nn::Linear(8, 1)};
+  Points interior(24, {2}, "interior"), boundary(8, {2}, "boundary");
+  const Expr u = net(interior), x = column(interior, 0), t = column(interior, 1);
+  train::Problem p;
+  p.terms.push_back({"residual", mean(square(d(u, interior, 1) - d2(u, interior, 0) -
+                                             mul(exp(-t), sin(3.0 * x))))});
+  p.terms.push_back({"boundary", 4.0 * mean(square(net(boundary)))});
+  p.optimizer = std::make_shared<optim::Adam>(1e-2);
+  const train::ProblemGraphs g = train::build(p);
+  Executable cpu = Executable::compile(g.step->graph, {.name = "pinn", .updates = g.step->updates});
+  Executable gpu = Executable::compile(
+      g.step->graph, {.name = "pinn", .updates = g.step->updates, .device = Device::cuda(0)});
+  for (Executable* e : {&cpu, &gpu})
+    e->set_params(init_parameters(g.params, 5, ir::DType::F64));
+  MatrixRM xi(24, 2), xb(8, 2);
+  for (int i = 0; i < 24; ++i)
+    xi.row(i) << std::sin(1.7 * i), 0.4 * (i % 7);
+  for (int i = 0; i < 8; ++i)
+    xb.row(i) << (i % 2 ? 1.0f : -1.0f), 0.3 * i;
+  const MatrixRM lr = MatrixRM::Constant(1, 1, 1e-2f);
+  const Feed feed = {{"interior", xi}, {"boundary", xb}, {"lr", lr}};
+  for (int s = 0; s < 4; ++s) {
+    const auto a = cpu.run(feed), b = gpu.run(feed);
+    for (const char* out : {"loss", "loss:residual", "loss:boundary"}) {
+      INFO("step " << s << ", " << out << ": " << a.at(out)(0, 0) << " on the CPU, "
+                   << b.at(out)(0, 0) << " on the device");
+      CHECK(std::abs(a.at(out)(0, 0) - b.at(out)(0, 0)) <= 1e-4 * (1 + std::abs(a.at(out)(0, 0))));
+    }
+  }
+  CHECK(max_param_difference(cpu, gpu) <= 1e-4);
 }

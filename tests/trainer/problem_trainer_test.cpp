@@ -1,0 +1,149 @@
+// ProblemTrainer: point sets of different sizes in one fused step, weighted loss terms in the
+// history, L-BFGS after Adam, and the physics-informed problem it exists for.
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <numbers>
+
+#include "base/error.h"
+#include "frontend/kiln.h"
+#include "io/points.h"
+#include "ir/interpret.h"
+#include "ir/passes.h"
+#include "trainer/problem_trainer.h"
+
+using namespace kiln;
+
+namespace {
+
+constexpr double kPi = std::numbers::pi;
+
+/**
+ * u'' = -pi^2 sin(pi x) on (0, 1), u(0) = u(1) = 0, whose solution is sin(pi x): 24 interior
+ * points and 2 boundary points, a 1-16-16-1 tanh network.
+ */
+struct Poisson1d {
+  nn::Sequential net{nn::Linear(1, 16), nn::Tanh(), nn::Linear(16, 16), nn::Tanh(),
+                     nn::Linear(16, 1)};
+  Points interior{24, {1}, "interior"}, boundary{2, {1}, "boundary"};
+  Input<1> grid{"grid"};
+  data::BoxDomain domain{{0.0}, {1.0}};
+
+  train::Problem problem(double lr = 1e-2, bool sgd = false) {
+    train::Problem p;
+    const Expr u = net(interior);
+    const Expr f = -kPi * kPi * sin(kPi * interior);
+    p.terms = {{"residual", mean(square(d2(u, interior, 0) - f))},
+               {"boundary", mean(square(net(boundary))), 10.0}};
+    p.predictions = {{"u", net(grid)}};
+    p.optimizer = sgd ? std::shared_ptr<optim::Optimizer>(std::make_shared<optim::SGD>(lr))
+                      : std::make_shared<optim::Adam>(lr);
+    return p;
+  }
+  PointValues draw(Rng& rng) const {
+    return {{"interior", domain.interior(24, rng)}, {"boundary", domain.boundary(2, rng)}};
+  }
+};
+
+} // namespace
+
+TEST_CASE("ProblemTrainer: point sets of 24 and 2 rows in one step; Adam, then L-BFGS") {
+  Poisson1d pde;
+  ProblemTrainer t(pde.problem());
+  auto draw = [&](Rng& rng) { return pde.draw(rng); };
+  const History h = t.fit(
+      draw,
+      {.iterations = 600, .resample_every = 50, .log_every = 100, .seed = 3, .progress = false});
+  REQUIRE(h.epochs.size() == 6);
+  CHECK(h.epochs.back().running_loss < 0.1 * h.epochs.front().running_loss);
+  REQUIRE(h.epochs.back().terms.size() == 2);
+  CHECK(h.epochs.back().terms[0].first == "residual");
+  CHECK(h.epochs.back().terms[1].first == "boundary");
+  CHECK(t.iterations_done() == 600);
+
+  const double before = t.evaluate(pde.draw(*std::make_unique<Rng>(11)))[0].second;
+  const LbfgsReport r = t.lbfgs(draw, {.max_iterations = 300});
+  INFO("L-BFGS stopped on " << r.stop << " after " << r.iterations << " iterations, loss "
+                            << r.loss);
+  CHECK(r.iterations > 10);
+  CHECK(r.loss < 1e-3);
+  CHECK(r.terms.size() == 3); // loss, residual, boundary
+  CHECK(t.evaluate(pde.draw(*std::make_unique<Rng>(11)))[0].second < before);
+
+  // The network now solves the equation: close to sin(pi x) everywhere in [0, 1].
+  MatrixRM xs(101, 1);
+  for (int i = 0; i <= 100; ++i)
+    xs(i, 0) = static_cast<float>(i / 100.0);
+  const MatrixRM u = t.predict({{"grid", xs}}).at("u");
+  double err = 0, norm = 0;
+  for (int i = 0; i <= 100; ++i) {
+    const double exact = std::sin(kPi * xs(i, 0));
+    err += (u(i, 0) - exact) * (u(i, 0) - exact);
+    norm += exact * exact;
+  }
+  CHECK(std::sqrt(err / norm) < 2e-2);
+}
+
+TEST_CASE("ProblemTrainer: the fused step's loss terms are the interpreter's") {
+  Poisson1d pde;
+  train::Problem p = pde.problem();
+  ProblemTrainer t(p);
+  Rng rng(5);
+  const PointValues pts = pde.draw(rng);
+  t.fit([&](Rng&) { return pts; }, {.iterations = 1, .seed = 2, .progress = false});
+  const auto got = t.evaluate(pts);
+  // The same problem's evaluation graph in f64, at the weights the trainer holds.
+  const train::ProblemGraphs g = train::build(p);
+  ir::Bindings at;
+  for (const std::string& name : t.param_names()) {
+    const MatrixRM m = t.param(name);
+    ir::Tensor v(ir::DType::F32, {m.size()});
+    for (int64_t i = 0; i < m.size(); ++i)
+      v[i] = m.data()[i];
+    at.emplace(name, v);
+  }
+  for (const auto& [name, m] : pts) {
+    ir::Tensor v(ir::DType::F32, {m.rows(), m.cols()});
+    for (int64_t i = 0; i < m.size(); ++i)
+      v[i] = m.data()[i];
+    at.emplace(name, v);
+  }
+  const ir::Graph eval = ir::optimize(g.eval);
+  for (const auto& [name, value] : got) {
+    INFO(name);
+    // Param shapes as the graph declares them.
+    ir::Bindings typed;
+    for (const auto& [leaf, v] : at) {
+      auto id = eval.find_leaf(ir::Op::Param, leaf);
+      if (!id)
+        id = eval.find_leaf(ir::Op::Input, leaf);
+      if (!id)
+        continue;
+      typed.emplace(leaf, ir::Tensor(v.dtype, eval.node(*id).type.shape.concrete(1), v.data));
+    }
+    const double want =
+        ir::interpret_node(eval, eval.output(name == "loss" ? "loss" : "loss:" + name), typed)[0];
+    CHECK(value == Approx(want).epsilon(1e-4));
+  }
+}
+
+TEST_CASE("ProblemTrainer: errors name what is missing") {
+  Poisson1d pde;
+  ProblemTrainer t(pde.problem());
+  CHECK_THROWS_WITH(
+      t.fit([](Rng&) { return PointValues{}; }, {.iterations = 1, .progress = false}),
+      "[ProblemTrainer] the points give no input 'interior' (the problem's inputs: interior, "
+      "boundary, lr)");
+  train::Problem none;
+  CHECK_THROWS_WITH(ProblemTrainer(none), "[ProblemTrainer] the problem has no optimizer");
+  ProblemTrainer fresh(pde.problem());
+  CHECK_THROWS_WITH(fresh.predict({}),
+                    "[ProblemTrainer] predict() before fit(): the problem is not compiled yet");
+  // A learning rate that diverges: the weights come back.
+  Poisson1d wild;
+  ProblemTrainer w(wild.problem(1e3, true));
+  CHECK_THROWS_AS(w.fit([&](Rng& rng) { return wild.draw(rng); },
+                        {.iterations = 2000, .log_every = 1000, .progress = false}),
+                  TrainingError);
+}
