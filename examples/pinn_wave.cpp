@@ -22,9 +22,9 @@
 int main(int argc, char** argv) {
   using namespace kiln;
   constexpr double kPi = std::numbers::pi, kSpeed = 2.0;
-  int interior = 512, boundary = 64, initial = 64, lbfgs = 2000, width = 32;
+  int interior = 512, boundary = 64, initial = 64, lbfgs = 5000, width = 32;
   const examples::Options o = examples::parse_options(
-      argc, argv, {.epochs = 5000, .lr = 3e-3},
+      argc, argv, {.epochs = 5000, .lr = 3e-3, .full_batch = true},
       "pinn_wave: u_tt - 4 u_xx = 0, a standing wave on (-1, 1) x (0, 1) (dnn101's wave "
       "equation). --epochs counts full-batch Adam iterations.",
       [&](CLI::App& app) {
@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
   const Expr ui = u(pi), u0 = u(p0);
   train::Problem p;
   p.terms = {{"residual", mean(square(d2(ui, pi, 1) - (kSpeed * kSpeed) * d2(ui, pi, 0)))},
-             {"boundary", mean(square(u(pb)))},
+             {"boundary", mean(square(u(pb))), 10.0},
              {"initial", mean(square(u0 - sin(kPi * column(p0, 0)))), 10.0},
              {"velocity", mean(square(d(u0, p0, 1))), 10.0}};
   Input<2> grid("grid");

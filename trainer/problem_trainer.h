@@ -10,7 +10,7 @@
 //     return kiln::PointValues{{"interior", box.interior(256, rng)}, {"boundary", ...}};
 //   };
 //   t.fit(draw, {.iterations = 5000, .resample_every = 100});  // the problem's optimizer
-//   t.lbfgs({.max_iterations = 500});                          // on the last points drawn
+//   t.lbfgs(draw, {.max_iterations = 500});                    // on the last points drawn
 //   MatrixRM u = t.predict({{"grid", grid}}).at("u");
 
 #include <functional>

@@ -14,6 +14,7 @@ BUILD=${BUILD:-build}
 ROUNDS=${ROUNDS:-3}
 PY=${PEER_PYTHON:-python3}
 OUT=${OUT:-$(mktemp -d)}
+mkdir -p "$OUT"
 bench="$BUILD/bench/harness/kiln_bench"
 [[ -x $bench ]] || { echo "run.sh: no $bench (build kiln_bench first)" >&2; exit 2; }
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
