@@ -102,10 +102,6 @@ public:
     const Layout l = layout(d_);
     w_.line("char* kiln_chunks = " + d_.workspace + " + " + ll(l.shared_bytes) + ";");
     if (d_.product == ConvProduct::WeightGrad) {
-      // Every chunk's partial sums start at zero, whether it gets images or not.
-      for (int c = 0; c < kCpuMaxChunks; ++c)
-        fill("((" + t_ + "*)(kiln_chunks + " + ll(c * l.chunk_bytes + l.part_offset) + "))",
-             g_.taps * g_.opad);
       weight_tiles();
       weight_grad(epilogue, l);
     } else {
@@ -382,9 +378,13 @@ private:
    * over the image's pixels; the epilogue runs once all images are in.
    */
   void weight_grad(const ConvEpilogue& epilogue, const Layout& l) {
+    // Which chunks ran: each zeroes its own partial sums, and only theirs are added up.
+    w_.line("char kiln_used[" + ll(kCpuMaxChunks) + "] = {0};");
     open_images(l);
+    w_.line("kiln_used[kiln_chunk] = 1;");
     w_.line(t_ + "* __restrict kiln_pk = (" + t_ + "*)(kiln_area + " + ll(l.dy_offset) + ");");
     w_.line(t_ + "* __restrict kiln_part = (" + t_ + "*)(kiln_area + " + ll(l.part_offset) + ");");
+    fill("kiln_part", g_.taps * g_.opad);
     fill("kiln_pk", g_.panels * g_.pflat * g_.nr);
     loop("kiln_n", "kiln_n0", "kiln_n1");
     pack_image();
@@ -412,15 +412,25 @@ private:
     w_.close();
     w_.close(); // n
     close_images();
-    // The chunks' partial sums, added into the first chunk's.
-    const std::string part = "((" + t_ + "*)(kiln_chunks + " + ll(l.part_offset) + "))";
-    w_.line(t_ + "* __restrict kiln_part = " + part + ";");
-    for (int c = 1; c < kCpuMaxChunks; ++c) {
-      loop("kiln_z", "0", ll(g_.taps * g_.opad), "1", "KILN_ROLLED_VECTOR");
-      w_.line("kiln_part[kiln_z] += ((" + t_ + "*)(kiln_chunks + " +
-              ll(c * l.chunk_bytes + l.part_offset) + "))[kiln_z];");
-      w_.close();
-    }
+    // The partial sums of the chunks that ran, added into the first one's (zeros if none ran).
+    const std::string area = "(" + t_ + "*)(kiln_chunks + kiln_k * " + ll(l.chunk_bytes) + " + " +
+                             ll(l.part_offset) + ")";
+    w_.line(t_ + "* kiln_part = 0;");
+    w_.open("for (int kiln_k = 0; kiln_k < " + ll(kCpuMaxChunks) + "; ++kiln_k)");
+    w_.line("if (!kiln_used[kiln_k]) continue;");
+    w_.line("const " + t_ + "* __restrict kiln_src = " + area + ";");
+    w_.open("if (!kiln_part)");
+    w_.line("kiln_part = " + area + ";");
+    w_.line("continue;");
+    w_.close();
+    loop("kiln_z", "0", ll(g_.taps * g_.opad), "1", "KILN_ROLLED_VECTOR");
+    w_.line("kiln_part[kiln_z] += kiln_src[kiln_z];");
+    w_.close();
+    w_.close();
+    w_.open("if (!kiln_part)");
+    w_.line("kiln_part = (" + t_ + "*)(kiln_chunks + " + ll(l.part_offset) + ");");
+    fill("kiln_part", g_.taps * g_.opad);
+    w_.close();
     // dw[o, c, ky, kx] is the sum at tap row (c, ky, kx), column o.
     loop("kiln_o", "0", ll(d_.o));
     loop("kiln_c0", "0", ll(d_.c));
