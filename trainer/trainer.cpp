@@ -2,7 +2,6 @@
 
 #include <unistd.h>
 
-#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -19,20 +18,6 @@
 namespace kiln {
 
 namespace {
-
-/** Rows per call when evaluating a data set (Trainer::evaluate and the epochs' statistics). */
-constexpr int64_t kEvalRows = 1024;
-
-/** Rows [r0, r0 + rows) of a row-major view. */
-HostView block(const HostView& v, int64_t r0, int64_t rows) {
-  std::vector<int64_t> dims = v.dims;
-  int64_t per_row = 1;
-  for (size_t i = 1; i < dims.size(); ++i)
-    per_row *= dims[i];
-  dims[0] = rows;
-  return HostView(static_cast<const char*>(v.data) + r0 * per_row * ir::dtype_bytes(v.dtype),
-                  v.dtype, std::move(dims));
-}
 
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) {
@@ -115,8 +100,9 @@ struct Trainer::State {
                                             .device = device,
                                             .tf32 = tf32});
     });
+    // The evaluation of a whole data set is one call (the fused evaluation), data read in place.
     auto eval_f = std::async(std::launch::async, [&] {
-      return Executable::compile(g.eval, {.name = "eval", .device = device});
+      return Executable::compile(g.eval, {.name = "eval", .evaluate = g.epoch, .device = device});
     });
     predict.emplace(Executable::compile(g.predict, {.name = "predict", .device = device}));
     eval.emplace(eval_f.get());
@@ -178,25 +164,14 @@ struct Trainer::State {
       step->set_param(names[i], snap[i]);
   }
 
-  /**
-   * Loss and accuracy over `d`, in blocks of kEvalRows rows (each block's means weighted by its
-   * rows), so that a large set's activations are never all in memory at once (55,000 images of
-   * the CNN's second feature maps alone take 8 GB).
-   */
   Metrics evaluate(const data::Dataset& d) {
-    const HostView x(d.x);
-    const HostView target = loss.classification ? HostView(d.labels) : HostView(d.y);
-    const int64_t n = d.rows();
+    const void* targets = loss.classification ? static_cast<const void*>(d.labels.data())
+                                              : static_cast<const void*>(d.y.data());
+    const std::vector<double> out = eval->evaluate(d.rows(), {d.x.data(), targets});
     Metrics m;
-    m.loss = m.accuracy = 0;
-    for (int64_t r0 = 0; r0 < std::max<int64_t>(n, 1); r0 += kEvalRows) {
-      const int64_t rows = std::min(kEvalRows, n - r0);
-      const auto out = eval->run({{"y", block(x, r0, rows)}, {"c", block(target, r0, rows)}});
-      const double share = n > 0 ? static_cast<double>(rows) / static_cast<double>(n) : 1.0;
-      m.loss += share * out.at("loss")(0, 0);
-      if (loss.classification)
-        m.accuracy += share * out.at("acc")(0, 0);
-    }
+    m.loss = out[0];
+    if (loss.classification)
+      m.accuracy = out[1];
     return m;
   }
 

@@ -44,10 +44,11 @@ struct CnnPeer {
 
 std::vector<CnnPeer> cnn_peers() {
   std::vector<CnnPeer> peers;
-  // kiln runs a convolution's images on its thread pool (runtime/cpu/thread_pool.h).
+  // kiln splits a convolution's images over the runtime's pool (runtime/cpu/thread_pool.h)
+  // when its kernel is compiled with more than one thread, as step_benchmark does.
   peers.push_back({"kiln",
                    [](const CnnSpec& s) { return trainer_of(std::make_shared<KilnCnn>(s)); },
-                   runtime::set_cpu_threads});
+                   [](int n) { runtime::ThreadPool::instance().set_threads(n); }});
 #ifdef KILN_BENCH_HAVE_TORCH
   peers.push_back({"torch",
                    [](const CnnSpec& s) { return trainer_of(std::make_shared<TorchCnn>(s)); },

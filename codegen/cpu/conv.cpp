@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "base/error.h"
-#include "codegen/cpu/renderer.h"
+#include "codegen/cpu/parallel.h"
 
 namespace kiln::codegen {
 
@@ -63,12 +63,17 @@ Geometry geometry(const ConvDesc& d) {
 
 /**
  * The workspace: what every chunk of images shares (the forward's packed weights), then one area
- * per chunk (codegen::kCpuMaxChunks of them) with its padded image, and for the weight gradient
- * its packed dy and its partial sums.
+ * per worker (codegen::kCpuMaxWorkers of them when the images split over threads, else one) with
+ * its padded image, and for the weight gradient its packed dy and its partial sums.
  */
 struct Layout {
   int64_t shared_bytes, image_offset, dy_offset, part_offset, chunk_bytes, total;
 };
+
+/** Workspace areas: one per worker of the pool when the images split over threads. */
+int64_t workers(const ConvDesc& d) {
+  return d.threads > 1 ? kCpuMaxWorkers : 1;
+}
 
 Layout layout(const ConvDesc& d) {
   const Geometry g = geometry(d);
@@ -80,7 +85,7 @@ Layout layout(const ConvDesc& d) {
   l.dy_offset = align64(g.image * e);
   l.part_offset = l.dy_offset + (wgrad ? align64(g.panels * g.pflat * g.nr * e) : 0);
   l.chunk_bytes = l.part_offset + (wgrad ? align64(g.taps * g.opad * e) : 0);
-  l.total = l.shared_bytes + kCpuMaxChunks * l.chunk_bytes;
+  l.total = l.shared_bytes + workers(d) * l.chunk_bytes;
   return l;
 }
 
@@ -96,7 +101,7 @@ public:
                 " channels of ", d_.h, "x", d_.w, " padded by ", d_.ph, "x", d_.pw, ", ", d_.kh,
                 "x", d_.kw, " taps (dilation ", d_.dh, "x", d_.dw, "), ", d_.o,
                 " output channels in panels of ", g_.nr, ", output ", d_.oh, "x", d_.ow,
-                "; images in parallel chunks"));
+                d_.threads > 1 ? "; images over threads" : ""));
     w_.open("");
     macros();
     const Layout l = layout(d_);
@@ -139,22 +144,32 @@ private:
   }
 
   /**
-   * Opens the loop over the images of one chunk: a lambda over [kiln_n0, kiln_n1) that
-   * kiln_parallel_for (runtime/cpu/thread_pool.h) runs on several threads, each chunk with its
-   * own area of the workspace (kiln_area); close with close_images().
+   * Opens the loop over the images of one worker, [kiln_n0, kiln_n1), with its own area of the
+   * workspace (kiln_area): with threads, the body of a lambda that kiln_parallel
+   * (codegen/cpu/parallel.h) runs on the runtime's pool; close with close_images().
    */
   void open_images(const Layout& l) {
-    w_.open("auto kiln_images = [&](long long kiln_chunk, long long kiln_n0, long long kiln_n1)");
+    if (d_.threads > 1) {
+      w_.open("auto kiln_images = [&](long long kiln_n0, long long kiln_n1, int kiln_chunk)");
+    } else {
+      w_.open("");
+      w_.line("const long long kiln_n0 = 0, kiln_n1 = " + c_dim(d_.batch) + ";");
+      w_.line("const int kiln_chunk = 0;");
+    }
     w_.line("char* kiln_area = kiln_chunks + kiln_chunk * " + ll(l.chunk_bytes) + ";");
     w_.line(t_ + "* __restrict kiln_xp = (" + t_ + "*)(kiln_area + " + ll(l.image_offset) + ");");
     fill("kiln_xp", g_.image);
   }
   void close_images() {
+    if (d_.threads <= 1) {
+      w_.close();
+      return;
+    }
     w_.close(";");
-    w_.line("if (kiln_parallel_for) kiln_parallel_for(kiln_run_chunk<decltype(kiln_images)>, "
-            "&kiln_images, " +
-            c_dim(d_.batch) + ");");
-    w_.line("else kiln_images(0, 0, " + c_dim(d_.batch) + ");");
+    // Threads pay when the images' multiply-adds reach codegen::kCpuParallelFlops.
+    const double per_image = 2.0 * static_cast<double>(d_.o * d_.oh * d_.ow * d_.c * d_.kh * d_.kw);
+    w_.line("kiln_parallel(" + c_dim(d_.batch) + ", (double)" + c_dim(d_.batch) + " * " +
+            str(per_image) + ", kiln_images);");
   }
 
   /** `v = 0` over `count` elements of `name`. */
@@ -379,7 +394,7 @@ private:
    */
   void weight_grad(const ConvEpilogue& epilogue, const Layout& l) {
     // Which chunks ran: each zeroes its own partial sums, and only theirs are added up.
-    w_.line("char kiln_used[" + ll(kCpuMaxChunks) + "] = {0};");
+    w_.line("char kiln_used[" + ll(workers(d_)) + "] = {0};");
     open_images(l);
     w_.line("kiln_used[kiln_chunk] = 1;");
     w_.line(t_ + "* __restrict kiln_pk = (" + t_ + "*)(kiln_area + " + ll(l.dy_offset) + ");");
@@ -416,7 +431,7 @@ private:
     const std::string area = "(" + t_ + "*)(kiln_chunks + kiln_k * " + ll(l.chunk_bytes) + " + " +
                              ll(l.part_offset) + ")";
     w_.line(t_ + "* kiln_part = 0;");
-    w_.open("for (int kiln_k = 0; kiln_k < " + ll(kCpuMaxChunks) + "; ++kiln_k)");
+    w_.open("for (int kiln_k = 0; kiln_k < " + ll(workers(d_)) + "; ++kiln_k)");
     w_.line("if (!kiln_used[kiln_k]) continue;");
     w_.line("const " + t_ + "* __restrict kiln_src = " + area + ";");
     w_.open("if (!kiln_part)");

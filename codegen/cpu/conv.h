@@ -40,6 +40,8 @@ struct ConvDesc {
   ir::DType dtype = ir::DType::F32;
   /** `char*` C expression of 64-byte aligned scratch memory of conv_workspace_bytes(desc). */
   std::string workspace;
+  /** CpuOptions::threads: above 1 the images split over the runtime's pool (kiln_parallel). */
+  int threads = 1;
 };
 
 /** The direct convolution of window node `n`, when it applies (a stride-1, ungrouped product). */

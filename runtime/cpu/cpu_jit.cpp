@@ -1,6 +1,5 @@
 #include "runtime/cpu/cpu_jit.h"
 #include "base/debug.h"
-#include "runtime/cpu/thread_pool.h"
 
 #include "base/error.h"
 #include "base/hash.h"
@@ -205,12 +204,6 @@ std::string link_objects(orc::LLJIT& jit, orc::JITDylib& dylib, const std::vecto
   if (!generator)
     return "cannot search the process for symbols: " + llvm::toString(generator.takeError());
   dylib.addGenerator(std::move(*generator));
-  // The kernels' parallel loops run on kiln's thread pool (runtime/cpu/thread_pool.h).
-  orc::SymbolMap host;
-  host[jit.mangleAndIntern("kiln_parallel_for")] = llvm::JITEvaluatedSymbol(
-      llvm::pointerToJITTargetAddress(&kiln_parallel_for), llvm::JITSymbolFlags::Exported);
-  if (llvm::Error err = dylib.define(orc::absoluteSymbols(std::move(host))))
-    return "cannot define kiln_parallel_for: " + llvm::toString(std::move(err));
 
   orc::SymbolLookupSet wanted;
   for (const Unit& u : units) {

@@ -87,25 +87,30 @@ TEST_CASE("direct convolution: strides and groups take the generic loops") {
   check(conv_layer(4, 6, 9, 8, {3, 3}, grouped, DType::F32), 2, DType::F32, 0);
 }
 
-TEST_CASE("direct convolution: images in parallel chunks compute what one thread does") {
+TEST_CASE("direct convolution: images split over the pool's threads compute what one does") {
   const ir::Graph g =
       conv_layer(5, 36, 10, 9, {3, 3}, Attrs().set("padding", Ints{1, 1}), DType::F64);
-  Executable exe = Executable::compile(g, {.name = "conv_threads", .cpu_units = 1});
-  const ir::Bindings v = random_bindings(g, 7, 3);
-  const int before = runtime::cpu_threads();
-  runtime::set_cpu_threads(1);
-  const std::vector<ir::Tensor> one = exe.run_tensors(v);
-  for (int threads : {2, 3, 4}) {
+  // 24 images of 0.29 MFLOP each: above codegen::kCpuParallelFlops, so the pool splits them.
+  const ir::Bindings v = random_bindings(g, 24, 3);
+  runtime::ThreadPool& pool = runtime::ThreadPool::instance();
+  const int before = pool.threads();
+  std::vector<ir::Tensor> one;
+  for (int threads : {1, 2, 3, 4}) {
     INFO(threads << " threads");
-    runtime::set_cpu_threads(threads);
-    const std::vector<ir::Tensor> many = exe.run_tensors(v);
+    // A kernel splits its loops when compiled while the pool has more than one thread.
+    pool.set_threads(threads);
+    Executable exe = Executable::compile(g, {.name = "conv_threads", .cpu_units = 1});
+    CHECK((exe.kernel().source.find("images over threads") != std::string::npos) == (threads > 1));
+    const std::vector<ir::Tensor> out = exe.run_tensors(v);
+    if (threads == 1) {
+      one = out;
+      continue;
+    }
     for (size_t i = 0; i < one.size(); ++i) {
       INFO("output " << g.outputs()[i].name);
-      // Per-image outputs are the same sums; the weight gradient adds the chunks' sums last.
-      CHECK(max_rel_error(many[i], one[i]) <= 1e-13);
+      // Per-image outputs are the same sums; the weight gradient adds the workers' sums last.
+      CHECK(max_rel_error(out[i], one[i]) <= 1e-13);
     }
   }
-  runtime::set_cpu_threads(before);
-  CHECK_THROWS_WITH(runtime::set_cpu_threads(0),
-                    Catch::Contains("[cpu] the thread count must be >= 1, got 0"));
+  pool.set_threads(before);
 }
