@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
                                 {.epochs = epochs,
                                  .batch_size = o.batch_size,
                                  .seed = o.seed,
+                                 .verbose = o.verbose,
                                  .csv_log = out + "classification_2d.csv",
                                  .checkpoint = o.checkpoint,
                                  .device = examples::device(o)});
@@ -58,7 +59,7 @@ int main(int argc, char** argv) {
                          "decision regions (validation points)", box, classes, parts.val.x,
                          parts.val.labels, 3);
 
-  const EpochStats last = examples::final_stats(h, trainer, parts.train, parts.val);
+  const EpochStats last = examples::final_stats(h);
   std::printf("classification_2d: %d epochs of %d steps, plots in %s\n", o.epochs,
               (parts.train.rows() + o.batch_size - 1) / o.batch_size, out.c_str());
   examples::print_result({{"val_loss", last.val_loss},

@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
                                 {.epochs = epochs,
                                  .batch_size = o.batch_size,
                                  .seed = o.seed,
+                                 .verbose = o.verbose,
                                  .csv_log = out + "moons.csv",
                                  .checkpoint = o.checkpoint,
                                  .device = examples::device(o)});
@@ -64,7 +65,7 @@ int main(int argc, char** argv) {
                          "moons: decision regions (validation and test points)", box, classes,
                          held_out, held_out_labels, 2);
 
-  const EpochStats last = examples::final_stats(h, trainer, parts.train, parts.val);
+  const EpochStats last = examples::final_stats(h);
   std::printf("moons: %d epochs of %d steps, plots in %s\n", o.epochs,
               (parts.train.rows() + o.batch_size - 1) / o.batch_size, out.c_str());
   examples::print_result({{"val_loss", last.val_loss},

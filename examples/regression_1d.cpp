@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
                                 {.epochs = epochs,
                                  .batch_size = o.batch_size,
                                  .seed = o.seed,
+                                 .verbose = o.verbose,
                                  .csv_log = out + "regression_1d.csv",
                                  .checkpoint = o.checkpoint,
                                  .device = examples::device(o)});
@@ -48,7 +49,7 @@ int main(int argc, char** argv) {
   plot::prediction_1d(out + "regression_1d_prediction.png", "sin(x): data, truth and the network",
                       val.x.col(0).cast<double>(), val.y.col(0).cast<double>(), gx, truth, pred);
 
-  const EpochStats last = examples::final_stats(h, trainer, train, val);
+  const EpochStats last = examples::final_stats(h);
   std::printf("regression_1d: %d epochs of %d steps, plots in %s\n", o.epochs,
               (train.rows() + o.batch_size - 1) / o.batch_size, out.c_str());
   examples::print_result({{"val_loss", last.val_loss},

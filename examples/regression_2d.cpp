@@ -60,6 +60,7 @@ int main(int argc, char** argv) {
                                 {.epochs = epochs,
                                  .batch_size = o.batch_size,
                                  .seed = o.seed,
+                                 .verbose = o.verbose,
                                  .csv_log = out + "regression_2d.csv",
                                  .checkpoint = o.checkpoint,
                                  .device = examples::device(o)});
@@ -89,7 +90,7 @@ int main(int argc, char** argv) {
   plot::heatmap(out + "regression_2d_error.png", "|prediction - truth|", (pred - truth).cwiseAbs(),
                 rows, cols, "x1", "x2", false);
 
-  const EpochStats last = examples::final_stats(h, trainer, parts.train, parts.val);
+  const EpochStats last = examples::final_stats(h);
   std::printf("regression_2d: %d epochs of %d steps, plots in %s\n", o.epochs,
               (parts.train.rows() + o.batch_size - 1) / o.batch_size, out.c_str());
   examples::print_result({{"val_loss", last.val_loss},

@@ -111,9 +111,10 @@ int main(int argc, char** argv) {
                         {.epochs = examples::resume(trainer, o, ckpt),
                          .batch_size = o.batch_size,
                          .seed = o.seed,
+                         .verbose = o.verbose,
                          .checkpoint = ckpt,
                          .device = examples::device(o)});
-        last = examples::final_stats(h, trainer, parts.train, parts.val);
+        last = examples::final_stats(h);
       } catch (const TrainingError& e) {
         // A diverged cell is part of the result: NaN losses, grey in the heat maps.
         std::printf("width %2d depth %2d: %s\n", width, depth, e.what());

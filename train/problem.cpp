@@ -65,8 +65,10 @@ ProblemGraphs build(const Problem& p) {
   g.eval = eval.graph;
   if (!p.predictions.empty())
     g.predict = lower(p.predictions, p.dtype).graph;
+  // The step is lowered for training (dropout draws masks), evaluation and prediction are not.
   if (p.optimizer)
-    g.step = build_step(eval.graph, *p.optimizer, g.param_names());
+    g.step =
+        build_step(lower(outputs, p.dtype, /*training=*/true).graph, *p.optimizer, g.param_names());
   if (!p.epoch_data.empty()) {
     codegen::EpochSpec epoch{p.epoch_data, {"loss"}};
     for (const auto& [name, e] : p.metrics)

@@ -70,7 +70,8 @@ struct ProblemGraphs {
   ir::Graph eval;
   /** The problem's predictions. */
   ir::Graph predict;
-  /** The eval graph plus gradients and updates (when the problem has an optimizer). */
+  /** The eval graph lowered for training (dropout draws masks) plus gradients and updates
+      (when the problem has an optimizer). */
   std::optional<StepGraph> step;
   /** The fused epoch over Problem::epoch_data, averaging the loss and the metrics. */
   std::optional<codegen::EpochSpec> epoch;

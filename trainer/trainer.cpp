@@ -17,6 +17,7 @@
 #include "train/problem.h"
 #include "trainer/checkpoint.h"
 #include "trainer/data_checks.h"
+#include "trainer/epoch_table.h"
 
 namespace kiln {
 
@@ -86,7 +87,7 @@ std::ofstream open_log(const std::string& path, int epochs_done) {
       while (std::getline(old, line)) {
         int epoch = 0;
         const auto [p, ec] = std::from_chars(line.data(), line.data() + line.size(), epoch);
-        if (ec == std::errc() && *p == ',' && epoch >= 1 && epoch <= epochs_done)
+        if (ec == std::errc() && *p == ',' && epoch >= 0 && epoch <= epochs_done)
           kept += line + "\n";
       }
     }
@@ -348,6 +349,46 @@ History Trainer::fit(const data::Dataset& train, const data::Dataset* val, const
     epoch_data.emplace_back("c", train.labels);
   else
     epoch_data.emplace_back("c", train.y);
+  auto record = [&](const EpochStats& st, bool log) {
+    h.epochs.push_back(st);
+    if (csv && log)
+      csv << st.epoch << ',' << st.running_loss << ',' << st.running_acc << ',' << st.train_loss
+          << ',' << st.train_acc << ',' << st.val_loss << ',' << st.val_acc << ',' << st.lr << ','
+          << st.seconds << std::endl;
+    if (o.verbose) {
+      std::printf("%s\n", epoch_table_row(st).c_str());
+      std::fflush(stdout);
+    }
+  };
+  auto evaluate_into = [&](EpochStats& st) {
+    const auto t_eval = Clock::now();
+    if (o.eval_train) {
+      const Metrics m = s.evaluate(train);
+      st.train_loss = m.loss;
+      st.train_acc = m.accuracy;
+    }
+    if (val) {
+      const Metrics m = s.evaluate(*val);
+      st.val_loss = m.loss;
+      st.val_acc = m.accuracy;
+    }
+    h.eval_time_s += seconds_since(t_eval);
+  };
+  if (o.verbose) {
+    std::printf("%s\n", epoch_table_header().c_str());
+    std::fflush(stdout);
+  }
+  {
+    // The network before this fit trains it (the untrained one on a first fit).
+    const auto t0 = Clock::now();
+    EpochStats st;
+    st.epoch = s.epochs_done;
+    st.lr = o.schedule.at(s.optimizer->lr(), s.epochs_done);
+    evaluate_into(st);
+    st.seconds = seconds_since(t0);
+    // A log that goes on already holds this row (the end of the last epoch done).
+    record(st, s.epochs_done == 0);
+  }
   for (int e = 0; e < o.epochs; ++e) {
     const auto t0 = Clock::now();
     EpochStats st;
@@ -372,26 +413,11 @@ History Trainer::fit(const data::Dataset& train, const data::Dataset* val, const
               ". Try a smaller learning rate (now ", st.lr, ")"));
     }
     ++s.epochs_done;
-    const auto t_eval = Clock::now();
-    if (o.eval_train) {
-      const Metrics m = s.evaluate(train);
-      st.train_loss = m.loss;
-      st.train_acc = m.accuracy;
-    }
-    if (val) {
-      const Metrics m = s.evaluate(*val);
-      st.val_loss = m.loss;
-      st.val_acc = m.accuracy;
-    }
-    h.eval_time_s += seconds_since(t_eval);
+    evaluate_into(st);
     st.seconds = seconds_since(t0);
-    h.epochs.push_back(st);
     if (!o.checkpoint.empty())
       save(o.checkpoint);
-    if (csv)
-      csv << st.epoch << ',' << st.running_loss << ',' << st.running_acc << ',' << st.train_loss
-          << ',' << st.train_acc << ',' << st.val_loss << ',' << st.val_acc << ',' << st.lr << ','
-          << st.seconds << std::endl;
+    record(st, true);
     if (bar)
       draw_progress(e + 1, o.epochs, st);
     if (o.early_stop && o.early_stop(st)) {

@@ -38,6 +38,11 @@ struct EpochStats {
 
 /** What fit() returns. */
 struct History {
+  /**
+   * First the network as it was before this fit's first epoch (as the course's notebooks record
+   * it: epoch 0, the untrained network, on a first fit; no running loss), then one entry per
+   * epoch trained.
+   */
   std::vector<EpochStats> epochs;
   /** Seconds spent training: the epochs' steps only (no compiling, no evaluation). */
   double train_time_s = 0;
@@ -63,10 +68,13 @@ struct FitOptions {
   bool eval_train = true;
   /** A progress bar on stderr; drawn only when stderr is a terminal. */
   bool progress = true;
+  /** Prints the per-epoch table (trainer/epoch_table.h) on stdout, a row as each epoch ends. */
+  bool verbose = false;
   /**
-   * Per-epoch log (epoch, losses, accuracies, lr, seconds) as CSV; "" for none. A fit that
-   * starts from epoch 0 writes it anew; one that goes on (a later fit, or after load()) keeps the
-   * lines of the epochs done so far and appends.
+   * Per-epoch log (epoch, losses, accuracies, lr, seconds) as CSV, a row per History entry (the
+   * first, epoch 0, is the network before training). A fit that starts from epoch 0 writes it
+   * anew; one that goes on (a later fit, or after load()) keeps the lines of the epochs done so
+   * far and appends.
    */
   std::string csv_log;
   /** Saves parameters and optimizer state after every epoch (atomically); "" for none. */

@@ -60,6 +60,7 @@ Options parse_options(int argc, char** argv, Options o, const std::string& about
     checkpoint_opt->group("");
     resume_opt->group("");
   }
+  app.add_flag("--verbose", o.verbose, "print the per-epoch table while training");
   if (extra)
     extra(app);
   try {

@@ -29,6 +29,8 @@ struct Options {
   std::string device = "cpu";
   /** Folder for the plots and logs (created if missing). */
   std::string out = "out";
+  /** Print the per-epoch table (trainer/epoch_table.h) while training. */
+  bool verbose = false;
   /** Trains on whole point sets (the physics-informed examples): no --batch-size. */
   bool full_batch = false;
   /** --checkpoint: the trainer saves itself here after every epoch ("" for none). */
@@ -41,11 +43,12 @@ struct Options {
 };
 
 /**
- * Parses --epochs, --batch-size (unless full_batch), --lr, --seed, --device, --out, --checkpoint
- * and --resume (unless `checkpoints` is false) and whatever `extra` adds to the CLI::App (an
- * example's own options; include <CLI/CLI.hpp> to add them). --help prints `about` and every option
- * with its default, and exits. A bad option ends the program with "error: <what> (see --help)" and
- * status 2; from then on an error kiln throws ends it with "error: <message>" and status 1.
+ * Parses --epochs, --batch-size (unless full_batch), --lr, --seed, --device, --out, --verbose,
+ * --checkpoint and --resume (unless `checkpoints` is false) and whatever `extra` adds to the
+ * CLI::App (an example's own options; include <CLI/CLI.hpp> to add them). --help prints `about`
+ * and every option with its default, and exits. A bad option ends the program with
+ * "error: <what> (see --help)" and status 2; from then on an error kiln throws ends it with
+ * "error: <message>" and status 1.
  */
 Options parse_options(int argc, char** argv, Options defaults, const std::string& about,
                       const std::function<void(CLI::App&)>& extra = {});

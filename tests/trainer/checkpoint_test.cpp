@@ -262,7 +262,8 @@ TEST_CASE("a resumed run appends to its CSV log and cleans up after killed saves
   const std::string stale = dir.file(".run.safetensors.tmp-" + std::to_string(child) + "-0");
   std::ofstream(stale) << "half a checkpoint";
 
-  // Resumed from epoch 3: the log keeps epochs 1 to 3 and goes on from there.
+  // Resumed from epoch 3: the log keeps epochs 0 (before training) to 3 and goes on from there;
+  // the second fit's own epoch-0 row (the network after epoch 3) is not logged twice.
   Trainer resumed = make();
   resumed.load(dir.file("epoch3.safetensors"));
   o.epochs = 2;
@@ -274,7 +275,7 @@ TEST_CASE("a resumed run appends to its CSV log and cleans up after killed saves
   std::vector<int> epochs;
   while (std::getline(in, line))
     epochs.push_back(std::stoi(line.substr(0, line.find(','))));
-  CHECK(epochs == std::vector<int>{1, 2, 3, 4, 5});
+  CHECK(epochs == std::vector<int>{0, 1, 2, 3, 4, 5});
   CHECK_FALSE(std::filesystem::exists(stale));
 
   // A file that is not a log is not appended to.
