@@ -65,7 +65,9 @@ ProblemGraphs build(const Problem& p) {
   g.eval = eval.graph;
   if (!p.predictions.empty())
     g.predict = lower(p.predictions, p.dtype).graph;
-  if (p.optimizer)
+  if (p.optimizer && p.split_step)
+    g.split = build_split_step(eval.graph, *p.optimizer, g.param_names());
+  else if (p.optimizer)
     g.step = build_step(eval.graph, *p.optimizer, g.param_names());
   if (!p.epoch_data.empty()) {
     codegen::EpochSpec epoch{p.epoch_data, {"loss"}};
