@@ -45,7 +45,10 @@ int main(int argc, char** argv) {
                                  .batch_size = o.batch_size,
                                  .seed = o.seed,
                                  .csv_log = out + "residual_net.csv",
-                                 .device = examples::device(o)});
+                                 .device = examples::device(o),
+                                 .comm = o.comm});
+  if (!examples::main_rank(o))
+    return 0; // rank 0 reports
   const Metrics test = trainer.evaluate(parts.test);
   examples::plot_loss_curves(out + "residual_net_loss.png",
                              "ResNet, 8 layers of width 8: cross-entropy per epoch", h);

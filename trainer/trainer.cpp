@@ -431,7 +431,13 @@ History Trainer::fit(const data::Dataset& train, const data::Dataset* val, const
           << st.seconds << std::endl;
     if (bar)
       draw_progress(e + 1, o.epochs, st);
-    if (o.early_stop && o.early_stop(st)) {
+    bool stop = o.early_stop && o.early_stop(st);
+    if (distributed) { // rank 0 decides, so that no rank goes on alone
+      uint8_t flag = stop ? 1 : 0;
+      o.comm->broadcast(&flag, 1, 0);
+      stop = flag != 0;
+    }
+    if (stop) {
       h.stopped_early = e + 1 < o.epochs;
       if (bar && e + 1 < o.epochs)
         std::fprintf(stderr, "\n");

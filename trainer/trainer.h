@@ -91,7 +91,7 @@ struct FitOptions {
    * an all-reduce, then the update kernel (fused_epoch does not apply). The first fit takes its
    * weights from rank 0; weights and optimizer state then stay the same on every rank. Rank 0
    * alone draws the progress bar and writes csv_log and checkpoint; early_stop runs on every
-   * rank and must answer the same on each. CPU only.
+   * rank and rank 0's answer decides. CPU only.
    */
   std::shared_ptr<Communicator> comm;
 };

@@ -4,10 +4,12 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "runtime/comm.h"
 #include "runtime/options.h"
 
 namespace CLI {
@@ -27,6 +29,13 @@ struct Options {
   std::string out = "out";
   /** Trains on whole point sets (the physics-informed examples): no --batch-size. */
   bool full_batch = false;
+  /**
+   * --distributed: trains data-parallel over the ranks of `mpirun -np <n>` (MPI_COMM_WORLD),
+   * FitOptions::comm = comm. Only rank 0 prints (the other ranks' stdout goes to /dev/null) and
+   * writes plots and logs (main_rank()); an error on any rank ends every rank.
+   */
+  bool distributed = false;
+  std::shared_ptr<Communicator> comm;
 };
 
 /**
@@ -45,6 +54,9 @@ Options parse_options(int argc, char** argv, Options defaults, const std::string
 
 /** Creates the output folder; returns it with a trailing '/'. */
 std::string prepare_out(const Options& o);
+
+/** False on the ranks other than 0 of a --distributed run: they train but write no files. */
+bool main_rank(const Options& o);
 
 /** Prints "result: k1=v1 k2=v2 ..." on stdout. */
 void print_result(const std::vector<std::pair<std::string, double>>& values);
