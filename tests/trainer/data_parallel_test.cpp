@@ -242,3 +242,17 @@ TEST_CASE("ranks that disagree on the data, the network or the options get a cle
     CHECK_THAT(got[1], Contains(k.want));
   }
 }
+
+TEST_CASE("rank 0's early_stop decides for every rank") {
+  const data::Dataset d = data::moons(100, 0.1, 2);
+  std::vector<History> hs(2);
+  run_ranks(2, [&](int r, std::shared_ptr<Communicator> c) {
+    FitOptions o{.epochs = 5, .progress = false, .comm = c};
+    // Rank 1 alone would stop after epoch 1; rank 0 after epoch 3.
+    o.early_stop = [r](const EpochStats& s) { return s.epoch == (r == 0 ? 3 : 1); };
+    hs[static_cast<size_t>(r)] = make_classifier().fit(d, nullptr, o);
+  });
+  CHECK(hs[0].epochs.size() == 3);
+  CHECK(hs[1].epochs.size() == 3);
+  CHECK(hs[1].stopped_early);
+}
