@@ -150,10 +150,29 @@ std::string ExprEmitter::declare(NodeId n, const std::string& expr) {
   return name;
 }
 
-std::string ExprEmitter::load(NodeId n, const Index& idx) {
+std::string ExprEmitter::element(NodeId n, const Index& idx) const {
   const int slot = sc_.slot_of[n];
   KILN_ASSERT(slot >= 0, "node %", n, " is read from memory but has no buffer");
-  return slot_name(slot) + "[" + c_offset(g_.node(n).type.shape, idx) + "]";
+  const ir::Shape& shape = g_.node(n).type.shape;
+  const auto pitch = pitch_.find(slot);
+  if (const auto offset = offset_.find(slot); offset != offset_.end()) {
+    Index at = idx;
+    at[0] = "(" + offset->second + " + " + idx[0] + ")";
+    return slot_name(slot) + "[" + c_offset(shape, at) + "]";
+  }
+  if (pitch == pitch_.end())
+    return slot_name(slot) + "[" + c_offset(shape, idx) + "]";
+  const ir::Shape row(std::vector<int64_t>(shape.dims().begin() + 1, shape.dims().end()));
+  const std::string rest = c_offset(row, Index(idx.begin() + 1, idx.end()));
+  const std::string at = idx[0] == "0" ? rest
+                         : rest == "0"
+                             ? idx[0] + "*" + std::to_string(pitch->second)
+                             : idx[0] + "*" + std::to_string(pitch->second) + " + " + rest;
+  return slot_name(slot) + "[" + at + "]";
+}
+
+std::string ExprEmitter::load(NodeId n, const Index& idx) {
+  return element(n, idx);
 }
 
 std::string ExprEmitter::value(NodeId n, const Index& idx) {
@@ -195,8 +214,11 @@ std::string ExprEmitter::emit_op(NodeId n, const Index& idx) {
     std::vector<std::string> args;
     for (NodeId in : node.inputs)
       args.push_back(value(in, idx));
-    const std::string e = fill_pattern(node.def().render, args, c_type_of(node.type.dtype));
-    return declare(n, e);
+    const std::string t = c_type_of(node.type.dtype);
+    if (reciprocals_ && node.op == Op::Div && ir::is_float(node.type.dtype) &&
+        same_everywhere(node.inputs[1]))
+      return declare(n, "(" + args[0] + " * ((" + t + ")1 / " + args[1] + "))");
+    return declare(n, fill_pattern(node.def().render, args, t));
   }
   case OpKind::Movement: {
     const NodeId in = node.inputs[0];
@@ -276,6 +298,14 @@ std::string ExprEmitter::emit_op(NodeId n, const Index& idx) {
     break;
   }
   throw InternalError(str("codegen: cannot inline %", n, " (", ir::op_name(node.op), ")"));
+}
+
+bool ExprEmitter::same_everywhere(NodeId n) const {
+  const Node& x = g_.node(n);
+  if (x.type.shape.rank() == 0)
+    return true;
+  return x.op == Op::Broadcast && !g_.node(x.inputs[0]).type.shape.has_batch() &&
+         g_.node(x.inputs[0]).type.shape.static_numel() == 1;
 }
 
 std::string ExprEmitter::emit_concat(NodeId n, const Index& idx) {

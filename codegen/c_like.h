@@ -70,6 +70,24 @@ public:
   std::string compute(ir::NodeId n, const Index& idx);
   /** Declares that `n` at `idx` is the C expression `expr` in the current scope. */
   void bind(ir::NodeId n, const Index& idx, const std::string& expr);
+  /** The element of stored or leaf node `n` at `idx` in its buffer ("b3[i*14 + j]"). */
+  std::string element(ir::NodeId n, const Index& idx) const;
+  /**
+   * Rows of slot `s` (a batch-shaped buffer) lie `pitch` elements apart instead of a row's size:
+   * a row array padded to whole vectors (codegen/cpu/row_block.h).
+   */
+  void set_row_pitch(int s, int64_t pitch) { pitch_[s] = pitch; }
+  /**
+   * Row i of slot `s` (a batch-shaped buffer) is read and written at row `offset` + i: rows
+   * numbered within a block of rows that starts at `offset` (a C expression).
+   */
+  void set_row_offset(int s, std::string offset) { offset_[s] = std::move(offset); }
+  /**
+   * Divisions by one value for every element (a scalar, or a scalar broadcast; e.g. Adam's
+   * bias correction) become multiplications by its reciprocal, which the loop computes once:
+   * a vector division costs several multiplications. Results move by an ulp at most.
+   */
+  void set_reciprocal_divisors(bool on) { reciprocals_ = on; }
 
   /** Opens a scope: values named inside are forgotten at pop_scope() (loop bodies, branches). */
   void push_scope() { memo_.emplace_back(); }
@@ -87,6 +105,8 @@ private:
   std::string emit_op(ir::NodeId n, const Index& idx);
   std::string emit_concat(ir::NodeId n, const Index& idx);
   std::string declare(ir::NodeId n, const std::string& expr);
+  /** Whether `n` has the same value at every index (a scalar or a broadcast scalar). */
+  bool same_everywhere(ir::NodeId n) const;
 
   const Schedule& sc_;
   const ir::Graph& g_;
@@ -94,6 +114,9 @@ private:
   Target target_;
   std::vector<std::map<std::string, std::string>> memo_;
   std::map<std::string, int> names_;
+  std::map<int, int64_t> pitch_;
+  std::map<int, std::string> offset_;
+  bool reciprocals_ = false;
 };
 
 } // namespace kiln::codegen

@@ -7,8 +7,7 @@ namespace kiln::codegen {
 void GroupEmitter::store(ir::NodeId n, const Index& idx, const std::string& v) {
   if (!sc_.stored[n])
     return;
-  w_.line(ExprEmitter::slot_name(sc_.slot_of[n]) + "[" + c_offset(g_.node(n).type.shape, idx) +
-          "] = " + v + ";");
+  w_.line(e_.element(n, idx) + " = " + v + ";");
 }
 
 void GroupEmitter::roots_at(const Group& grp, size_t first, const Index& idx) {

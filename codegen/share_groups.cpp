@@ -11,15 +11,22 @@ namespace kiln::codegen {
 
 namespace {
 
-bool is_outer(const std::string& id) {
-  if (id == "N" || id == "kiln_ws")
-    return true;
-  if (id.size() < 2 || id[0] != 'b')
+bool digits_from(const std::string& id, size_t from) {
+  if (id.size() <= from)
     return false;
-  for (size_t i = 1; i < id.size(); ++i)
+  for (size_t i = from; i < id.size(); ++i)
     if (!std::isdigit(static_cast<unsigned char>(id[i])))
       return false;
   return true;
+}
+
+bool is_outer(const std::string& id) {
+  if (id == "N" || id == "kiln_ws" || id == "kiln_rows" || id == "kiln_r0")
+    return true;
+  // Buffers b<k>, and a row-block step's partial sums and padded weights (cpu/row_block.h).
+  return (id[0] == 'b' && digits_from(id, 1)) ||
+         (id.starts_with("kiln_acc") && digits_from(id, 8)) ||
+         (id.starts_with("kiln_bt") && digits_from(id, 7));
 }
 
 /** A generated temporary or loop variable: lower-case letters, digits, '_' (not kiln_*). */
@@ -136,31 +143,40 @@ std::string comments_of(const std::string& block) {
 SharedGroups
 share_repeated_groups(const std::vector<std::string>& blocks,
                       const std::function<std::string(const std::string&)>& param_type) {
+  auto type_of = [&](const std::string& o) {
+    return o == "N" || o == "kiln_rows" || o == "kiln_r0" ? std::string("long long")
+           : o == "kiln_ws"                               ? std::string("char*")
+                                                          : param_type(o);
+  };
+  // Blocks are the same when their text and the types of their outer variables are (a block
+  // reading an input, const, is not the one reading a scratch buffer).
   std::vector<Canonical> canon;
+  std::vector<std::string> keys;
   std::map<std::string, int> count;
   for (const std::string& b : blocks) {
     canon.push_back(canonicalize(b));
-    ++count[canon.back().text];
+    std::string key = canon.back().text;
+    for (const std::string& o : canon.back().outer)
+      key += "|" + type_of(o);
+    keys.push_back(key);
+    ++count[key];
   }
   SharedGroups out;
   std::set<std::string> defined;
   for (size_t i = 0; i < blocks.size(); ++i) {
     const Canonical& c = canon[i];
-    if (count[c.text] < 2) {
+    if (count[keys[i]] < 2) {
       out.blocks.push_back(blocks[i]);
       out.calls.emplace_back();
       out.body += blocks[i];
       continue;
     }
-    const std::string name = "kiln_group_" + hash_hex128(c.text).substr(0, 12);
+    const std::string name = "kiln_group_" + hash_hex128(keys[i]).substr(0, 12);
     if (defined.insert(name).second) {
       std::string params;
-      for (size_t p = 0; p < c.outer.size(); ++p) {
-        const std::string& o = c.outer[p];
-        const std::string type = o == "N" ? "long long" : o == "kiln_ws" ? "char*" : param_type(o);
-        params += (p ? ", " : "") + type + " P" + std::to_string(p);
-      }
-      std::string fn = "// Shared by " + std::to_string(count[c.text]) + " groups of this step.\n";
+      for (size_t p = 0; p < c.outer.size(); ++p)
+        params += (p ? ", " : "") + type_of(c.outer[p]) + " P" + std::to_string(p);
+      std::string fn = "// Shared by " + std::to_string(count[keys[i]]) + " groups of this step.\n";
       fn += "__attribute__((noinline)) static void " + name + "(" + params + ") {\n";
       for (size_t start = 0; start < c.text.size();) {
         const size_t eol = c.text.find('\n', start);

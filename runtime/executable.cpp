@@ -62,7 +62,7 @@ HostView::HostView(const Eigen::VectorXi& l)
 
 struct Executable::State {
   std::unique_ptr<runtime::Program> program;
-  std::optional<codegen::EpochSpec> epoch;
+  std::optional<codegen::EpochSpec> epoch, evaluate;
   /** Host memory of every output slot (sized for out_batch), and of nothing else. */
   std::vector<std::vector<std::byte>> outputs;
   /** What the program reads and writes in run(): inputs (the caller's) and outputs. */
@@ -140,6 +140,7 @@ Executable Executable::compile(const ir::Graph& graph, const CompileOptions& opt
     break;
   }
   s->epoch = options.epoch;
+  s->evaluate = options.evaluate;
 
   const auto& slots = s->sched().slots;
   s->outputs.resize(slots.size());
@@ -251,6 +252,60 @@ std::vector<double> Executable::run_epoch(int64_t n, int64_t batch, bool shuffle
   std::vector<double> out;
   for (size_t m = 0; m + 1 < stats.size(); ++m)
     out.push_back(stats[m] / stats.back());
+  return out;
+}
+
+std::vector<double> Executable::evaluate(int64_t n, const std::vector<const void*>& data,
+                                         const Feed& feed) {
+  if (!s_->evaluate)
+    throw Error("[Executable] evaluate: compiled without CompileOptions::evaluate");
+  const std::vector<std::string>& names = s_->evaluate->data;
+  if (data.size() != names.size())
+    throw Error(
+        str("[Executable] evaluate: ", names.size(), " data arrays expected, got ", data.size()));
+  if (n < 1)
+    throw Error(str("[Executable] evaluate: n must be >= 1, got ", n));
+  std::vector<size_t> slots;
+  for (size_t d = 0; d < names.size(); ++d) {
+    const size_t i = s_->find(names[d], Slot::Role::Input);
+    slots.push_back(i);
+    const int64_t count = n * s_->slot(i).type.shape.static_numel();
+    if (s_->label_depth[i] > 0)
+      for (int64_t r = 0; r < count; ++r) {
+        const int32_t l = static_cast<const int32_t*>(data[d])[r];
+        if (l < 0 || l >= s_->label_depth[i])
+          throw DataError(str("[Executable] labels '", names[d], "' hold ", l, " at row ", r,
+                              ", outside [0, ", s_->label_depth[i], ")"));
+      }
+  }
+  s_->bind_inputs(feed, names);
+  s_->prepare(n); // outputs of every row: whatever the blocks, they fit
+  std::optional<std::vector<double>> stats = s_->program->run_evaluate(n, data, s_->host);
+  if (!stats) {
+    // Block by block through the step, data read in place.
+    constexpr int64_t kBlock = 256;
+    stats.emplace(s_->evaluate->metrics.size() + 1, 0.0);
+    std::vector<size_t> metric_slots;
+    for (const std::string& m : s_->evaluate->metrics)
+      metric_slots.push_back(s_->find(m, Slot::Role::Output));
+    for (int64_t b0 = 0; b0 < n; b0 += kBlock) {
+      const int64_t nb = std::min(kBlock, n - b0);
+      for (size_t d = 0; d < slots.size(); ++d)
+        s_->host[slots[d]] = const_cast<std::byte*>(static_cast<const std::byte*>(data[d])) +
+                             slot_bytes(s_->slot(slots[d]), 1) * b0;
+      s_->prepare(nb);
+      s_->program->run(nb, s_->host);
+      for (size_t m = 0; m < metric_slots.size(); ++m)
+        (*stats)[m] +=
+            read_value(s_->host[metric_slots[m]], s_->slot(metric_slots[m]).type.dtype, 0) *
+            static_cast<double>(nb);
+    }
+    (*stats)[metric_slots.size()] = static_cast<double>(n);
+  }
+  s_->unbind_inputs();
+  std::vector<double> out;
+  for (size_t m = 0; m + 1 < stats->size(); ++m)
+    out.push_back((*stats)[m] / stats->back());
   return out;
 }
 

@@ -100,6 +100,16 @@ public:
                                 const std::vector<const void*>& data, const Feed& feed = {});
 
   /**
+   * The metrics of the fused evaluation (compiled with CompileOptions::evaluate) over n resident
+   * samples: data[k] points at all n rows of input evaluate->data[k] (read in place); other
+   * inputs (e.g. a learning rate the graph reads) come from `feed`. Returns each metric averaged
+   * over the samples. Labels are checked as in run(). Where the backend has no fused evaluation,
+   * the kernel runs block by block.
+   */
+  std::vector<double> evaluate(int64_t n, const std::vector<const void*>& data,
+                               const Feed& feed = {});
+
+  /**
    * Runs the kernel. Every input must be fed with its declared static dims; the batch size N
    * is read from the inputs. Integer labels are checked against the class count of the ops
    * that use them. Returns every output as a matrix: [N or 1, rest of the dims].

@@ -47,6 +47,11 @@ struct CompileOptions {
   /** Also compile the fused epoch over these data inputs (see run_epoch). */
   std::optional<codegen::EpochSpec> epoch;
   /**
+   * Also compile the fused evaluation of these metrics over these data inputs (see
+   * Executable::evaluate): a whole data set in one call, read in place.
+   */
+  std::optional<codegen::EpochSpec> evaluate;
+  /**
    * The batch size most calls will use (e.g. the training batch): the CPU kernel gets a copy of
    * the step specialized for it (static loop bounds), used whenever N equals it.
    */

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,18 @@ public:
   virtual std::vector<double> run_epoch(int64_t n, int64_t batch, bool shuffle, uint64_t seed,
                                         const std::vector<const void*>& data,
                                         const std::vector<void*>& host) = 0;
+
+  /**
+   * The fused evaluation (CompileOptions::evaluate) over n samples held in host memory: data[k]
+   * holds all n rows of input evaluate->data[k]; other inputs come from host[s]. Returns, for
+   * every metric, its values times each block's rows summed over the blocks, then n; nullopt
+   * where the backend has no fused evaluation (Executable then runs the step block by block).
+   */
+  virtual std::optional<std::vector<double>>
+  run_evaluate(int64_t n, const std::vector<const void*>& data, const std::vector<void*>& host) {
+    (void)n, (void)data, (void)host;
+    return std::nullopt;
+  }
 
   /** Copies a param's whole value between host memory and its native buffer. */
   virtual void write_param(size_t slot, const void* host) = 0;

@@ -108,8 +108,9 @@ struct Trainer::State {
                                    {.name = "gradients", .batch_hint = local, .device = device});
       });
     }
+    // The evaluation of a whole data set is one call (the fused evaluation), data read in place.
     auto eval_f = std::async(std::launch::async, [&] {
-      return Executable::compile(g.eval, {.name = "eval", .device = device});
+      return Executable::compile(g.eval, {.name = "eval", .evaluate = g.epoch, .device = device});
     });
     predict.emplace(Executable::compile(g.predict, {.name = "predict", .device = device}));
     eval.emplace(eval_f.get());
@@ -229,16 +230,13 @@ struct Trainer::State {
   }
 
   Metrics evaluate(const data::Dataset& d) {
-    Feed feed{{"y", d.x}};
-    if (loss.classification)
-      feed.emplace_back("c", d.labels);
-    else
-      feed.emplace_back("c", d.y);
-    const auto out = eval->run(feed);
+    const void* targets = loss.classification ? static_cast<const void*>(d.labels.data())
+                                              : static_cast<const void*>(d.y.data());
+    const std::vector<double> out = eval->evaluate(d.rows(), {d.x.data(), targets});
     Metrics m;
-    m.loss = out.at("loss")(0, 0);
+    m.loss = out[0];
     if (loss.classification)
-      m.accuracy = out.at("acc")(0, 0);
+      m.accuracy = out[1];
     return m;
   }
 

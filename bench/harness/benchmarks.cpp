@@ -5,6 +5,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include "base/hash.h"
 #include "bench/harness/peak_flops.h"
 
 namespace kiln::bench {
@@ -41,7 +42,7 @@ void step_benchmark(benchmark::State& state, const WorkloadPtr& w, const Peer& p
 void run_benchmark(benchmark::State& state, const WorkloadPtr& w, const Peer& peer) {
   peer.set_threads(1);
   std::unique_ptr<Trainer> trainer;
-  float loss = 0;
+  float loss = 0, eval_loss = 0;
   for (auto _ : state) {
     for (const Model& model : w->runs) {
       // Building the trainer (and, for kiln, compiling it) is not part of the run.
@@ -49,10 +50,20 @@ void run_benchmark(benchmark::State& state, const WorkloadPtr& w, const Peer& pe
       trainer = peer.make(model.spec);
       trainer->set_parameters(model.init);
       state.ResumeTiming();
-      loss = trainer->run_epochs(w->data.view(), w->epochs, w->batch, w->shuffle_seed);
+      if (!w->eval_each_epoch) {
+        loss = trainer->run_epochs(w->data.view(), w->epochs, w->batch, w->shuffle_seed);
+        continue;
+      }
+      // The course's loop: an epoch, then the loss over the whole data set.
+      for (int e = 0; e < w->epochs; ++e) {
+        trainer->run_epochs(w->data.view(), 1, w->batch, hash_combine(w->shuffle_seed, e));
+        eval_loss = trainer->evaluate(w->data.view());
+      }
+      loss = eval_loss;
     }
   }
-  state.counters["loss"] = loss; // the last model's last-epoch loss: a cross-peer sanity check
+  // The last model's last-epoch loss (or evaluated loss): a cross-peer sanity check.
+  state.counters["loss"] = loss;
   if (!std::isfinite(loss))
     state.SkipWithError("the loss is not finite");
 }
@@ -63,6 +74,8 @@ void register_workload_benchmarks(const std::vector<WorkloadPtr>& workloads,
                                   const std::vector<Peer>& peers, int repetitions) {
   for (const WorkloadPtr& w : workloads) {
     for (const Peer& peer : peers) {
+      if (peer.supports && !peer.supports(w->step.spec))
+        continue;
       for (int threads : w->threads) {
         std::string name = w->name + "_step/" + peer.name;
         if (w->threads.size() > 1)

@@ -11,10 +11,15 @@ namespace kiln::bench {
  * Registers, for `spec` (W1's regression network in kiln_bench):
  *   <W>_compile-cold-step/kiln     the training step alone, empty disk cache
  *   <W>_compile-warm-step/kiln     the same, its object file in the cache (no clang)
- *   <W>_compile-cold-trainer/kiln  the kernel the Trainer compiles: the step, its copy
- *                                  specialized for spec.max_batch and the fused epoch
+ *   <W>_compile-cold-trainer/kiln  the kernels the Trainer compiles, side by side: the step
+ *                                  with its fused epoch and batch, the evaluation with its
+ *                                  fused evaluation, the prediction
  *   <W>_compile-warm-trainer/kiln  the same from the cache
- * Each times the whole path: step graph, passes, codegen, clang (cold) or cache load, link.
+ * and for W6, the physics-informed step (pinn_benchmarks.h; both terms, second derivatives):
+ *   W6_compile-cold-step/kiln      the step alone, empty disk cache
+ *   W6_compile-warm-step/kiln      the same from the cache
+ * Each times the whole path: step graph (W6: from its built problem), passes, codegen, clang
+ * (cold) or cache load, link.
  */
 void register_jit_benchmarks(const MlpSpec& spec, const std::string& workload, int repetitions);
 

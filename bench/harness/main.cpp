@@ -22,6 +22,7 @@
 #include "bench/harness/machine_info.h"
 #include "bench/harness/peak_flops.h"
 #include "bench/harness/pinn_benchmarks.h"
+#include "runtime/cpu/thread_pool.h"
 
 namespace {
 
@@ -93,6 +94,9 @@ int main(int argc, char** argv) {
     workloads.push_back(std::make_shared<const kiln::bench::Workload>(std::move(w)));
 
   const int repetitions = repetitions_from_env();
+  // One thread for kiln's kernels, whatever KILN_THREADS says, except where a benchmark's name
+  // says threads:N (the W4 step).
+  kiln::runtime::ThreadPool::instance().set_threads(1);
   add_context(peers, denormals);
   kiln::bench::register_peak_benchmarks(repetitions);
   kiln::bench::register_workload_benchmarks(workloads, peers, repetitions);

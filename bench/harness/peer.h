@@ -24,9 +24,12 @@ public:
   virtual float step(const float* x, const float* target, int batch) = 0;
   /** A whole run (shuffle_epoch order, Rng(seed)); returns the last epoch's mean loss. */
   virtual float run_epochs(const DataView<float>& data, int epochs, int batch, uint64_t seed) = 0;
+  /** The mean loss over every sample of `data`, parameters unchanged (a per-epoch evaluation). */
+  virtual float evaluate(const DataView<float>& data) = 0;
 };
 
-/** Adapts any class with EigenMlp's interface (step, run_epochs, set_parameters) to Trainer. */
+/** Adapts any class with EigenMlp's interface (step, run_epochs, evaluate, set_parameters) to
+ *  Trainer. */
 template <class Model>
 class TrainerFor final : public Trainer {
 public:
@@ -38,6 +41,7 @@ public:
   float run_epochs(const DataView<float>& data, int epochs, int batch, uint64_t seed) override {
     return model_.run_epochs(data, epochs, batch, seed);
   }
+  float evaluate(const DataView<float>& data) override { return model_.evaluate(data); }
 
 private:
   Model model_;
@@ -53,16 +57,19 @@ struct Peer {
   /** Dispatches op by op (an eager framework): a whole grid takes minutes, so it is timed
    *  once instead of repeated. */
   bool slow_runs = false;
+  /** The models it can train (a fixed-shape peer has few); empty: every model. */
+  std::function<bool(const MlpSpec&)> supports;
 };
 
 /** Peer `name` backed by Model (see TrainerFor). */
 template <class Model>
-Peer make_peer(std::string name, std::function<void(int)> set_threads, bool slow_runs = false) {
+Peer make_peer(std::string name, std::function<void(int)> set_threads, bool slow_runs = false,
+               std::function<bool(const MlpSpec&)> supports = {}) {
   return {std::move(name),
           [](const MlpSpec& spec) -> std::unique_ptr<Trainer> {
             return std::make_unique<TrainerFor<Model>>(spec);
           },
-          std::move(set_threads), slow_runs};
+          std::move(set_threads), slow_runs, std::move(supports)};
 }
 
 /** Every peer built into this harness, in the order they are reported. */

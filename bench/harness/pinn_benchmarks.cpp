@@ -1,9 +1,6 @@
 #include "bench/harness/pinn_benchmarks.h"
 
-#include <atomic>
-#include <filesystem>
 #include <string>
-#include <unistd.h>
 
 #include <benchmark/benchmark.h>
 
@@ -69,28 +66,14 @@ void step(benchmark::State& state, Terms terms) {
                                                benchmark::Counter::kIsIterationInvariantRate);
 }
 
-void compile_cold(benchmark::State& state) {
-  const train::ProblemGraphs g = w6(Terms::Both);
-  static std::atomic<int> k{0};
-  for (auto _ : state) {
-    state.PauseTiming();
-    const auto dir = std::filesystem::temp_directory_path() /
-                     ("kiln-bench-w6-" + std::to_string(::getpid()) + "-" + std::to_string(k++));
-    state.ResumeTiming();
-    {
-      runtime::KernelCache cache(dir);
-      Executable e = Executable::compile(
-          g.step->graph, {.name = "w6", .cache = &cache, .updates = g.step->updates});
-      if (e.from_cache())
-        state.SkipWithError("a fresh cache folder had the kernel");
-    }
-    state.PauseTiming();
-    std::filesystem::remove_all(dir);
-    state.ResumeTiming();
-  }
-}
-
 } // namespace
+
+bool compile_w6_step(runtime::KernelCache* cache) {
+  static const train::ProblemGraphs g = w6(Terms::Both);
+  return Executable::compile(g.step->graph,
+                             {.name = "w6", .cache = cache, .updates = g.step->updates})
+      .from_cache();
+}
 
 void register_pinn_benchmarks(int repetitions) {
   const std::pair<const char*, Terms> steps[] = {{"W6_step/kiln", Terms::Residual},
@@ -102,12 +85,6 @@ void register_pinn_benchmarks(int repetitions) {
         ->UseRealTime()
         ->Repetitions(repetitions)
         ->ReportAggregatesOnly(true);
-  benchmark::RegisterBenchmark("W6_compile-cold/kiln", compile_cold)
-      ->Unit(benchmark::kMillisecond)
-      ->UseRealTime()
-      ->Iterations(3)
-      ->Repetitions(repetitions)
-      ->ReportAggregatesOnly(true);
 }
 
 } // namespace kiln::bench

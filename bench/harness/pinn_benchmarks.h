@@ -1,7 +1,12 @@
 #pragma once
 // W6, the physics-informed step (issue 14): kiln's fused step for the heat equation's residual,
-// with and without a boundary term, and its cold compile. bench/pinn/run.sh measures the JAX and
+// with and without a boundary term (its compile: W6_compile-*-step/kiln, jit_benchmarks.h).
+// bench/pinn/run.sh measures the JAX and
 // PyTorch peers of the same step (bench/pinn/heat_peer.py) side by side.
+
+namespace kiln::runtime {
+class KernelCache;
+}
 
 namespace kiln::bench {
 
@@ -12,8 +17,10 @@ namespace kiln::bench {
  *                          forward mode, backward, update; "flops" counter: the products' FLOPs
  *   W6_step-boundary/kiln  u = 0 at 64 boundary points alone
  *   W6_step-both/kiln      both terms in one step (point sets of 256 and 64 rows)
- *   W6_compile-cold/kiln   graph to callable for the step with both terms, empty disk cache
  */
 void register_pinn_benchmarks(int repetitions);
+
+/** Compiles the W6 step with both terms; returns whether it came from the cache. */
+bool compile_w6_step(runtime::KernelCache* cache);
 
 } // namespace kiln::bench

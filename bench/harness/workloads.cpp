@@ -101,6 +101,7 @@ Workload w1_regression() {
   w.run_name = "run";
   w.runs = {w.step};
   w.epochs = 20;
+  w.eval_each_epoch = true;
   w.shuffle_seed = kShuffleSeed;
   return w;
 }

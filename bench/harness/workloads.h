@@ -37,6 +37,9 @@ struct Workload {
   std::string run_name;    ///< "run" or "grid"; empty when there is no whole-run benchmark
   std::vector<Model> runs; ///< the models of one whole run
   int epochs = 0;          ///< epochs per model in a whole run
+  /** A whole run evaluates the loss over the whole data set after every epoch (the course's
+   *  training loop). */
+  bool eval_each_epoch = false;
   uint64_t shuffle_seed = 0;
 };
 
@@ -50,7 +53,8 @@ Dataset level_set_classes(int count, uint64_t seed);
 /** Inputs N(0, 1) of width `inputs`; labels in [0, classes) from a fixed random linear map. */
 Dataset gaussian_classes(int count, int inputs, int classes, uint64_t seed);
 
-/** 1-14-10-1 (tanh, sigmoid), MSE, Adam, batch 5; the whole run is 20 epochs over 2000 points. */
+/** 1-14-10-1 (tanh, sigmoid), MSE, Adam, batch 5; the whole run is 20 epochs over 2000 points,
+ *  each followed by an evaluation of the loss over those points. */
 Workload w1_regression();
 /** 2-14-10-3 (tanh, sigmoid), softmax cross-entropy, Adam, batch 5. */
 Workload w2_classification();

@@ -297,6 +297,17 @@ S EigenMlpT<S>::run_epochs(const DataView<S>& data, int epochs, int batch, uint6
   return last_epoch;
 }
 
+template <typename S>
+S EigenMlpT<S>::evaluate(const DataView<S>& data) {
+  const int in = spec_.inputs(), tw = spec_.target_width();
+  double total = 0;
+  for (int start = 0; start < data.count; start += spec_.max_batch) {
+    const int nb = std::min(spec_.max_batch, data.count - start);
+    total += double(loss(data.x + size_t(start) * in, data.y + size_t(start) * tw, nb)) * nb;
+  }
+  return S(total / data.count);
+}
+
 void set_eigen_threads(int threads) {
   Eigen::setNbThreads(std::max(1, threads));
 }

@@ -59,6 +59,9 @@ public:
    * Throws kiln::ShapeError for an empty data set or a bad batch.
    */
   S run_epochs(const DataView<S>& data, int epochs, int batch, uint64_t seed);
+  /** Mean loss over every sample of `data`, in forward passes of max_batch rows (the buffers'
+   *  size). */
+  S evaluate(const DataView<S>& data);
 
 private:
   // 64-byte aligned storage, so that each layer's block starts on a full AVX-512 vector.

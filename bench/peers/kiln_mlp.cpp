@@ -3,6 +3,7 @@
 #include <cstring>
 #include <vector>
 
+#include "base/error.h"
 #include "base/hash.h"
 #include "frontend/kiln.h"
 #include "runtime/executable.h"
@@ -12,7 +13,7 @@ namespace kiln::bench {
 
 struct KilnMlp::State {
   MlpSpec spec;
-  std::optional<Executable> exe;
+  std::optional<Executable> exe, eval;
   std::vector<std::string> params; // W0, b0, W1, b1, ... as in the flat layout
   std::vector<std::pair<std::string, double>> optimizer_state;
   std::vector<void*> slots;
@@ -23,10 +24,7 @@ struct KilnMlp::State {
       outputs; // outputs other than the loss (updates not done in place)
 };
 
-KilnMlp::KilnMlp(const MlpSpec& spec, const KilnMlpOptions& options)
-    : s_(std::make_unique<State>()) {
-  spec.validate("[KilnMlp]");
-  s_->spec = spec;
+nn::Sequential kiln_network(const MlpSpec& spec) {
   std::vector<nn::Layer> layers;
   for (int l = 0; l < spec.layers(); ++l) {
     layers.emplace_back(
@@ -45,7 +43,14 @@ KilnMlp::KilnMlp(const MlpSpec& spec, const KilnMlpOptions& options)
       break;
     }
   }
-  nn::Sequential net(std::move(layers));
+  return nn::Sequential(std::move(layers));
+}
+
+KilnMlp::KilnMlp(const MlpSpec& spec, const KilnMlpOptions& options)
+    : s_(std::make_unique<State>()) {
+  spec.validate("[KilnMlp]");
+  s_->spec = spec;
+  const nn::Sequential net = kiln_network(spec);
   Input y{{spec.inputs()}, "y"};
   const bool ce = spec.loss == Loss::kCrossEntropy;
   const Lowered l = ce ? lower({{"loss", cross_entropy(net(y), Labels(spec.outputs(), "c"))}})
@@ -90,6 +95,14 @@ KilnMlp::KilnMlp(const MlpSpec& spec, const KilnMlpOptions& options)
   }
   s_->slots[s_->lr_slot] = &s_->lr;
   s_->exe->set_params(init_parameters(l.params, 0, ir::DType::F64));
+  if (options.eval_kernel) {
+    s_->eval.emplace(
+        Executable::compile(l.graph, {.name = "bench_eval",
+                                      .cache = options.cache,
+                                      .evaluate = codegen::EpochSpec{{"y", "c"}, {"loss"}}}));
+    for (const std::string& p : s_->params)
+      s_->eval->bind_param(p, s_->exe->param_data(p));
+  }
 }
 
 KilnMlp::~KilnMlp() = default;
@@ -142,6 +155,17 @@ float KilnMlp::step(const float* x, const float* target, int batch) {
   }
   s.exe->call(batch, s.slots.data());
   return s.loss;
+}
+
+float KilnMlp::evaluate(const DataView<float>& data) {
+  State& s = *s_;
+  KILN_ASSERT(s.eval, "KilnMlp::evaluate without an evaluation kernel");
+  if (s.spec.loss != Loss::kCrossEntropy)
+    return static_cast<float>(s.eval->evaluate(data.count, {data.x, data.y})[0]);
+  std::vector<int32_t> labels(static_cast<size_t>(data.count));
+  for (int i = 0; i < data.count; ++i)
+    labels[static_cast<size_t>(i)] = static_cast<int32_t>(data.y[i]);
+  return static_cast<float>(s.eval->evaluate(data.count, {data.x, labels.data()})[0]);
 }
 
 float KilnMlp::run_epochs(const DataView<float>& data, int epochs, int batch, uint64_t seed) {

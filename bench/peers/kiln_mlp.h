@@ -7,6 +7,7 @@
 #include <span>
 
 #include "bench/peers/mlp_spec.h"
+#include "frontend/nn.h"
 
 namespace kiln::runtime {
 class KernelCache;
@@ -21,7 +22,13 @@ struct KilnMlpOptions {
   /** Also compile the fused epoch and the copy specialized for spec.max_batch, as the Trainer
    *  does; off: the step alone, for any batch size. */
   bool trainer_kernel = true;
+  /** Also compile the evaluation kernel (the loss alone, sharing the step's weights) that
+   *  evaluate() runs. */
+  bool eval_kernel = true;
 };
+
+/** The spec's network as kiln layers (nn.Sequential of Linear and activations). */
+nn::Sequential kiln_network(const MlpSpec& spec);
 
 class KilnMlp {
 public:
@@ -37,6 +44,8 @@ public:
   /** `epochs` fused epochs (kiln shuffles inside the kernel, seeded from `seed`); returns the
       last epoch's mean loss. */
   float run_epochs(const DataView<float>& data, int epochs, int batch, uint64_t seed);
+  /** Mean loss over every sample of `data`, in one call of the evaluation kernel. */
+  float evaluate(const DataView<float>& data);
   /** Whether the step's kernel came from the disk cache (no clang run). */
   bool kernel_from_cache() const;
 

@@ -137,6 +137,18 @@ float TorchMlp::run_epochs(const DataView<float>& data, int epochs, int batch, u
   return last_epoch;
 }
 
+float TorchMlp::evaluate(const DataView<float>& data) {
+  torch::NoGradGuard no_grad;
+  const auto input = torch::from_blob(const_cast<float*>(data.x), {data.count, spec_.inputs()});
+  const auto output = impl_->net->forward(input);
+  if (spec_.loss == Loss::kMse)
+    return torch::mse_loss(
+               output, torch::from_blob(const_cast<float*>(data.y), {data.count, spec_.outputs()}))
+        .item<float>();
+  const auto labels = torch::from_blob(const_cast<float*>(data.y), {data.count}).to(torch::kInt64);
+  return torch::nn::functional::cross_entropy(output, labels).item<float>();
+}
+
 void set_torch_threads(int threads) {
   threads = std::max(1, threads);
   torch::set_num_threads(threads);

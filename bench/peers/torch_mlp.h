@@ -40,6 +40,8 @@ public:
   /** Whole run, same order of samples as EigenMlp::run_epochs (shuffle_epoch with Rng(seed)).
    *  Returns the mean step loss of the last epoch. */
   float run_epochs(const DataView<float>& data, int epochs, int batch, uint64_t seed);
+  /** Mean loss over every sample of `data`, one forward pass under NoGradGuard. */
+  float evaluate(const DataView<float>& data);
 
 private:
   struct Impl;

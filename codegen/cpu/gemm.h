@@ -32,6 +32,8 @@ struct MatmulDesc {
    * gemm_workspace_bytes(desc) bytes that nothing else uses while the product runs.
    */
   std::string workspace;
+  /** Threads that may share the product's rows (CpuOptions::threads). */
+  int threads = 1;
 };
 
 /** The description of MatMul node `matmul` of `g` (workspace left empty). */
@@ -81,7 +83,8 @@ using GemmEpilogue = std::function<void(const Index& ij, const std::string& valu
 using GemmTiles = std::map<std::string, std::string>;
 
 /**
- * Emits the blocked GEMM for `d` (plan_gemm(d).blocked must hold) as one C block: pack B into
+ * Emits the blocked GEMM for `d` (plan_gemm(d).blocked must hold) as one C block (it calls
+ * kiln_parallel, codegen/cpu/parallel.h, to split its rows over threads): pack B into
  * panels of NR columns, then for every sliver of MR rows and every panel, a register-resident
  * MR x NR tile over the depth (over depth blocks, with partial sums in the workspace, for deep
  * products and a depth of N), and `epilogue` at each element of the tile as soon as it is final

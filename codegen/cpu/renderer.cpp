@@ -7,7 +7,10 @@
 #include "base/error.h"
 #include "base/hash.h"
 #include "codegen/c_like.h"
+#include "codegen/cpu/evaluate.h"
 #include "codegen/cpu/gemm.h"
+#include "codegen/cpu/parallel.h"
+#include "codegen/cpu/row_block.h"
 #include "codegen/group_emitter.h"
 #include "codegen/pcg32.h"
 #include "codegen/share_groups.h"
@@ -61,28 +64,56 @@ constexpr int64_t kRolledRows = 64;
 
 class CpuEmitter : public GroupEmitter {
 public:
-  explicit CpuEmitter(const Schedule& sc) : GroupEmitter(sc, Target{}) {}
+  /** `threads`: CpuOptions::threads. */
+  CpuEmitter(const Schedule& sc, int threads) : GroupEmitter(sc, Target{}), threads_(threads) {}
 
   /** The step's statements; loop nests that repeat (deep nets) become shared functions. */
   SharedGroups body() {
     std::vector<std::string> blocks;
     for (const Group& grp : sc_.groups) {
       const size_t before = w_.str().size();
-      w_.line(title(grp));
-      switch (grp.kind) {
-      case Group::Kind::Pointwise:
-        pointwise(grp);
-        break;
-      case Group::Kind::Reduce:
-        reduce(grp);
-        break;
-      case Group::Kind::MatMul:
-        matmul(grp);
-        break;
-      }
+      group(grp);
       blocks.push_back(w_.str().substr(before));
     }
-    const size_t tail = w_.str().size();
+    blocks.push_back(tail());
+    return share_repeated_groups(blocks, [&](const std::string& b) { return buffer_type(b); });
+  }
+
+  /** The step as row blocks (codegen/cpu/row_block.h): one block of statements. */
+  SharedGroups row_block_body(const RowBlockPlan& plan) {
+    SharedGroups out = render_row_block(
+        *this, plan, [&](const Group& grp) { group(grp); },
+        [&](const std::string& b) { return buffer_type(b); });
+    out.body += tail();
+    out.blocks = {out.body};
+    return out;
+  }
+
+  /** Workspace bytes after the scratch buffers that body()'s blocked matmuls use. */
+  int64_t gemm_workspace() const { return gemm_workspace_; }
+  /** The micro-kernels body()'s blocked matmuls call. */
+  const GemmTiles& gemm_tiles() const { return tiles_; }
+
+private:
+  /** One group of the group-by-group path, with its title line. */
+  void group(const Group& grp) {
+    w_.line(title(grp));
+    switch (grp.kind) {
+    case Group::Kind::Pointwise:
+      pointwise(grp);
+      break;
+    case Group::Kind::Reduce:
+      reduce(grp);
+      break;
+    case Group::Kind::MatMul:
+      matmul(grp);
+      break;
+    }
+  }
+
+  /** The output copies and copy-backs that end every step. */
+  std::string tail() {
+    const size_t start = w_.str().size();
     for (const auto& [slot, node] : sc_.output_copies)
       copy(slot, node);
     for (const auto& [from, to] : sc_.copy_back) {
@@ -93,17 +124,15 @@ public:
       w_.line(ExprEmitter::slot_name(to) + "[i] = " + ExprEmitter::slot_name(from) + "[i];");
       w_.close();
     }
-    blocks.push_back(w_.str().substr(tail));
-    return share_repeated_groups(blocks, [&](const std::string& buffer) {
-      return slot_pointer_type(sc_.slots[std::stoul(buffer.substr(1))]);
-    });
+    return w_.str().substr(start);
   }
-  /** Workspace bytes after the scratch buffers that body()'s blocked matmuls use. */
-  int64_t gemm_workspace() const { return gemm_workspace_; }
-  /** The micro-kernels body()'s blocked matmuls call. */
-  const GemmTiles& gemm_tiles() const { return tiles_; }
 
-private:
+  /** The C type of a buffer named in a shared group's call. */
+  std::string buffer_type(const std::string& buffer) const {
+    const std::string t = row_block_buffer_type(sc_, buffer);
+    return t.empty() ? slot_pointer_type(sc_.slots[std::stoul(buffer.substr(1))]) : t;
+  }
+
   /**
    * Opens one loop per dim of `dims` and returns the index; the innermost gets `pragma`, and a
    * loop over the batch, or over many static rows, KILN_BATCH_LOOP.
@@ -247,6 +276,7 @@ private:
     }
     // Large products: the blocked GEMM, packing into the workspace after the scratch buffers.
     d.workspace = "kiln_ws";
+    d.threads = threads_;
     gemm_workspace_ = std::max(gemm_workspace_, gemm_workspace_bytes(d));
     auto epilogue = [&](const Index& at, const std::string& v) { finish_root(grp, d.node, at, v); };
     if (plan.min_batch > 0)
@@ -424,15 +454,20 @@ private:
   /** Bytes the blocked matmuls pack into, after the scratch buffers. */
   int64_t gemm_workspace_ = 0;
   GemmTiles tiles_;
+  const int threads_;
 };
 
-std::string signature_block(const Schedule& sc, std::vector<ScratchSize>& scratch) {
+/** The slot pointers; `local` slots (row values of a row-block step) get none. */
+std::string signature_block(const Schedule& sc, std::vector<ScratchSize>& scratch,
+                            const std::vector<bool>* local) {
   CodeWriter w;
   w.line("(void)N;");
   w.line("char* kiln_ws = (char*)workspace;");
   w.line("(void)kiln_ws;");
   for (size_t s = 0; s < sc.slots.size(); ++s) {
     const Slot& slot = sc.slots[s];
+    if (local && (*local)[s])
+      continue;
     const std::string t = c_type_of(slot.type.dtype);
     const std::string name = ExprEmitter::slot_name(static_cast<int>(s));
     const bool readonly =
@@ -552,9 +587,12 @@ int64_t CpuKernel::epoch_workspace_bytes(int64_t n, int64_t batch) const {
 CpuKernel render_cpu(const ir::Graph& g, const CpuOptions& options) {
   CpuKernel k;
   k.schedule = schedule(g, options.updates);
-  const std::string decls = signature_block(k.schedule, k.scratch);
-  CpuEmitter emitter(k.schedule);
-  const SharedGroups shared = emitter.body();
+  // Small steps run as one loop over blocks of rows, larger ones group by group.
+  const std::optional<RowBlockPlan> rows = plan_row_block(k.schedule, options.batch_hint);
+  const std::string decls = signature_block(k.schedule, k.scratch, rows ? &rows->local : nullptr);
+  CpuEmitter emitter(k.schedule, options.threads);
+  const SharedGroups shared = rows ? emitter.row_block_body(*rows) : emitter.body();
+  k.row_block = rows ? rows->rows : 0;
   const std::string& body = shared.body;
   if (emitter.gemm_workspace() > 0)
     k.scratch.push_back({0, emitter.gemm_workspace()});
@@ -569,9 +607,14 @@ CpuKernel render_cpu(const ir::Graph& g, const CpuOptions& options) {
   // The name comes from the content, so identical graphs share one cache entry and one symbol.
   const std::string tiles = render_gemm_tiles(emitter.gemm_tiles());
   k.name = "kiln_" + hash_hex128(tiles + shared.functions + decls + body).substr(0, 16);
+  // Code that splits loops over the runtime's threads (codegen/cpu/parallel.h) sees its pool.
+  if (uses_parallel(shared.functions) || uses_parallel(body))
+    k.pool_symbol = k.name + "_pool";
   // One copy of the step, called by the entry point and by the epoch loop (a call per step
   // costs nanoseconds; a second inlined copy doubles clang's time).
-  const std::string head = comment + cpu_prelude() + kLoopMacros + "\n" + tiles;
+  const std::string head = comment + cpu_prelude() + kLoopMacros +
+                           (k.pool_symbol.empty() ? "" : parallel_source(k.pool_symbol)) + "\n" +
+                           tiles;
   const std::vector<size_t> starts = unit_starts(shared, options.max_units);
   auto unit = [&](size_t u) { // the body and the shared functions of unit u
     std::pair<std::string, std::string> out;
@@ -593,7 +636,8 @@ CpuKernel render_cpu(const ir::Graph& g, const CpuOptions& options) {
     return out;
   };
   constexpr size_t kMaxSpecializedSource = 60000;
-  const bool fixed = options.batch_hint && *options.batch_hint > 0 &&
+  // A row-block step already takes the hint as its block of rows: no second copy.
+  const bool fixed = !rows && options.batch_hint && *options.batch_hint > 0 &&
                      decls.size() + body.size() < kMaxSpecializedSource;
   const std::string hint = fixed ? std::to_string(*options.batch_hint) : "";
   const std::string fixed_n = "  const long long N = " + hint + ";\n";
@@ -622,7 +666,10 @@ CpuKernel render_cpu(const ir::Graph& g, const CpuOptions& options) {
   }
   const auto [first_body, first_functions] = unit(0);
   // Unsplit, unit 0 is the whole body with every shared function (in the order defined).
-  std::string out = head + first_functions + declarations;
+  // A row-block step is one block that calls its block function and the shared groups.
+  std::string out = head + (rows ? shared.functions : first_functions) + declarations;
+  if (!k.pool_symbol.empty())
+    out += parallel_definition(k.pool_symbol) + "\n";
   auto step_function = [&](const std::string& name, const std::string& signature,
                            const std::string& first, const std::string& text) {
     out += "__attribute__((noinline)) static void " + name + signature + " {\n" + first +
@@ -655,6 +702,11 @@ CpuKernel render_cpu(const ir::Graph& g, const CpuOptions& options) {
     ws.line("return total;");
     ws.close();
     out += "\n" + pcg32_source("static inline") + ws.str() + epoch_function(k, *options.epoch);
+  }
+  if (options.evaluate) {
+    k.evaluate_name = k.name + "_evaluate";
+    k.evaluate_block = evaluate_block(k);
+    out += "\n" + evaluate_function(k, *options.evaluate);
   }
   k.source = out;
   return k;

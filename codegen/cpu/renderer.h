@@ -37,6 +37,11 @@ struct CpuOptions {
    */
   std::optional<EpochSpec> epoch;
   /**
+   * Also render `<name>_evaluate`, the metrics over a whole data set in one call (see
+   * codegen/cpu/evaluate.h): spec.data are read in place, spec.metrics summed over blocks.
+   */
+  std::optional<EpochSpec> evaluate;
+  /**
    * A batch size to specialize for: the step is rendered a second time with N fixed to it
    * (all loop bounds static, so clang unrolls and vectorizes them fully) and the entry points
    * use that copy whenever N matches. Skipped for large steps, where it would only double the
@@ -49,6 +54,13 @@ struct CpuOptions {
    * least ~80 lines, so small kernels stay whole. 1: one translation unit (ahead-of-time files).
    */
   int max_units = 1;
+  /**
+   * Threads of the runtime's pool (runtime/cpu/thread_pool.h) when the kernel is compiled. Above
+   * 1, large products split their rows over it (codegen/cpu/parallel.h); at 1 they keep plain
+   * loops, which run ~5% faster on one thread (W4's step), so a kernel compiled while the pool
+   * has one thread never splits.
+   */
+  int threads = 1;
 };
 
 /** A rendered CPU kernel. */
@@ -71,6 +83,16 @@ struct CpuKernel {
   /** The fused epoch's symbol ("" when not rendered) and its data inputs. */
   std::string epoch_name;
   std::vector<std::string> epoch_data;
+  /**
+   * The kernel's pointer to the runtime's thread pool (a `const kiln_pool_api*`, null until set;
+   * see runtime/cpu/thread_pool.h), or "" when it has no product worth threads.
+   */
+  std::string pool_symbol;
+  /** Rows per block when the step runs as row blocks (codegen/cpu/row_block.h), else 0. */
+  int64_t row_block = 0;
+  /** The fused evaluation's symbol ("" when not rendered) and its rows per step call. */
+  std::string evaluate_name;
+  int64_t evaluate_block = 0;
 
   /** Workspace bytes the kernel needs for batch size N. */
   int64_t workspace_bytes(int64_t N) const;
@@ -83,5 +105,12 @@ CpuKernel render_cpu(const ir::Graph& g, const CpuOptions& options = {});
 
 /** The source every CPU kernel starts with: kiln's math functions and loop pragmas. */
 const std::string& cpu_prelude();
+
+/**
+ * `source` (a kernel's translation unit) with only the prelude functions it calls, and what they
+ * call: Clang parses and optimizes every function a unit defines, called or not. The JIT compiles
+ * kernels through this; ahead-of-time files keep the whole prelude, once for all their kernels.
+ */
+std::string trim_prelude(const std::string& source);
 
 } // namespace kiln::codegen

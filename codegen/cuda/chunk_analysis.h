@@ -6,17 +6,14 @@
 #include <optional>
 #include <vector>
 
+#include "codegen/phases.h"
 #include "codegen/schedule.h"
 
 namespace kiln::codegen::cuda {
 
-/** When a group runs under the chunked plan. */
-enum class Phase : uint8_t {
-  Pre,    ///< depends on no row: before the chunk kernel
-  Row,    ///< domain [N, ...], row i reads only row i: inside the chunk kernel
-  Reduce, ///< sums over rows: partial sums in the chunk kernel, the rest in a wave kernel
-  Post,   ///< depends on Reduce results: in a wave kernel
-};
+// The phases (codegen/phases.h) under the chunked plan: Pre groups run before the chunk kernel,
+// Row groups inside it, Reduce groups as partial sums in it and the rest in a wave kernel, Post
+// groups in a wave kernel.
 
 /** The phases of a schedule's groups and the memory layout of the chunk kernel. */
 struct ChunkAnalysis {
@@ -39,10 +36,8 @@ struct ChunkAnalysis {
 };
 
 /**
- * The chunked plan's analysis of `sc`, or nullopt when the plan does not apply: a batch dim
- * anywhere but in front, an op that mixes rows, a Row group that reads a Reduce result, an
- * in-place update whose order against a read of its param would change, or chunk tiles that
- * do not fit in shared memory even 8 rows at a time.
+ * The chunked plan's analysis of `sc`, or nullopt when the plan does not apply: no row phases
+ * (codegen::row_phases), or chunk tiles that do not fit in shared memory even 8 rows at a time.
  */
 std::optional<ChunkAnalysis> analyze_chunks(const Schedule& sc, bool tf32 = false);
 

@@ -8,8 +8,10 @@
 
 #include "base/debug.h"
 #include "base/error.h"
+#include "codegen/cpu/parallel.h"
 #include "runtime/cpu/cpu_jit.h"
 #include "runtime/cpu/denormals.h"
+#include "runtime/cpu/thread_pool.h"
 #include "runtime/executable.h"
 
 namespace kiln {
@@ -51,19 +53,31 @@ CpuProgram::CpuProgram(const ir::Graph& g, const CompileOptions& o) {
   // A large step compiles as several translation units, side by side on the machine's cores.
   kernel_ = codegen::render_cpu(g, {.updates = o.updates,
                                     .epoch = o.epoch,
+                                    .evaluate = o.evaluate,
                                     .batch_hint = o.batch_hint,
-                                    .max_units = unit_count(o)});
+                                    .max_units = unit_count(o),
+                                    .threads = ThreadPool::instance().threads()});
   if (debug_level() >= 1)
     std::fprintf(stderr, "[kiln] %s: %zu nodes, schedule:\n%s", o.name.c_str(), g.size(),
                  kernel_.schedule.describe().c_str());
   KernelCache* cache = o.no_cache ? nullptr : o.cache ? o.cache : &KernelCache::default_cache();
-  std::vector<std::string> sources{kernel_.source};
-  sources.insert(sources.end(), kernel_.parts.begin(), kernel_.parts.end());
+  std::vector<std::string> sources{codegen::trim_prelude(kernel_.source)};
+  for (const std::string& part : kernel_.parts)
+    sources.push_back(codegen::trim_prelude(part));
   module_ = CpuJit::instance().compile(sources, {.name = kernel_.name}, cache);
   step_ = module_->function<StepFn>(kernel_.name);
+  static_assert(ThreadPool::kMaxWorkers <= codegen::kCpuMaxWorkers,
+                "a product's per-worker scratch must cover every worker of the pool");
+  if (!kernel_.pool_symbol.empty())
+    *static_cast<const KilnPoolApi**>(module_->symbol(kernel_.pool_symbol)) =
+        ThreadPool::instance().api();
   if (o.epoch) {
     epoch_ = module_->function<EpochFn>(kernel_.epoch_name);
     metrics_ = o.epoch->metrics.size();
+  }
+  if (o.evaluate) {
+    evaluate_ = module_->function<EvaluateFn>(kernel_.evaluate_name);
+    evaluate_metrics_ = o.evaluate->metrics.size();
   }
   const auto& slots = kernel_.schedule.slots;
   params_.resize(slots.size());
@@ -124,6 +138,24 @@ std::vector<double> CpuProgram::run_epoch(int64_t n, int64_t batch, bool shuffle
     epoch_(static_cast<long long>(n), static_cast<long long>(batch), shuffle ? 1 : 0, seed,
            const_cast<void* const*>(data.data()), slots_.data(), epoch_workspace_.data(),
            stats.data());
+  }
+  for (size_t i = 0; i < slots_.size(); ++i)
+    if (kernel_.schedule.slots[i].role != Slot::Role::Param)
+      slots_[i] = nullptr;
+  return stats;
+}
+
+std::optional<std::vector<double>> CpuProgram::run_evaluate(int64_t n,
+                                                            const std::vector<const void*>& data,
+                                                            const std::vector<void*>& host) {
+  if (!evaluate_)
+    return std::nullopt;
+  bind(std::min(n, kernel_.evaluate_block), host);
+  std::vector<double> stats(evaluate_metrics_ + 1, 0.0);
+  {
+    const DenormalsAreZero ftz;
+    evaluate_(static_cast<long long>(n), const_cast<void* const*>(data.data()), slots_.data(),
+              workspace_.data(), stats.data());
   }
   for (size_t i = 0; i < slots_.size(); ++i)
     if (kernel_.schedule.slots[i].role != Slot::Role::Param)

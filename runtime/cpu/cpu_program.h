@@ -47,6 +47,8 @@ public:
   std::vector<double> run_epoch(int64_t n, int64_t batch, bool shuffle, uint64_t seed,
                                 const std::vector<const void*>& data,
                                 const std::vector<void*>& host) override;
+  std::optional<std::vector<double>> run_evaluate(int64_t n, const std::vector<const void*>& data,
+                                                  const std::vector<void*>& host) override;
   void write_param(size_t slot, const void* host) override;
   void read_param(size_t slot, void* host) const override;
   void* param_address(size_t slot) const override { return slots_[slot]; }
@@ -65,6 +67,9 @@ private:
   std::shared_ptr<CpuModule> module_;
   StepFn* step_ = nullptr;
   EpochFn* epoch_ = nullptr;
+  using EvaluateFn = void(long long, void* const*, void* const*, void*, double*);
+  EvaluateFn* evaluate_ = nullptr;
+  size_t evaluate_metrics_ = 0;
   size_t metrics_ = 0;
   std::vector<AlignedBuffer> params_; // by slot; only param slots hold memory
   std::vector<void*> slots_;

@@ -40,6 +40,34 @@ void check_against_interpreter(const ir::Graph& g, const ir::Bindings& values, i
   }
 }
 
+/**
+ * Networks whose steps take the group-by-group path (their products are too large for row
+ * blocks, codegen/cpu/row_block.h), so that they can be split into units.
+ */
+std::vector<CourseNet> wide_nets() {
+  std::vector<CourseNet> out;
+  {
+    nn::Sequential net{nn::Linear(1, 80), nn::Tanh(), nn::Linear(80, 72), nn::Sigmoid(),
+                       nn::Linear(72, 1)};
+    Input y{{1}, "y"};
+    Target c{{1}, "c"};
+    out.push_back({"regression 1-80-72-1", lower({{"loss", mse(net(y), c)}}), {}, {}});
+  }
+  {
+    nn::Sequential net{nn::Linear(2, 80), nn::Tanh(), nn::Linear(80, 72), nn::Sigmoid(),
+                       nn::Linear(72, 3)};
+    Input y{{2}, "y"};
+    Labels c{3, "c"};
+    out.push_back({"classification 2-80-72-3",
+                   lower({{"loss", cross_entropy(net(y), c)}, {"acc", accuracy(net(y), c)}}),
+                   {},
+                   {}});
+  }
+  for (CourseNet& n : out)
+    n.params = param_names(n.lowered);
+  return out;
+}
+
 } // namespace
 
 TEST_CASE("every op and its gradient, compiled for the CPU, match the interpreter") {
@@ -112,7 +140,8 @@ TEST_CASE("the course's networks: forward and backward through the JIT equal the
 }
 
 TEST_CASE("a step split into translation units computes exactly what the whole one does") {
-  for (const CourseNet& net : course_nets(ir::DType::F32)) {
+  // (The course's own steps run as row blocks, one unit: codegen/cpu/row_block.h.)
+  for (const CourseNet& net : wide_nets()) {
     INFO(net.name);
     const StepGraph sg = adam_step(net.lowered);
     const codegen::EpochSpec epoch{{"y", "c"}, {"loss"}};

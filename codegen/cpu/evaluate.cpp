@@ -1,0 +1,62 @@
+#include "codegen/cpu/evaluate.h"
+
+#include "base/error.h"
+#include "codegen/c_like.h"
+#include "codegen/code_writer.h"
+
+namespace kiln::codegen {
+
+namespace {
+
+/** A group-by-group step passes every row through its workspace: 256 rows keep it in L2. */
+constexpr int64_t kGroupBlock = 256;
+
+size_t slot_named(const Schedule& sc, Slot::Role role, const std::string& name, const char* what) {
+  for (size_t i = 0; i < sc.slots.size(); ++i)
+    if (sc.slots[i].role == role && sc.slots[i].name == name)
+      return i;
+  throw Error(str("[evaluate] the graph has no ", what, " named '", name, "'"));
+}
+
+} // namespace
+
+int64_t evaluate_block(const CpuKernel& k) {
+  return k.row_block > 0 ? int64_t{1} << 40 : kGroupBlock;
+}
+
+std::string evaluate_function(const CpuKernel& k, const EpochSpec& spec) {
+  const Schedule& sc = k.schedule;
+  const std::string block = std::to_string(evaluate_block(k)) + "LL";
+  CodeWriter w;
+  w.open("extern \"C\" void " + k.evaluate_name +
+         "(long long n, void* const* data, void* const* slots, void* workspace, double* stats)");
+  w.line("void* s[" + std::to_string(sc.slots.size()) + "];");
+  w.line("for (int i = 0; i < " + std::to_string(sc.slots.size()) + "; ++i) s[i] = slots[i];");
+  w.open("for (long long b0 = 0; b0 < n; b0 += " + block + ")");
+  w.line("const long long nb = n - b0 < " + block + " ? n - b0 : " + block + ";");
+  for (size_t d = 0; d < spec.data.size(); ++d) {
+    const size_t slot = slot_named(sc, Slot::Role::Input, spec.data[d], "input");
+    const Slot& sl = sc.slots[slot];
+    if (!sl.type.shape.has_batch() || sl.type.shape[0] != ir::kBatch)
+      throw Error(str("[evaluate] data input '", spec.data[d], "' must have rows, got ", sl.type));
+    const std::string t = c_type_of(sl.type.dtype);
+    w.line("s[" + std::to_string(slot) + "] = (void*)((const " + t + "*)data[" + std::to_string(d) +
+           "] + b0 * " + std::to_string(sl.type.shape.static_numel()) + ");");
+  }
+  w.line("kiln_run(nb, s, workspace);");
+  for (size_t m = 0; m < spec.metrics.size(); ++m) {
+    const size_t slot = slot_named(sc, Slot::Role::Output, spec.metrics[m], "output");
+    if (!sc.slots[slot].type.shape.is_scalar())
+      throw Error(str("[evaluate] metric '", spec.metrics[m], "' must be a scalar output, got ",
+                      sc.slots[slot].type));
+    w.line("stats[" + std::to_string(m) + "] += (double)((const " +
+           c_type_of(sc.slots[slot].type.dtype) + "*)s[" + std::to_string(slot) +
+           "])[0] * (double)nb;");
+  }
+  w.close();
+  w.line("stats[" + std::to_string(spec.metrics.size()) + "] += (double)n;");
+  w.close();
+  return w.str();
+}
+
+} // namespace kiln::codegen

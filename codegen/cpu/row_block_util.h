@@ -1,0 +1,82 @@
+#pragma once
+// Internal to the row-block path (codegen/cpu/row_block.h): sizes and names its files share.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ir/node.h"
+
+namespace kiln::codegen::row_block {
+
+/** Rows per block without a batch hint, and the largest hint taken as the block. */
+constexpr int64_t kDefaultRows = 8;
+constexpr int64_t kMaxHintRows = 16;
+/** A product's weights (B) stay in L1 across a block's rows up to this many elements. */
+constexpr int64_t kMaxWeights = 64 * 64;
+/** Partial sums of one Reduce group on the stack, in elements. */
+constexpr int64_t kMaxAccumulator = 64 * 64;
+/** The block's row arrays on the stack. */
+constexpr int64_t kMaxStackBytes = 48 * 1024;
+/** Accumulators and copied weights are padded to whole vectors of this many bytes. */
+constexpr int64_t kVectorBytes = 64;
+/** Products with fewer columns are dot products over the depth, one per column. */
+constexpr int64_t kThinCols = 8;
+/** A product's row tile: at most this many accumulator vectors, and rows. */
+constexpr int64_t kTileRegisters = 20;
+constexpr int64_t kMaxTile = 8;
+/** Rows of fewer elements are not padded (no vector reads them whole). */
+constexpr int64_t kMinPadded = 4;
+
+inline int64_t lanes(ir::DType t) {
+  return kVectorBytes / ir::dtype_bytes(t);
+}
+/** `n` rounded up to whole vectors of `t`. */
+inline int64_t padded(int64_t n, ir::DType t) {
+  return (n + lanes(t) - 1) / lanes(t) * lanes(t);
+}
+
+/** Group gi's partial sums and padded weights in the generated source. */
+inline std::string acc_name(size_t gi) {
+  return "kiln_acc" + std::to_string(gi);
+}
+inline std::string bt_name(size_t gi) {
+  return "kiln_bt" + std::to_string(gi);
+}
+
+/** Whether `id` has only digits from `from` on (and at least one). */
+inline bool digits_after(const std::string& id, size_t from) {
+  if (id.size() <= from)
+    return false;
+  for (size_t i = from; i < id.size(); ++i)
+    if (id[i] < '0' || id[i] > '9')
+      return false;
+  return true;
+}
+
+/** Dims after the batch dim. */
+inline std::vector<int64_t> row_dims(const ir::Shape& s) {
+  return {s.dims().begin() + 1, s.dims().end()};
+}
+
+/** A MatMul node's operands and dims. */
+struct Product {
+  ir::NodeId a, b;
+  bool ta, tb;
+  int64_t rows, cols, depth;
+};
+
+inline Product product(const ir::Graph& g, ir::NodeId m) {
+  const ir::Node& n = g.node(m);
+  Product p{n.inputs[0],
+            n.inputs[1],
+            n.attrs.i("ta") != 0,
+            n.attrs.i("tb") != 0,
+            n.type.shape[0],
+            n.type.shape[1],
+            0};
+  p.depth = g.node(p.a).type.shape[p.ta ? 0 : 1];
+  return p;
+}
+
+} // namespace kiln::codegen::row_block

@@ -1,0 +1,126 @@
+#include "runtime/cpu/thread_pool.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <utility>
+
+namespace kiln::runtime {
+
+namespace {
+
+/** The calling thread's worker index, and whether it is inside a body of a run. */
+thread_local int tls_worker = 0;
+thread_local bool tls_in_run = false;
+
+void run_on(void* pool, long long n, PoolBody body, void* arg) {
+  static_cast<ThreadPool*>(pool)->run(n, body, arg);
+}
+
+/** Range i of `parts` equal ranges of [0, n). */
+std::pair<long long, long long> range(long long n, int parts, int i) {
+  return {n * i / parts, n * (i + 1) / parts};
+}
+
+/** Marks the calling thread as inside a body while it runs. */
+struct InRun {
+  InRun() { tls_in_run = true; }
+  ~InRun() { tls_in_run = false; }
+};
+
+} // namespace
+
+ThreadPool& ThreadPool::instance() {
+  static ThreadPool pool;
+  return pool;
+}
+
+int ThreadPool::worker() {
+  return tls_worker;
+}
+
+ThreadPool::ThreadPool() : api_{run_on, this, &ThreadPool::worker} {
+  int n = static_cast<int>(std::thread::hardware_concurrency());
+  if (const char* env = std::getenv("KILN_THREADS"); env && std::atoi(env) > 0)
+    n = std::atoi(env);
+  set_threads(n);
+}
+
+ThreadPool::~ThreadPool() {
+  {
+    std::lock_guard<std::mutex> lock(m_);
+    stop_ = true;
+  }
+  start_.notify_all();
+  for (std::thread& t : workers_)
+    t.join();
+}
+
+void ThreadPool::set_threads(int n) {
+  std::lock_guard<std::mutex> run(run_mutex_);
+  threads_ = std::clamp(n, 1, kMaxWorkers);
+}
+
+void ThreadPool::worker_loop(int index) {
+  tls_worker = index;
+  uint64_t seen = 0;
+  for (;;) {
+    std::unique_lock<std::mutex> lock(m_);
+    start_.wait(lock, [&] { return stop_ || generation_ != seen; });
+    if (stop_)
+      return;
+    seen = generation_;
+    if (index >= parts_)
+      continue;
+    const auto [lo, hi] = range(n_, parts_, index);
+    const PoolBody body = body_;
+    void* arg = arg_;
+    lock.unlock();
+    {
+      InRun in;
+      body(arg, lo, hi, index);
+    }
+    lock.lock();
+    if (--pending_ == 0)
+      done_.notify_one();
+  }
+}
+
+void ThreadPool::run(long long n, PoolBody body, void* arg) {
+  if (n <= 0)
+    return;
+  if (tls_in_run) { // nested: this worker's own scratch, no other thread
+    body(arg, 0, n, tls_worker);
+    return;
+  }
+  std::unique_lock<std::mutex> run(run_mutex_, std::try_to_lock);
+  const int parts = run.owns_lock() ? static_cast<int>(std::min<long long>(threads_, n)) : 1;
+  if (parts <= 1) {
+    InRun in;
+    body(arg, 0, n, tls_worker);
+    return;
+  }
+  // Workers start with the first run that needs them and stay; fewer threads leave some asleep.
+  while (static_cast<int>(workers_.size()) < parts - 1) {
+    const int index = static_cast<int>(workers_.size()) + 1;
+    workers_.emplace_back([this, index] { worker_loop(index); });
+  }
+  {
+    std::lock_guard<std::mutex> lock(m_);
+    n_ = n;
+    parts_ = parts;
+    pending_ = parts - 1;
+    body_ = body;
+    arg_ = arg;
+    ++generation_;
+  }
+  start_.notify_all();
+  {
+    InRun in;
+    const auto [lo, hi] = range(n, parts, 0);
+    body(arg, lo, hi, 0);
+  }
+  std::unique_lock<std::mutex> lock(m_);
+  done_.wait(lock, [&] { return pending_ == 0; });
+}
+
+} // namespace kiln::runtime

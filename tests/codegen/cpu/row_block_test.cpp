@@ -1,0 +1,174 @@
+// The row-block path for small steps (codegen/cpu/row_block.h) against the reference
+// interpreter: the course's training steps at several batch sizes (blocks split in every way),
+// training runs that follow the interpreter's loss curve, and the choice between row blocks and
+// the group-by-group path.
+
+#include <catch2/catch.hpp>
+
+#include "frontend/kiln.h"
+#include "ir/interpret.h"
+#include "ir/passes.h"
+#include "runtime/executable.h"
+#include "tests/codegen/cuda/cuda_graphs.h"
+#include "tests/support/compare.h"
+#include "tests/support/random_graph.h"
+
+using namespace kiln;
+using namespace kiln::test;
+
+namespace {
+
+bool row_blocks(const codegen::CpuKernel& k) {
+  return k.row_block > 0;
+}
+
+/** Random values for every input and param of `g` at batch size n (labels below `classes`). */
+ir::Bindings random_values(const ir::Graph& g, int64_t n, uint64_t seed, int64_t classes = 3) {
+  Rng rng(seed);
+  ir::Bindings v;
+  for (ir::Op op : {ir::Op::Input, ir::Op::Param})
+    for (ir::NodeId id : g.leaves(op)) {
+      const ir::Node& node = g.node(id);
+      ir::Tensor t(node.type.dtype, node.type.shape.concrete(n));
+      for (double& x : t.data)
+        x = node.type.dtype == ir::DType::I32 ? static_cast<double>(rng.below(3) % classes)
+                                              : rng.uniform(-1, 1);
+      if (node.name().ends_with("exp_avg_sq"))
+        for (double& x : t.data)
+          x = x * x; // a second moment is not negative
+      if (node.name() == "step")
+        t.data[0] = 3;
+      if (node.name() == "lr")
+        t.data[0] = 0.01;
+      v.emplace(node.name(), std::move(t));
+    }
+  return v;
+}
+
+double tolerance(ir::DType t) {
+  return t == ir::DType::F32 ? 3e-5 : 1e-12;
+}
+
+/** A net of widths 3-80-80-2: its products are too large for row blocks. */
+Lowered wide_net(ir::DType t) {
+  nn::Sequential net{nn::Linear(3, 80), nn::Tanh(), nn::Linear(80, 80), nn::Tanh(),
+                     nn::Linear(80, 2)};
+  Input y{{3}, "y"};
+  Target c{{2}, "c"};
+  return lower({{"loss", mse(net(y), c)}}, t);
+}
+
+} // namespace
+
+TEST_CASE("the course's training steps run as row blocks and match the interpreter") {
+  for (ir::DType t : {ir::DType::F32, ir::DType::F64})
+    for (const CourseNet& net : course_nets(t)) {
+      // No in-place updates, so that every new weight and moment is an output to compare.
+      const StepGraph sg = adam_step(net.lowered);
+      for (std::optional<int64_t> hint : {std::optional<int64_t>(5), std::optional<int64_t>()}) {
+        Executable exe =
+            Executable::compile(sg.graph, {.optimize = false, .name = "step", .batch_hint = hint});
+        INFO(net.name << " (" << to_string(t) << "), batch hint "
+                      << (hint ? std::to_string(*hint) : "none"));
+        REQUIRE(row_blocks(exe.kernel()));
+        for (int64_t n : {1, 4, 5, 7, 13, 37}) {
+          INFO("batch " << n);
+          const ir::Bindings v = random_values(sg.graph, n, static_cast<uint64_t>(n) + 11);
+          const std::vector<ir::Tensor> got = exe.run_tensors(v);
+          const std::vector<ir::Tensor> want = ir::interpret(sg.graph, v, ir::Precision::Native);
+          REQUIRE(got.size() == want.size());
+          for (size_t i = 0; i < got.size(); ++i) {
+            INFO("output " << sg.graph.outputs()[i].name << "\n" << side_by_side(got[i], want[i]));
+            CHECK(max_rel_error(got[i], want[i]) <= tolerance(t));
+          }
+        }
+      }
+    }
+}
+
+TEST_CASE("training through row blocks follows the interpreter's loss curve") {
+  for (ir::DType t : {ir::DType::F64, ir::DType::F32})
+    for (const CourseNet& net : course_nets(t)) {
+      INFO(net.name << " (" << to_string(t) << ")");
+      const StepGraph sg = adam_step(net.lowered, 5e-2);
+      Executable exe = Executable::compile(
+          sg.graph, {.optimize = false, .name = "step", .updates = sg.updates, .batch_hint = 5});
+      REQUIRE(row_blocks(exe.kernel()));
+      // The interpreter's copy of the weights and state, advanced by the update outputs.
+      ir::Bindings state = random_values(sg.graph, 5, 1);
+      for (const auto& [name, init] : sg.state)
+        for (double& x : state.at(name).data)
+          x = init;
+      exe.set_params(state);
+      for (int step = 0; step < 30; ++step) {
+        const int64_t n = step % 4 == 3 ? 3 : 5; // now and then a short batch
+        ir::Bindings v = random_values(sg.graph, n, 100 + static_cast<uint64_t>(step));
+        for (auto& [name, x] : v)
+          if (sg.graph.find_leaf(ir::Op::Param, name))
+            x = state.at(name);
+        const std::vector<ir::Tensor> want = ir::interpret(sg.graph, v, ir::Precision::Native);
+        ir::Bindings inputs;
+        for (ir::NodeId id : sg.graph.leaves(ir::Op::Input))
+          inputs.emplace(sg.graph.node(id).name(), v.at(sg.graph.node(id).name()));
+        const std::vector<ir::Tensor> got = exe.run_tensors(inputs);
+        size_t loss = 0, got_loss = 0;
+        for (size_t i = 0; i < sg.graph.outputs().size(); ++i)
+          if (sg.graph.outputs()[i].name == "loss")
+            loss = i;
+        const std::vector<std::string> names = exe.output_names();
+        for (size_t i = 0; i < names.size(); ++i)
+          if (names[i] == "loss")
+            got_loss = i;
+        INFO("step " << step);
+        CHECK(std::abs(got[got_loss].data[0] - want[loss].data[0]) <=
+              (t == ir::DType::F32 ? 1e-4 : 1e-10) * (1 + std::abs(want[loss].data[0])));
+        for (const codegen::Update& u : sg.updates)
+          for (size_t i = 0; i < sg.graph.outputs().size(); ++i)
+            if (sg.graph.outputs()[i].name == u.output)
+              state.at(u.param) = want[i];
+      }
+      for (const std::string& p : net.params) {
+        const MatrixRM got = exe.param(p);
+        const ir::Tensor& want = state.at(p);
+        double worst = 0;
+        for (int64_t i = 0; i < got.size(); ++i)
+          worst = std::max(worst, std::abs(got.data()[i] - want.data[static_cast<size_t>(i)]));
+        INFO("param " << p);
+        CHECK(worst <= 1e-4); // param() reads as float, even from f64
+      }
+    }
+}
+
+TEST_CASE("large products take the group-by-group path with its blocked GEMM") {
+  const StepGraph sg = adam_step(wide_net(ir::DType::F32));
+  CHECK_FALSE(row_blocks(codegen::render_cpu(sg.graph, {.updates = sg.updates, .batch_hint = 5})));
+  // The course's step does take row blocks, at any batch hint, and its evaluation too.
+  const CourseNet net = course_nets(ir::DType::F32)[0];
+  const StepGraph small = adam_step(net.lowered);
+  for (std::optional<int64_t> hint :
+       {std::optional<int64_t>(5), std::optional<int64_t>(64), std::optional<int64_t>()})
+    CHECK(row_blocks(
+        codegen::render_cpu(small.graph, {.updates = small.updates, .batch_hint = hint})));
+  CHECK(row_blocks(codegen::render_cpu(ir::optimize(net.lowered.graph))));
+}
+
+TEST_CASE("random graphs that take row blocks match the interpreter") {
+  int taken = 0;
+  for (uint64_t seed = 1; seed <= 60; ++seed) {
+    const ir::DType t = seed % 3 == 0 ? ir::DType::F64 : ir::DType::F32;
+    const RandomGraph r = random_graph(seed, t);
+    const ir::Graph g = ir::optimize(r.graph);
+    if (!row_blocks(codegen::render_cpu(g)))
+      continue;
+    ++taken;
+    INFO("random graph seed " << seed);
+    Executable exe = Executable::compile(g, {.optimize = false, .name = "test"});
+    const std::vector<ir::Tensor> got = exe.run_tensors(r.values);
+    const std::vector<ir::Tensor> want = ir::interpret(g, r.values, ir::Precision::Native);
+    for (size_t i = 0; i < got.size(); ++i) {
+      INFO("output " << g.outputs()[i].name << "\n" << side_by_side(got[i], want[i]));
+      CHECK(max_rel_error(got[i], want[i]) <= tolerance(t));
+    }
+  }
+  CHECK(taken >= 5);
+}

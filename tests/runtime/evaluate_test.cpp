@@ -1,0 +1,67 @@
+// The fused evaluation (Executable::evaluate): a whole data set's metrics in one call, equal to
+// the kernel run over all rows at once, on the row-block path and the group-by-group path.
+
+#include <catch2/catch.hpp>
+
+#include "base/error.h"
+#include "base/rng.h"
+#include "frontend/kiln.h"
+#include "runtime/executable.h"
+
+using namespace kiln;
+
+namespace {
+
+/** An evaluation graph: loss and accuracy of `net` on inputs y [N, 2] and labels c. */
+Lowered classifier(const nn::Layer& net) {
+  Input y{{2}, "y"};
+  Labels c{3, "c"};
+  return lower({{"loss", cross_entropy(net(y), c)}, {"acc", accuracy(net(y), c)}});
+}
+
+} // namespace
+
+TEST_CASE("the fused evaluation equals one run over every row") {
+  const nn::Sequential small{nn::Linear(2, 14), nn::Tanh(), nn::Linear(14, 10), nn::Sigmoid(),
+                             nn::Linear(10, 3)};
+  const nn::Sequential wide{nn::Linear(2, 96), nn::Tanh(), nn::Linear(96, 96), nn::Tanh(),
+                            nn::Linear(96, 3)};
+  for (const nn::Sequential* net : {&small, &wide}) {
+    const Lowered l = classifier(*net);
+    Executable exe = Executable::compile(
+        l.graph, {.name = "eval", .evaluate = codegen::EpochSpec{{"y", "c"}, {"loss", "acc"}}});
+    exe.set_params(init_parameters(l.params, 2, ir::DType::F64));
+    for (int64_t n : {1, 7, 300, 2500}) {
+      INFO("net width " << (net == &small ? 14 : 96) << ", " << n << " rows");
+      Rng rng(static_cast<uint64_t>(n));
+      MatrixRM y(n, 2);
+      Eigen::VectorXi c(n);
+      for (int64_t i = 0; i < n; ++i) {
+        y(i, 0) = static_cast<float>(rng.uniform(-2, 2));
+        y(i, 1) = static_cast<float>(rng.uniform(-2, 2));
+        c(i) = static_cast<int>(rng.below(3));
+      }
+      const std::vector<double> fused = exe.evaluate(n, {y.data(), c.data()});
+      const auto whole = exe.run({{"y", y}, {"c", c}});
+      REQUIRE(fused.size() == 2);
+      CHECK(fused[0] == Approx(whole.at("loss")(0, 0)).epsilon(1e-5));
+      CHECK(fused[1] == Approx(whole.at("acc")(0, 0)).epsilon(1e-6));
+    }
+  }
+}
+
+TEST_CASE("the fused evaluation checks its data and labels") {
+  const Lowered l = classifier(nn::Sequential{nn::Linear(2, 4), nn::Tanh(), nn::Linear(4, 3)});
+  MatrixRM y = MatrixRM::Zero(4, 2);
+  Eigen::VectorXi c(4);
+  c << 0, 1, 2, 3;
+  Executable plain = Executable::compile(l.graph);
+  CHECK_THROWS_WITH(plain.evaluate(4, {y.data(), c.data()}),
+                    Catch::Contains("compiled without CompileOptions::evaluate"));
+  Executable exe = Executable::compile(
+      l.graph, {.name = "eval", .evaluate = codegen::EpochSpec{{"y", "c"}, {"loss"}}});
+  CHECK_THROWS_WITH(exe.evaluate(4, {y.data()}), Catch::Contains("2 data arrays expected"));
+  CHECK_THROWS_AS(exe.evaluate(4, {y.data(), c.data()}), DataError); // the label 3
+  c(3) = 2;
+  CHECK(std::isfinite(exe.evaluate(4, {y.data(), c.data()})[0]));
+}
