@@ -41,7 +41,9 @@ void bake(const std::string& path, std::vector<TensorInfo>& params) {
     if (it == ckpt.tensors.end())
       throw DataError(str("[aot] ", path, ": the checkpoint has no tensor '", p.name, "'"));
     const HostTensor& t = it->second;
-    if (t.dtype != ir::DType::F32 || t.numel() != p.size)
+    // Exact dims, as the Trainer writes them (PyTorch's layout): a transposed weight has the
+    // right count and would bake garbage.
+    if (t.dtype != ir::DType::F32 || t.shape != p.dims)
       throw DataError(str("[aot] ", path, ": tensor '", p.name, "' is ", ir::to_string(t.dtype),
                           " ", HostTensor::shape_text(t.shape), "; the network needs ", p.size,
                           " f32 values (", HostTensor::shape_text(p.dims), ")"));

@@ -11,8 +11,9 @@ namespace kiln {
 /**
  * Writes go to a temporary file beside `path`, named ".<name>.tmp-<pid>-<n>" (created with
  * O_EXCL, so two writers never share one); commit() flushes it to disk (unless `sync` is off)
- * and renames it over `path`. Destroying an AtomicFile that was not committed removes the
- * temporary file, so a failure leaves the directory as it was. Errors throw kiln::Error
+ * and renames it over `path`, then removes the temporary files of `path` that killed processes
+ * left behind (remove_stale_temporaries). Destroying an AtomicFile that was not committed removes
+ * the temporary file, so a failure leaves the directory as it was. Errors throw kiln::Error
  * "<prefix><path>: cannot write: <step> <file>: <reason>".
  */
 class AtomicFile {
@@ -24,6 +25,13 @@ public:
     bool sync = true;
     /** Permission bits of the new file (before the umask). */
     unsigned mode = 0666;
+    /**
+     * The directory of `path`, already open (O_DIRECTORY), or -1. Given one, the file is created
+     * and renamed relative to it (openat, renameat), so a directory checked once (the kernel
+     * cache's) cannot be swapped for another by renaming a path component in between. It stays
+     * the caller's to close.
+     */
+    int dir_fd = -1;
   };
 
   AtomicFile(std::string path, Options options);
@@ -42,7 +50,7 @@ public:
 private:
   [[noreturn]] void fail(const std::string& step) const;
 
-  std::string path_, dir_, tmp_;
+  std::string path_, dir_, name_, tmp_, tmp_name_;
   Options options_;
   int fd_ = -1;
   bool committed_ = false;
@@ -51,5 +59,14 @@ private:
 /** Writes `text` to `path` through an AtomicFile. */
 void write_file_atomically(const std::string& path, std::string_view text,
                            AtomicFile::Options options);
+
+/**
+ * Removes the temporary files ".<name>.tmp-<pid>-<n>" in directory `dir` (or, when `dir_fd` is
+ * not -1, the directory it refers to) whose process no longer runs: what a writer killed
+ * between creating and renaming its file leaves. Only those of `name` when it is not empty,
+ * else every name's. A process of this pid that still runs, this one included, keeps its files.
+ * Returns how many were removed; never throws.
+ */
+int remove_stale_temporaries(const std::string& dir, std::string_view name = {}, int dir_fd = -1);
 
 } // namespace kiln

@@ -10,6 +10,10 @@ find_package(LLVM 14 REQUIRED CONFIG HINTS /usr/lib/llvm-14/lib/cmake/llvm)
 find_package(Clang REQUIRED CONFIG HINTS /usr/lib/llvm-14/lib/cmake/clang)
 message(STATUS "kiln: LLVM ${LLVM_PACKAGE_VERSION} (${LLVM_INSTALL_PREFIX})")
 
+# XXH3-128 names and checksums the kernel cache's entries.
+find_path(KILN_XXHASH_INCLUDE_DIR xxhash.h REQUIRED)
+find_library(KILN_XXHASH_LIBRARY xxhash REQUIRED)
+
 find_path(KILN_STB_INCLUDE_DIR stb_image_write.h PATH_SUFFIXES stb REQUIRED)
 # The plots' font (Debian's fonts-dejavu-core); $KILN_PLOT_FONT overrides it at run time.
 find_file(KILN_PLOT_FONT DejaVuSans.ttf PATHS /usr/share/fonts/truetype/dejavu REQUIRED)
@@ -20,6 +24,7 @@ if(KILN_ENABLE_CUDA)
   endif()
   find_package(CUDAToolkit QUIET)
   if(CUDAToolkit_FOUND AND TARGET CUDA::nvrtc)
+    include(KilnNvrtc)
     message(STATUS "kiln: CUDA ${CUDAToolkit_VERSION}, NVRTC found: CUDA backend on")
   else()
     message(STATUS "kiln: NVRTC not found: CUDA backend off")

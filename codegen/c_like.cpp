@@ -78,8 +78,9 @@ std::string fill_pattern(std::string_view pat, const std::vector<std::string>& a
                          const std::string& type) {
   std::string e;
   for (size_t i = 0; i < pat.size(); ++i) {
-    if (pat[i] == '{' && i + 2 < pat.size() && pat[i + 2] == '}') {
-      const char c = pat[i + 1];
+    const char c = i + 1 < pat.size() ? pat[i + 1] : '\0';
+    if (pat[i] == '{' && i + 2 < pat.size() && pat[i + 2] == '}' &&
+        (c == 'T' || (c >= '0' && c <= '9'))) {
       e += c == 'T' ? type : args.at(static_cast<size_t>(c - '0'));
       i += 2;
     } else {
@@ -89,7 +90,57 @@ std::string fill_pattern(std::string_view pat, const std::vector<std::string>& a
   return e;
 }
 
+std::string render_elementwise(const Node& n, const std::vector<std::string>& args,
+                               const std::string& offset) {
+  std::string e = fill_pattern(n.def().render, args, c_type_of(n.type.dtype));
+  for (size_t pos = e.find("{I}"); pos != std::string::npos; pos = e.find("{I}", pos))
+    e.replace(pos, 3, "(" + offset + ")");
+  for (size_t pos = e.find("{="); pos != std::string::npos; pos = e.find("{=", pos)) {
+    const size_t end = e.find('}', pos);
+    KILN_ASSERT(end != std::string::npos, "unterminated {= in the rendering of ", n.def().name);
+    const std::string key = e.substr(pos + 2, end - pos - 2);
+    std::string literal;
+    for (const auto& [k, v] : n.attrs.items())
+      if (k == key)
+        literal = std::holds_alternative<double>(v) ? ir::format_double(std::get<double>(v))
+                                                    : std::to_string(std::get<int64_t>(v));
+    KILN_ASSERT(!literal.empty(), "the rendering of ", n.def().name, " needs attribute ", key);
+    e.replace(pos, end - pos + 1, literal);
+  }
+  return e;
+}
+
 namespace {
+/** The renderer's side of a window op's rendering (ir/window.h). */
+class Writer final : public ir::ElementWriter {
+public:
+  Writer(ExprEmitter& e, const Node& n, std::string index_type)
+      : e_(e), n_(n), index_type_(std::move(index_type)) {}
+  std::string operand(size_t i, const std::vector<std::string>& idx) override {
+    // Index expressions get multiplied by strides: a compound one needs parentheses.
+    Index at;
+    for (const std::string& x : idx)
+      at.push_back(x.find_first_of(" +-*/%") == std::string::npos ? x : "(" + x + ")");
+    return e_.value(n_.inputs[i], at);
+  }
+  void line(const std::string& s) override { e_.writer().line(s); }
+  void open(const std::string& head) override {
+    e_.writer().open(head);
+    e_.push_scope();
+  }
+  void close() override {
+    e_.pop_scope();
+    e_.writer().close();
+  }
+  std::string fresh(const std::string& stem) override { return e_.fresh(stem); }
+  std::string index_type() const override { return index_type_; }
+
+private:
+  ExprEmitter& e_;
+  const Node& n_;
+  std::string index_type_;
+};
+
 const ir::ReduceRule& rule_of(const Node& n) {
   // A matrix product accumulates its terms as a sum does (partial sums over chunks of rows).
   if (n.def().kind == OpKind::MatMul)
@@ -206,6 +257,16 @@ std::string ExprEmitter::compute(NodeId n, const Index& idx) {
   return v;
 }
 
+std::string ExprEmitter::window(NodeId n, const Index& idx) {
+  const Node& node = g_.node(n);
+  KILN_ASSERT(node.def().window, ir::op_name(node.op), " is not a window op");
+  std::vector<ir::Type> in;
+  for (NodeId x : node.inputs)
+    in.push_back(g_.node(x).type);
+  Writer writer(*this, node, target_.index_type);
+  return node.def().window->element(writer, node, in, idx);
+}
+
 std::string ExprEmitter::emit_op(NodeId n, const Index& idx) {
   const Node& node = g_.node(n);
   const ir::Shape& out = node.type.shape;
@@ -215,6 +276,8 @@ std::string ExprEmitter::emit_op(NodeId n, const Index& idx) {
     for (NodeId in : node.inputs)
       args.push_back(value(in, idx));
     const std::string t = c_type_of(node.type.dtype);
+    if (node.def().positional)
+      return declare(n, render_elementwise(node, args, c_offset(out, idx)));
     if (reciprocals_ && node.op == Op::Div && ir::is_float(node.type.dtype) &&
         same_everywhere(node.inputs[1]))
       return declare(n, "(" + args[0] + " * ((" + t + ")1 / " + args[1] + "))");
@@ -244,6 +307,12 @@ std::string ExprEmitter::emit_op(NodeId n, const Index& idx) {
       return value(in, at);
     }
     case Op::Reshape: {
+      // A reshape of a buffer reads it at the same row-major offset.
+      const Storage st = sc_.storage[in];
+      if (sc_.slot_of[in] >= 0 &&
+          (st == Storage::Leaf || (st == Storage::Root && sc_.stored[in])) &&
+          g_.node(in).op != Op::Constant)
+        return ExprEmitter::slot_name(sc_.slot_of[in]) + "[" + c_offset(out, idx) + "]";
       // Reshapes that only add or drop 1s keep the other dims in order: no arithmetic.
       std::vector<size_t> out_real, in_real;
       for (int d = 0; d < out.rank(); ++d)
@@ -267,8 +336,10 @@ std::string ExprEmitter::emit_op(NodeId n, const Index& idx) {
               c_offset(out, idx) + ";");
       for (int d = 0; d < s.rank(); ++d) {
         const std::vector<int64_t> rest(s.dims().begin() + d + 1, s.dims().end());
+        // The leading index is below its dim already: no remainder (a division by N).
         at[static_cast<size_t>(d)] =
-            "((" + flat + " / " + c_numel(rest) + ") % " + c_dim(s[d]) + ")";
+            d == 0 ? "(" + flat + " / " + c_numel(rest) + ")"
+                   : "((" + flat + " / " + c_numel(rest) + ") % " + c_dim(s[d]) + ")";
       }
       return value(in, at);
     }

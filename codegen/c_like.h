@@ -38,6 +38,12 @@ std::string c_offset(const ir::Shape& shape, const Index& idx);
 /** `pattern` (an OpDef's C spelling) with {0}, {1}, ... replaced by `args` and {T} by `type`. */
 std::string fill_pattern(std::string_view pattern, const std::vector<std::string>& args,
                          const std::string& type);
+/**
+ * An elementwise node's C expression from its OpDef::render: fill_pattern, plus {I} replaced by
+ * `offset` (the element's row-major offset in the output) and {=name} by attribute `name`.
+ */
+std::string render_elementwise(const ir::Node& n, const std::vector<std::string>& args,
+                               const std::string& offset);
 
 // The C of reduction node `n`, from its op's ir::ReduceRule: every backend renders reductions
 // with these, so a new reduction needs no renderer change.
@@ -68,6 +74,11 @@ public:
   std::string value(ir::NodeId n, const Index& idx);
   /** Computes root `n` at `idx` from its operands (for the group that owns it). */
   std::string compute(ir::NodeId n, const Index& idx);
+  /**
+   * Computes window node `n` (ir/window.h) at `idx` through its op's WindowRule: emits its loops
+   * and returns the C expression of the value.
+   */
+  std::string window(ir::NodeId n, const Index& idx);
   /** Declares that `n` at `idx` is the C expression `expr` in the current scope. */
   void bind(ir::NodeId n, const Index& idx, const std::string& expr);
   /** The element of stored or leaf node `n` at `idx` in its buffer ("b3[i*14 + j]"). */

@@ -141,6 +141,10 @@ bool updates_keep_order(const Schedule& sc, const std::vector<Phase>& ph) {
 std::optional<std::vector<Phase>> row_phases(const Schedule& sc) {
   if (!rows_stay_rows(sc.graph))
     return std::nullopt;
+  // Row phases render row products and reductions; windows (convolution, pooling) do not fit.
+  for (const Group& grp : sc.groups)
+    if (grp.kind == Group::Kind::Window)
+      return std::nullopt;
   std::optional<std::vector<Phase>> phase = classify(sc);
   if (!phase || !updates_keep_order(sc, *phase))
     return std::nullopt;

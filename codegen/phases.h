@@ -22,9 +22,9 @@ enum class Phase : uint8_t {
 
 /**
  * Every group's phase, or nullopt when a pass over the rows cannot compute the schedule: a batch
- * dim anywhere but in front, an op that mixes rows, a Row group that reads a Reduce result, a
- * Reduce group whose sum reads another's result, an in-place update whose order against a read of
- * its param would change, or no Row group at all.
+ * dim anywhere but in front, an op that mixes rows, a window op (convolution, pooling), a Row
+ * group that reads a Reduce result, a Reduce group whose sum reads another's result, an in-place
+ * update whose order against a read of its param would change, or no Row group at all.
  */
 std::optional<std::vector<Phase>> row_phases(const Schedule& sc);
 

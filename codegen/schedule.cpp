@@ -19,7 +19,13 @@ bool is_movement(const Node& n) {
   return n.def().kind == OpKind::Movement;
 }
 bool is_accumulator(const Node& n) {
-  return n.def().kind == OpKind::MatMul || n.def().kind == OpKind::Reduce;
+  const OpKind k = n.def().kind;
+  return k == OpKind::MatMul || k == OpKind::Reduce || k == OpKind::Window;
+}
+
+/** An op that reads each operand element many times (a product, a convolution). */
+bool rereads_operands(const Node& n) {
+  return n.op == Op::MatMul || (n.def().window && n.def().window->reread_operands);
 }
 
 /** Per-element cost: the op's own (transcendental functions dominate small kernels). */
@@ -40,7 +46,7 @@ double expansion(const ir::Shape& from, const ir::Shape& to) {
 
 struct Uses {
   std::vector<std::vector<NodeId>> consumers; // distinct consumers
-  std::vector<bool> matmul_operand, output;
+  std::vector<bool> reread_operand, output;
 };
 
 Uses find_uses(const ir::Graph& g) {
@@ -52,8 +58,14 @@ Uses find_uses(const ir::Graph& g) {
       auto& c = u.consumers[in];
       if (c.empty() || c.back() != i)
         c.push_back(i);
-      if (n.op == Op::MatMul)
-        u.matmul_operand[in] = true;
+      if (rereads_operands(n)) {
+        // A reshape only renames indices: keep what it reshapes in memory and read it through
+        // the reshape, rather than copying it into a buffer of the new shape.
+        NodeId x = in;
+        while (g.node(x).op == Op::Reshape)
+          x = g.node(x).inputs[0];
+        u.reread_operand[x] = true;
+      }
     }
   }
   for (const ir::Output& o : g.outputs())
@@ -75,7 +87,7 @@ std::vector<Storage> decide_storage(const ir::Graph& g, const Uses& u) {
       if (s[in] == Storage::Inline)
         cost[i] += cost[in];
     const auto& consumers = u.consumers[i];
-    bool root = is_accumulator(n) || u.output[i] || u.matmul_operand[i];
+    bool root = is_accumulator(n) || u.output[i] || u.reread_operand[i];
     if (!root && consumers.size() > 1) {
       // Pure index remaps of stored data are free to repeat; anything else is computed once.
       const bool remap = is_movement(n) && n.op != Op::Concat && s[n.inputs[0]] != Storage::Inline;
@@ -200,9 +212,11 @@ Schedule schedule(const ir::Graph& g, const std::vector<Update>& updates) {
         continue;
       }
     }
-    const Group::Kind kind = n.op == Op::MatMul  ? Group::Kind::MatMul
-                             : is_accumulator(n) ? Group::Kind::Reduce
-                                                 : Group::Kind::Pointwise;
+    const OpKind k = n.def().kind;
+    const Group::Kind kind = k == OpKind::MatMul   ? Group::Kind::MatMul
+                             : k == OpKind::Reduce ? Group::Kind::Reduce
+                             : k == OpKind::Window ? Group::Kind::Window
+                                                   : Group::Kind::Pointwise;
     sc.group_of[i] = static_cast<int>(sc.groups.size());
     sc.groups.push_back({kind, n.type.shape, {i}});
   }
@@ -286,7 +300,7 @@ Schedule schedule(const ir::Graph& g, const std::vector<Update>& updates) {
 }
 
 std::string Schedule::describe() const {
-  static constexpr const char* kKind[] = {"pointwise", "reduce", "matmul"};
+  static constexpr const char* kKind[] = {"pointwise", "reduce", "matmul", "window"};
   std::string s;
   for (size_t gi = 0; gi < groups.size(); ++gi) {
     const Group& grp = groups[gi];

@@ -26,12 +26,12 @@ enum class Storage : uint8_t {
 
 /** One loop nest. */
 struct Group {
-  enum class Kind : uint8_t { Pointwise, Reduce, MatMul };
+  enum class Kind : uint8_t { Pointwise, Reduce, MatMul, Window };
   Kind kind;
   /** The iteration space: the roots' shape. */
   ir::Shape domain;
-  /** Roots computed at every index, in topological order; for Reduce and MatMul the first is
-      the accumulator that gives the loop its structure. */
+  /** Roots computed at every index, in topological order; for Reduce, MatMul and Window the
+      first is the accumulator that gives the loop its structure. */
   std::vector<ir::NodeId> roots;
 };
 

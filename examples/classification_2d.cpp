@@ -26,11 +26,14 @@ int main(int argc, char** argv) {
   nn::Sequential net{nn::Linear(2, 14), nn::Tanh(), nn::Linear(14, 10), nn::Sigmoid(),
                      nn::Linear(10, 3)};
   Trainer trainer(net, Loss::cross_entropy(), std::make_shared<optim::Adam>(o.lr));
+  const int epochs = examples::resume(trainer, o, o.checkpoint);
   const History h = trainer.fit(parts.train, &parts.val,
-                                {.epochs = o.epochs,
+                                {.epochs = epochs,
                                  .batch_size = o.batch_size,
                                  .seed = o.seed,
+                                 .verbose = o.verbose,
                                  .csv_log = out + "classification_2d.csv",
+                                 .checkpoint = o.checkpoint,
                                  .device = examples::device(o),
                                  .comm = o.comm});
   if (!examples::main_rank(o))
@@ -59,7 +62,7 @@ int main(int argc, char** argv) {
                          "decision regions (validation points)", box, classes, parts.val.x,
                          parts.val.labels, 3);
 
-  const EpochStats last = examples::final_stats(h, trainer, parts.train, parts.val);
+  const EpochStats last = examples::final_stats(h);
   std::printf("classification_2d: %d epochs of %d steps, plots in %s\n", o.epochs,
               (parts.train.rows() + o.batch_size - 1) / o.batch_size, out.c_str());
   examples::print_result({{"val_loss", last.val_loss},

@@ -25,11 +25,14 @@ int main(int argc, char** argv) {
   nn::Sequential net{nn::Linear(1, 14), nn::Tanh(), nn::Linear(14, 10), nn::Sigmoid(),
                      nn::Linear(10, 1)};
   Trainer trainer(net, Loss::mse(), std::make_shared<optim::Adam>(o.lr));
+  const int epochs = examples::resume(trainer, o, o.checkpoint);
   const History h = trainer.fit(train, &val,
-                                {.epochs = o.epochs,
+                                {.epochs = epochs,
                                  .batch_size = o.batch_size,
                                  .seed = o.seed,
+                                 .verbose = o.verbose,
                                  .csv_log = out + "regression_1d.csv",
+                                 .checkpoint = o.checkpoint,
                                  .device = examples::device(o),
                                  .comm = o.comm});
   if (!examples::main_rank(o))
@@ -49,7 +52,7 @@ int main(int argc, char** argv) {
   plot::prediction_1d(out + "regression_1d_prediction.png", "sin(x): data, truth and the network",
                       val.x.col(0).cast<double>(), val.y.col(0).cast<double>(), gx, truth, pred);
 
-  const EpochStats last = examples::final_stats(h, trainer, train, val);
+  const EpochStats last = examples::final_stats(h);
   std::printf("regression_1d: %d epochs of %d steps, plots in %s\n", o.epochs,
               (train.rows() + o.batch_size - 1) / o.batch_size, out.c_str());
   examples::print_result({{"val_loss", last.val_loss},

@@ -55,11 +55,14 @@ int main(int argc, char** argv) {
   nn::Sequential net{nn::Linear(2, 14), nn::Tanh(), nn::Linear(14, 10), nn::Sigmoid(),
                      nn::Linear(10, 1)};
   Trainer trainer(net, Loss::mse(), std::make_shared<optim::Adam>(o.lr));
+  const int epochs = examples::resume(trainer, o, o.checkpoint);
   const History h = trainer.fit(parts.train, &parts.val,
-                                {.epochs = o.epochs,
+                                {.epochs = epochs,
                                  .batch_size = o.batch_size,
                                  .seed = o.seed,
+                                 .verbose = o.verbose,
                                  .csv_log = out + "regression_2d.csv",
+                                 .checkpoint = o.checkpoint,
                                  .device = examples::device(o),
                                  .comm = o.comm});
   if (!examples::main_rank(o))
@@ -90,7 +93,7 @@ int main(int argc, char** argv) {
   plot::heatmap(out + "regression_2d_error.png", "|prediction - truth|", (pred - truth).cwiseAbs(),
                 rows, cols, "x1", "x2", false);
 
-  const EpochStats last = examples::final_stats(h, trainer, parts.train, parts.val);
+  const EpochStats last = examples::final_stats(h);
   std::printf("regression_2d: %d epochs of %d steps, plots in %s\n", o.epochs,
               (parts.train.rows() + o.batch_size - 1) / o.batch_size, out.c_str());
   examples::print_result({{"val_loss", last.val_loss},

@@ -40,11 +40,14 @@ int main(int argc, char** argv) {
     net.push_back(nn::Residual(kWidth, nn::Tanh()));
   net.push_back(nn::Linear(kWidth, kClasses));
   Trainer trainer(net, Loss::cross_entropy(), std::make_shared<optim::Adam>(o.lr));
+  const int epochs = examples::resume(trainer, o, o.checkpoint);
   const History h = trainer.fit(parts.train, &parts.val,
-                                {.epochs = o.epochs,
+                                {.epochs = epochs,
                                  .batch_size = o.batch_size,
                                  .seed = o.seed,
+                                 .verbose = o.verbose,
                                  .csv_log = out + "residual_net.csv",
+                                 .checkpoint = o.checkpoint,
                                  .device = examples::device(o),
                                  .comm = o.comm});
   if (!examples::main_rank(o))
@@ -78,7 +81,7 @@ int main(int argc, char** argv) {
                          "ResNet decision regions (validation points)", box, predicted, parts.val.x,
                          parts.val.labels, kClasses);
 
-  const EpochStats last = examples::final_stats(h, trainer, parts.train, parts.val);
+  const EpochStats last = examples::final_stats(h);
   std::printf("residual_net: %d epochs of %d steps, plots in %s\n", o.epochs,
               (parts.train.rows() + o.batch_size - 1) / o.batch_size, out.c_str());
   examples::print_result({{"val_loss", last.val_loss},

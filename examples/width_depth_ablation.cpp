@@ -103,16 +103,21 @@ int main(int argc, char** argv) {
       const int width = widths[i], depth = depths[j], row = nw - 1 - i;
       Trainer trainer(fully_connected(width, depth), Loss::mse(),
                       std::make_shared<optim::Adam>(o.lr));
+      // One checkpoint per cell: a killed ablation resumes in the cell it was in.
+      const std::string ckpt =
+          examples::checkpoint_path(o, "w" + std::to_string(width) + "-d" + std::to_string(depth));
       History h;
       EpochStats last;
       try {
         h = trainer.fit(parts.train, &parts.val,
-                        {.epochs = o.epochs,
+                        {.epochs = examples::resume(trainer, o, ckpt),
                          .batch_size = o.batch_size,
                          .seed = o.seed,
+                         .verbose = o.verbose,
+                         .checkpoint = ckpt,
                          .device = examples::device(o),
                          .comm = o.comm});
-        last = examples::final_stats(h, trainer, parts.train, parts.val);
+        last = examples::final_stats(h);
       } catch (const TrainingError& e) {
         // A diverged cell is part of the result: NaN losses, grey in the heat maps.
         std::printf("width %2d depth %2d: %s\n", width, depth, e.what());

@@ -23,7 +23,7 @@ std::string base2(double v) {
   int e = 0;
   const double m = std::frexp(v, &e); // v = m 2^e, m in [0.5, 1)
   char buf[48];
-  std::snprintf(buf, sizeof buf, "%0.2f x 2^(%0.2d)", 2 * m, e - 1);
+  std::snprintf(buf, sizeof buf, "%0.2f x 2^(%.2d)", 2 * m, e - 1);
   return buf;
 }
 

@@ -65,10 +65,13 @@ std::shared_ptr<LeafState> make_leaf(LeafKind kind, std::string name, std::vecto
 /** State of one lowering: the IR builder, the float dtype of the network, the leaves seen. */
 class LowerCtx {
 public:
-  explicit LowerCtx(ir::DType dtype = ir::DType::F32) : dtype_(dtype) {}
+  explicit LowerCtx(ir::DType dtype = ir::DType::F32, bool training = false)
+      : dtype_(dtype), training_(training) {}
 
   ir::Builder& builder() { return b_; }
   ir::DType dtype() const { return dtype_; }
+  /** Lowering a training step: dropout draws masks (it is the identity otherwise). */
+  bool training() const { return training_; }
   /** The IR leaf of an Input, Labels or Param; two different leaves may not share a name. */
   ir::Val leaf(const std::shared_ptr<detail::LeafState>& s);
   /** A scalar constant of the network's dtype. */
@@ -81,6 +84,7 @@ public:
 private:
   ir::Builder b_;
   ir::DType dtype_;
+  bool training_;
   std::map<std::string, std::shared_ptr<detail::LeafState>> leaves_;
   std::vector<ParamSpec> params_;
   std::unordered_map<const void*, ir::NodeId> memo_;

@@ -76,10 +76,10 @@ ir::Val Expr::lower(LowerCtx& c) const {
   return v;
 }
 
-Lowered lower(const Outputs& outputs, ir::DType dtype) {
+Lowered lower(const Outputs& outputs, ir::DType dtype, bool training) {
   if (!is_float(dtype))
     throw Error(str("[lower] the network dtype must be f32 or f64, got ", to_string(dtype)));
-  LowerCtx ctx(dtype);
+  LowerCtx ctx(dtype, training);
   for (const auto& [name, e] : outputs)
     ctx.builder().set_output(name, e.lower(ctx).id());
   return {ctx.builder().graph(), ctx.params()};

@@ -23,10 +23,11 @@ struct Lowered {
 using Outputs = std::vector<std::pair<std::string, Expr>>;
 
 /**
- * Lowers the outputs into one graph whose floats are `dtype`. Throws kiln::ShapeError naming
- * the op and both shapes when dims that were not static do not fit.
+ * Lowers the outputs into one graph whose floats are `dtype`; `training` lowers them for a
+ * training step (dropout then reads the step's param "step", see kiln::dropout). Throws
+ * kiln::ShapeError naming the op and both shapes when dims that were not static do not fit.
  */
-Lowered lower(const Outputs& outputs, ir::DType dtype = ir::DType::F32);
+Lowered lower(const Outputs& outputs, ir::DType dtype = ir::DType::F32, bool training = false);
 
 /**
  * Initial values of the parameters, drawn from their Init. A parameter's values depend only

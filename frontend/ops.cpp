@@ -137,4 +137,45 @@ ir::Val lower_transpose(const std::vector<ir::Val>& in, const std::vector<int64_
   return ir::transpose(in[0]);
 }
 
+ir::Val lower_reshape(const std::vector<ir::Val>& in, const std::vector<int64_t>& dims) {
+  return ir::reshape(in.at(0), ir::Shape(dims));
+}
+
+ir::Val lower_flatten(const std::vector<ir::Val>& in, const std::vector<int64_t>& range) {
+  const ir::Val& x = in.at(0);
+  const int r = x.rank();
+  const int64_t start = range[0] < 0 ? range[0] + r : range[0];
+  const int64_t end = range[1] < 0 ? range[1] + r : range[1];
+  if (start < 0 || start >= r || end < 0 || end >= r || start > end)
+    throw ShapeError(str("[flatten] dims ", range[0], " to ", range[1], " are not a range of the ",
+                         r, " dims of ", x.type()));
+  std::vector<int64_t> dims;
+  const ir::Shape s = x.shape();
+  for (int64_t d = 0; d < r; ++d) {
+    if (d <= start || d > end) {
+      dims.push_back(s[static_cast<int>(d)]);
+    } else if (s[static_cast<int>(d)] == ir::kBatch || dims.back() == ir::kBatch) {
+      throw ShapeError(str("[flatten] cannot merge the batch dim of ", x.type(),
+                           " with other dims (flatten from dim 1)"));
+    } else {
+      dims.back() *= s[static_cast<int>(d)];
+    }
+  }
+  return ir::reshape(x, ir::Shape(std::move(dims)));
+}
+
+ir::Val lower_dropout(LowerCtx& c, const ir::Val& x, double p, int64_t seed) {
+  if (!(p >= 0.0 && p < 1.0))
+    throw ShapeError(str("[dropout] the drop probability p must be in [0, 1), got ", p));
+  if (!is_float(x.dtype()))
+    throw ShapeError(str("[dropout] expects float values, got ", x.type()));
+  if (!c.training() || p == 0.0)
+    return x;
+  // The step graph's param "step" (train/step.h) counts the steps: a new mask every step. The
+  // builder finds the param build_step adds later, since they share name and type.
+  ir::Builder& b = c.builder();
+  const ir::Val step(b, b.param("step", ir::Type{x.dtype(), ir::Shape{}}));
+  return ir::dropout(x, ir::cast(step, ir::DType::I32), p, seed);
+}
+
 } // namespace kiln::detail

@@ -133,6 +133,18 @@ struct FnTag {
 ir::Val lower_concat(const std::vector<ir::Val>& in, const std::vector<int64_t>& axis);
 ir::Val lower_transpose(const std::vector<ir::Val>& in, const std::vector<int64_t>&);
 ir::Val lower_columns(const std::vector<ir::Val>& in, const std::vector<int64_t>& range);
+ir::Val lower_reshape(const std::vector<ir::Val>& in, const std::vector<int64_t>& dims);
+ir::Val lower_flatten(const std::vector<ir::Val>& in, const std::vector<int64_t>& range);
+ir::Val lower_dropout(LowerCtx& c, const ir::Val& x, double p, int64_t seed);
+
+/** dropout(x, p): the identity unless lowered for training. */
+struct DropoutTag {
+  double p;
+  int64_t seed;
+  template <class X>
+  using Shape = X;
+  ir::Val lower(LowerCtx& c, const ir::Val& x) const { return lower_dropout(c, x, p, seed); }
+};
 
 template <ir::Op O, class... X>
 auto map(const X&... x) {
@@ -408,6 +420,33 @@ auto columns(const X& x, int64_t begin, int64_t end) {
 template <Expression X>
 auto column(const X& x, int64_t j) {
   return columns(x, j, j == -1 ? 0 : j + 1);
+}
+
+/**
+ * The same elements in the row-major shape `dims`; the batch dim stays, written kN
+ * (reshape(y, {kN, 1, 28, 28}) turns rows of 784 pixels into images).
+ */
+template <Expression X>
+auto reshape(const X& x, std::vector<int64_t> dims) {
+  return make_apply(detail::FnTag{detail::lower_reshape, std::move(dims)}, x);
+}
+/** Dims start_dim..end_dim (negative ones count from the end) merged into one, as torch.flatten;
+    the default keeps the batch and flattens each sample. */
+template <Expression X>
+auto flatten(const X& x, int64_t start_dim = 1, int64_t end_dim = -1) {
+  return make_apply(detail::FnTag{detail::lower_flatten, {start_dim, end_dim}}, x);
+}
+
+/**
+ * Dropout: while training, each element is zeroed with probability p (0 <= p < 1) and the others
+ * are scaled by 1 / (1 - p); otherwise the identity. Which elements drop is a hash of `seed`, the
+ * training step and the element's position, so the forward and backward passes, the CPU and
+ * CUDA agree, and every step draws a new mask. A graph is lowered for training by
+ * lower(..., training = true); train::build does so for the step and not for evaluation.
+ */
+template <Expression X>
+auto dropout(const X& x, double p = 0.5, int64_t seed = 0) {
+  return make_apply(detail::DropoutTag{p, seed}, x);
 }
 
 /**

@@ -74,4 +74,24 @@ Split split(const Dataset& data, double train, double val, uint64_t seed) {
   return Split{part(0, n_train), part(n_train, n_train + n_val), part(n_train + n_val, n)};
 }
 
+void normalize_channels(Dataset& data, const std::vector<double>& mean,
+                        const std::vector<double>& stddev) {
+  const auto channels = static_cast<Eigen::Index>(mean.size());
+  if (channels == 0 || mean.size() != stddev.size())
+    throw DataError(str("[normalize] needs one mean and one stddev per channel, got ", mean.size(),
+                        " means and ", stddev.size(), " stddevs"));
+  if (data.x.cols() % channels != 0)
+    throw DataError(str("[normalize] rows of ", data.x.cols(), " values do not split into ",
+                        channels, " channels"));
+  for (double s : stddev)
+    if (!(s > 0.0))
+      throw DataError(str("[normalize] a stddev must be positive, got ", s));
+  const Eigen::Index plane = data.x.cols() / channels;
+  for (Eigen::Index c = 0; c < channels; ++c) {
+    const auto m = static_cast<float>(mean[static_cast<size_t>(c)]);
+    const auto s = static_cast<float>(stddev[static_cast<size_t>(c)]);
+    data.x.middleCols(c * plane, plane) = (data.x.middleCols(c * plane, plane).array() - m) / s;
+  }
+}
+
 } // namespace kiln::data

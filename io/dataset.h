@@ -71,4 +71,14 @@ std::vector<int> random_permutation(int n, Rng& rng);
  */
 Split split(const Dataset& data, double train, double val, uint64_t seed);
 
+/**
+ * Standardizes images stored one per row as `mean.size()` channel planes ([C, H, W] flattened):
+ * x = (x - mean[c]) / stddev[c] on the pixels of channel c, as torchvision's Normalize (MNIST:
+ * mean 0.1307, stddev 0.3081 of pixels in [0, 1]). Throws kiln::DataError when mean and stddev
+ * differ in length or are empty, a row's length is not a multiple of the channel count, or a
+ * stddev is not positive.
+ */
+void normalize_channels(Dataset& data, const std::vector<double>& mean,
+                        const std::vector<double>& stddev);
+
 } // namespace kiln::data

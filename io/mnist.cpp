@@ -159,4 +159,29 @@ Dataset read_mnist(const std::string& images_path, const std::string& labels_pat
   return d;
 }
 
+MnistDir read_mnist_dir(const std::string& dir) {
+  namespace fs = std::filesystem;
+  auto find = [&](const std::string& stem) -> std::string {
+    for (const char* ext : {"", ".gz"})
+      if (fs::exists(fs::path(dir) / (stem + ext)))
+        return (fs::path(dir) / (stem + ext)).string();
+    return "";
+  };
+  auto split = [&](const std::string& prefix) {
+    const std::string images = find(prefix + "-images-idx3-ubyte");
+    const std::string labels = find(prefix + "-labels-idx1-ubyte");
+    if (images.empty() != labels.empty())
+      throw DataError(str("[mnist] ", dir, " has ", prefix, "-",
+                          images.empty() ? "labels but no images" : "images but no labels", " (",
+                          prefix, "-images-idx3-ubyte and ", prefix,
+                          "-labels-idx1-ubyte, each plain or .gz)"));
+    return images.empty() ? Dataset{} : read_mnist(images, labels);
+  };
+  MnistDir out{split("train"), split("t10k")};
+  if (out.train.rows() == 0 && out.test.rows() == 0)
+    throw DataError(str("[mnist] ", dir, " has no MNIST-style data (train-images-idx3-ubyte, ",
+                        "t10k-images-idx3-ubyte and their labels, plain or .gz)"));
+  return out;
+}
+
 } // namespace kiln::data

@@ -32,4 +32,19 @@ Eigen::VectorXi read_mnist_labels(const std::string& path, int num_classes = 10)
  */
 Dataset read_mnist(const std::string& images_path, const std::string& labels_path);
 
+/** The two splits of an MNIST-style directory; a split whose files are missing is empty. */
+struct MnistDir {
+  Dataset train;
+  Dataset test;
+};
+
+/**
+ * Reads `dir` as the MNIST and Fashion-MNIST distributions lay it out:
+ * train-images-idx3-ubyte and train-labels-idx1-ubyte, t10k-images-idx3-ubyte and
+ * t10k-labels-idx1-ubyte, each plain or with ".gz". Throws kiln::DataError when the directory
+ * holds neither split, when a split has images but no labels (or labels but no images), and for
+ * any problem read_mnist reports.
+ */
+MnistDir read_mnist_dir(const std::string& dir);
+
 } // namespace kiln::data

@@ -19,8 +19,10 @@ std::vector<double> direction(int d, Rng& rng) {
   double norm = 0;
   do {
     norm = 0;
-    for (double& v : u)
-      norm += (v = rng.normal()) * v;
+    for (double& v : u) {
+      v = rng.normal();
+      norm += v * v;
+    }
   } while (norm < 1e-24);
   for (double& v : u)
     v /= std::sqrt(norm);

@@ -243,7 +243,9 @@ void check_for_saving(const std::string& path, const std::map<std::string, HostT
     const std::string what = str(dtype_name(t.dtype), " ", HostTensor::shape_text(t.shape));
     if (std::any_of(t.shape.begin(), t.shape.end(), [](int64_t d) { return d < 0; }))
       write_fail(path, str("tensor '", name, "' has a negative dimension: ", what));
-    const uint64_t need = static_cast<uint64_t>(t.numel()) * ir::dtype_bytes(t.dtype);
+    uint64_t need = 0;
+    if (__builtin_mul_overflow(static_cast<uint64_t>(t.numel()), ir::dtype_bytes(t.dtype), &need))
+      write_fail(path, str("tensor '", name, "' is too large: ", what));
     if (t.bytes.size() != need)
       write_fail(path, str("tensor '", name, "' holds ", t.bytes.size(), " bytes but ", what,
                            " needs ", need));

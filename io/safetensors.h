@@ -72,11 +72,20 @@ struct HostTensor {
     return of<T>(std::move(shape), std::span<const T>(values.begin(), values.size()));
   }
 
-  /** The number of elements: the product of `shape` (1 for a scalar). Negative dims count as 0. */
+  /**
+   * The number of elements: the product of `shape` (1 for a scalar). Negative dims count as 0,
+   * and a zero anywhere makes 0 whatever the other dims are (a header may say [2^62, 2^62, 0]).
+   * Throws ShapeError when the product does not fit in int64_t.
+   */
   int64_t numel() const {
+    for (int64_t d : shape)
+      if (d <= 0)
+        return 0;
     int64_t n = 1;
     for (int64_t d : shape)
-      n *= d < 0 ? 0 : d;
+      if (__builtin_mul_overflow(n, d, &n))
+        throw ShapeError(
+            str("[HostTensor] shape ", shape_text(shape), " has more elements than int64_t holds"));
     return n;
   }
 
@@ -112,9 +121,11 @@ private:
     if (dtype != dtype_of<T>())
       throw ShapeError(str("[HostTensor] cannot view a ", ir::to_string(dtype), " tensor as ",
                            ir::to_string(dtype_of<T>())));
-    if (bytes.size() != static_cast<size_t>(numel()) * sizeof(T))
+    size_t need = 0;
+    if (__builtin_mul_overflow(static_cast<size_t>(numel()), sizeof(T), &need) ||
+        bytes.size() != need)
       throw ShapeError(str("[HostTensor] ", ir::to_string(dtype), " ", shape_text(shape), " needs ",
-                           numel() * sizeof(T), " bytes, has ", bytes.size()));
+                           need, " bytes, has ", bytes.size()));
   }
 };
 

@@ -64,6 +64,12 @@ Tensor eval_node(const Node& n, const std::vector<Tensor>& values, int64_t batch
       return Tensor(n.type.dtype, dims, n.attrs.f("value"));
     return Tensor(n.type.dtype, dims, leaves.find(n.name())->second.data);
   case OpKind::Elementwise: {
+    if (!def.scalar) { // positional: the whole tensor at once
+      std::vector<const Tensor*> in;
+      for (NodeId i : n.inputs)
+        in.push_back(&values[i]);
+      return def.eval(EvalCtx{in, n, dims});
+    }
     Tensor out(n.type.dtype, dims);
     double args[3];
     for (int64_t i = 0; i < out.numel(); ++i) {

@@ -14,6 +14,7 @@
 #include "ir/op_list.h"
 #include "ir/shape.h"
 #include "ir/tensor.h"
+#include "ir/window.h"
 
 namespace kiln::ir {
 
@@ -30,7 +31,7 @@ inline constexpr int kNumOps = 0
     ;
 
 /** What kind of loop an op needs; passes and codegen dispatch on this, never on Op lists. */
-enum class OpKind : uint8_t { Leaf, Elementwise, Reduce, Movement, MatMul, Index };
+enum class OpKind : uint8_t { Leaf, Elementwise, Reduce, Movement, MatMul, Index, Window };
 
 using NodeId = uint32_t;
 /** Marks "no gradient flows to this input" in a VJP result. */
@@ -119,15 +120,26 @@ struct OpDef {
   bool differentiable = true;
   /** Reference semantics of an elementwise op, one element at a time, in double. */
   ScalarFn scalar = nullptr;
-  /** Reference semantics of every other non-leaf op. */
+  /** Reference semantics of every other non-leaf op, and of a positional elementwise one. */
   EvalFn eval = nullptr;
-  /** C expression for an elementwise op: {0},{1},{2} are operands, {T} the output C type.
-      Other kinds render through a codegen template chosen by `kind`. */
+  /**
+   * C expression for an elementwise op: {0},{1},{2} are operands, {T} the output C type, {I} the
+   * element's row-major offset in the output and {=name} the attribute `name` as a literal.
+   * Window ops render through `window`; other kinds through a codegen template chosen by `kind`.
+   */
   std::string_view render;
+  /**
+   * An elementwise op whose value depends on the element's position as well as on its operands
+   * (dropout's mask): it has `eval` instead of `scalar`, and no pass folds it or moves it across
+   * a broadcast.
+   */
+  bool positional = false;
   /** Operands may be swapped (CSE canonicalizes their order). */
   bool commutative = false;
   /** How a Reduce op folds; nullptr for every other kind. */
   const ReduceRule* reduce = nullptr;
+  /** How a Window op computes an element; nullptr for every other kind. */
+  const WindowRule* window = nullptr;
   /**
    * What one element costs at run time, in simple arithmetic ops (a call into the math
    * prelude that evaluates a polynomial, or a square root, costs 10). Fusion recomputes cheap

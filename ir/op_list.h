@@ -39,6 +39,8 @@
   X(Pow, "pow")                                                                                    \
   X(Select, "select")                                                                              \
   X(Sub, "sub")                                                                                    \
+  /* elementwise, positional (keep-sorted) */                                                      \
+  X(Dropout, "dropout")                                                                            \
   /* reductions (keep-sorted) */                                                                   \
   X(Max, "max")                                                                                    \
   X(Mean, "mean")                                                                                  \
@@ -53,4 +55,12 @@
   /* contraction and indexing (keep-sorted) */                                                     \
   X(Gather, "gather")                                                                              \
   X(MatMul, "matmul")                                                                              \
-  X(OneHot, "one_hot")
+  X(OneHot, "one_hot")                                                                             \
+  /* windows over [N, C, H, W] (keep-sorted) */                                                    \
+  X(AvgPool2d, "avg_pool2d")                                                                       \
+  X(AvgPool2dGrad, "avg_pool2d_grad")                                                              \
+  X(Conv2d, "conv2d")                                                                              \
+  X(Conv2dInputGrad, "conv2d_input_grad")                                                          \
+  X(Conv2dWeightGrad, "conv2d_weight_grad")                                                        \
+  X(MaxPool2d, "max_pool2d")                                                                       \
+  X(MaxUnpool2d, "max_unpool2d")

@@ -298,4 +298,24 @@ Val expand_to(const Val& x, const Shape& shape, const std::vector<int64_t>& axes
   return broadcast_to(reshape(x, Shape(keep)), shape);
 }
 
+Val conv2d(const Val& x, const Val& w, const Attrs& attrs) {
+  const Val in[] = {x, w};
+  return apply(Op::Conv2d, in, attrs);
+}
+
+Val max_pool2d(const Val& x, const Attrs& attrs) {
+  const Val in[] = {x, x};
+  return apply(Op::MaxPool2d, in, attrs);
+}
+
+Val avg_pool2d(const Val& x, const Attrs& attrs) {
+  const Val in[] = {x};
+  return apply(Op::AvgPool2d, in, attrs);
+}
+
+Val dropout(const Val& x, const Val& step, double p, int64_t seed) {
+  const Val in[] = {x, broadcast_to(step, x.shape())};
+  return apply(Op::Dropout, in, Attrs().set("p", p).set("seed", seed));
+}
+
 } // namespace kiln::ir

@@ -113,6 +113,21 @@ Val one_hot(const Val& labels, int64_t depth, DType dtype);
 /** x[..., idx[...]] along the last axis of x. */
 Val gather(const Val& x, const Val& idx);
 
+/**
+ * 2-D convolution of x [N, C, H, W] with w [O, C/groups, KH, KW]; attrs stride, padding and
+ * dilation ([h, w] lists) and groups (ir/ops/conv.cpp).
+ */
+Val conv2d(const Val& x, const Val& w, const Attrs& attrs);
+/** Max pooling of x over windows (attrs kernel, stride, padding, dilation): max_pool2d(x, x). */
+Val max_pool2d(const Val& x, const Attrs& attrs);
+/** Average pooling of x over windows (attrs kernel, stride, padding), zero padding counted. */
+Val avg_pool2d(const Val& x, const Attrs& attrs);
+/**
+ * x with each element zeroed with probability p, else scaled by 1 / (1 - p); the mask is a
+ * hash of (seed, step, the element's position). `step` is an integer scalar.
+ */
+Val dropout(const Val& x, const Val& step, double p, int64_t seed);
+
 /** Sums a broadcast value back to `shape` (the adjoint of broadcast_to). */
 Val sum_to(const Val& x, const Shape& shape);
 /** Re-inserts reduced `axes` (as 1s) and broadcasts to `shape` (the adjoint of a reduction). */

@@ -1,8 +1,9 @@
 #pragma once
 // The course's plots as PNG files, drawn by kiln (no Python, no matplotlib): loss curves,
-// 1D predictions, 2D decision regions and heatmaps. Each function writes one image, returns the
-// Frame that maps data values to its pixels, and throws kiln::ShapeError for inputs that do not
-// fit together and kiln::Error naming the path when the file cannot be written.
+// 1D predictions, 2D decision regions, heatmaps and montages of images (a CNN's filters). Each
+// function writes one image, returns the Frame that maps data values to its pixels, and throws
+// kiln::ShapeError for inputs that do not fit together and kiln::Error naming the path when the
+// file cannot be written.
 
 #include "io/dataset.h"
 #include "plot/axes.h"
@@ -69,5 +70,29 @@ Frame heatmap(const std::string& path, const std::string& title, const Eigen::Ma
               const std::vector<std::string>& row_labels,
               const std::vector<std::string>& column_labels, const std::string& x_label,
               const std::string& y_label, bool log_colour);
+
+/** One panel of a montage: images of one size, `columns` to a row (0: about a square grid). */
+struct MontagePanel {
+  std::string title;
+  std::vector<Eigen::MatrixXd> images;
+  int columns = 0;
+};
+
+/** Where a montage drew a panel: image k's pixel (i, j) is the square of `scale` pixels at
+    (x + (k % columns)(image cols · scale + 1) + j · scale, y + (k / columns)(...) + i · scale). */
+struct MontageGrid {
+  int x = 0, y = 0, scale = 1, columns = 1;
+};
+
+/**
+ * Panels of small images side by side, as the course's montage_array draws a layer's filters or
+ * feature maps: each panel's images tiled row by row in a grid with one-pixel black gaps (empty
+ * cells black), every image pixel a square of screen pixels (as large as fits ~360 pixels), in
+ * viridis between the panel's smallest and largest value, with a colour bar and the panel's
+ * title. Returns each panel's grid. Throws kiln::ShapeError when there is no panel, a panel has
+ * no images, a panel's images differ in size, or a value is not finite.
+ */
+std::vector<MontageGrid> montage(const std::string& path, const std::string& title,
+                                 const std::vector<MontagePanel>& panels);
 
 } // namespace kiln::plot

@@ -69,6 +69,8 @@ struct Executable::State {
   std::vector<void*> host;
   /** For integer inputs: the class count of the ops that index with them (0 if none). */
   std::vector<int64_t> label_depth;
+  /** The graph's inputs as given to compile(), before passes removed the unused ones. */
+  std::vector<std::string> declared_inputs;
   int64_t out_batch = -1;
   double compile_ms = 0;
 
@@ -114,6 +116,32 @@ struct Executable::State {
    */
   int64_t bind_inputs(const Feed& feed, const std::vector<std::string>& skip = {});
 
+  /** Throws DataError when integer input slot i's `n` values leave [0, label_depth[i]). */
+  void check_labels(size_t i, const void* data, int64_t n, const char* api) const {
+    if (label_depth[i] <= 0)
+      return;
+    const auto* l = static_cast<const int32_t*>(data);
+    for (int64_t r = 0; r < n; ++r)
+      if (l[r] < 0 || l[r] >= label_depth[i])
+        throw DataError(str("[Executable] ", api, "labels '", slot(i).name, "' hold ", l[r],
+                            " at row ", r, ", outside [0, ", label_depth[i], ")"));
+  }
+
+  /** The [rows, cols] of param slot i as a matrix: a vector is a column, as run() returns it. */
+  std::pair<int64_t, int64_t> param_matrix_dims(size_t i) const {
+    const ir::Shape& shape = slot(i).type.shape;
+    const int64_t n = shape.static_numel();
+    if (shape.rank() == 0)
+      return {1, 1};
+    if (shape.rank() == 1)
+      return {n, 1};
+    return {shape[0], n / shape[0]};
+  }
+
+  /** Outputs as matrices of T: [N or 1, rest of the dims]. */
+  template <class M>
+  std::map<std::string, M> outputs_as(int64_t n) const;
+
   /** Param slot i's value as doubles, and back. */
   std::vector<std::byte> param_bytes(size_t i) const {
     std::vector<std::byte> bytes(slot_bytes(slot(i), 1));
@@ -141,6 +169,8 @@ Executable Executable::compile(const ir::Graph& graph, const CompileOptions& opt
   }
   s->epoch = options.epoch;
   s->evaluate = options.evaluate;
+  for (ir::NodeId id : graph.leaves(ir::Op::Input))
+    s->declared_inputs.push_back(graph.node(id).name());
 
   const auto& slots = s->sched().slots;
   s->outputs.resize(slots.size());
@@ -192,7 +222,10 @@ void Executable::set_params(const ir::Bindings& values) {
 void Executable::set_param(std::string_view name, const ir::Tensor& values) {
   const size_t i = s_->find(name, Slot::Role::Param);
   const Slot& sl = s_->slot(i);
-  if (values.numel() != sl.type.shape.static_numel())
+  // Same dims, not only the same count: a transposed matrix has the count of the original.
+  const bool same = values.dims == sl.type.shape.dims() ||
+                    (values.numel() == 1 && sl.type.shape.static_numel() == 1);
+  if (!same)
     throw ShapeError(str("[Executable] param '", name, "' is ", sl.type, " but ", values.numel(),
                          " values were given (", values.type_str(), ")"));
   std::vector<std::byte> bytes(slot_bytes(sl, 1));
@@ -204,9 +237,14 @@ void Executable::set_param(std::string_view name, const ir::Tensor& values) {
 void Executable::set_param(std::string_view name, const MatrixRM& values) {
   const size_t i = s_->find(name, Slot::Role::Param);
   const Slot& sl = s_->slot(i);
-  if (values.size() != sl.type.shape.static_numel())
+  const auto [rows, cols] = s_->param_matrix_dims(i);
+  // A vector may come as a column (as param() gives it) or as a row; a matrix only as itself,
+  // so a transposed matrix of the same size is refused.
+  const bool same = (values.rows() == rows && values.cols() == cols) ||
+                    (cols == 1 && values.rows() == 1 && values.cols() == rows);
+  if (!same)
     throw ShapeError(str("[Executable] param '", name, "' is ", sl.type, " but a ", values.rows(),
-                         "x", values.cols(), " matrix was given"));
+                         "x", values.cols(), " matrix was given (it takes ", rows, "x", cols, ")"));
   std::vector<std::byte> bytes(slot_bytes(sl, 1));
   for (int64_t k = 0; k < values.size(); ++k)
     write_value(bytes.data(), sl.type.dtype, k, values.data()[k]);
@@ -216,8 +254,7 @@ void Executable::set_param(std::string_view name, const MatrixRM& values) {
 MatrixRM Executable::param(std::string_view name) const {
   const size_t i = s_->find(name, Slot::Role::Param);
   const Slot& sl = s_->slot(i);
-  const auto& d = sl.type.shape.dims();
-  const int64_t rows = d.size() >= 2 ? d[0] : 1, cols = sl.type.shape.static_numel() / rows;
+  const auto [rows, cols] = s_->param_matrix_dims(i);
   const std::vector<std::byte> bytes = s_->param_bytes(i);
   MatrixRM m(rows, cols);
   for (int64_t k = 0; k < m.size(); ++k)
@@ -245,6 +282,9 @@ std::vector<double> Executable::run_epoch(int64_t n, int64_t batch, bool shuffle
         str("[Executable] run_epoch: ", names.size(), " data arrays expected, got ", data.size()));
   if (n < 1 || batch < 1)
     throw Error(str("[Executable] run_epoch: n and batch must be >= 1, got ", n, " and ", batch));
+  // The kernel indexes with the labels: one out of range would read outside the weights.
+  for (size_t k = 0; k < names.size(); ++k)
+    s_->check_labels(s_->find(names[k], Slot::Role::Input), data[k], n, "run_epoch: ");
   s_->bind_inputs(feed, names);
   s_->prepare(batch); // output buffers of one step
   const std::vector<double> stats = s_->program->run_epoch(n, batch, shuffle, seed, data, s_->host);
@@ -309,6 +349,44 @@ std::vector<double> Executable::evaluate(int64_t n, const std::vector<const void
   return out;
 }
 
+std::vector<double> Executable::run_epoch(int64_t batch, bool shuffle, uint64_t seed,
+                                          const Feed& data, const Feed& feed) {
+  if (!s_->epoch)
+    throw Error("[Executable] run_epoch: compiled without CompileOptions::epoch");
+  const std::vector<std::string>& names = s_->epoch->data;
+  std::vector<const void*> pointers;
+  std::optional<int64_t> n;
+  std::string n_from;
+  for (const std::string& name : names) {
+    const HostView* v = nullptr;
+    for (const auto& [fed, view] : data)
+      if (fed == name)
+        v = &view;
+    if (v == nullptr)
+      throw Error(str("[Executable] run_epoch: no data for the epoch's input '", name, "'"));
+    const Slot& sl = s_->slot(s_->find(name, Slot::Role::Input));
+    const int64_t rows = v->dims.empty() ? 1 : v->dims[0],
+                  cols =
+                      v->dims.size() > 1 ? ir::numel_of(v->dims) / std::max<int64_t>(rows, 1) : 1;
+    const ir::Shape& shape = sl.type.shape;
+    const int64_t want_cols = shape.rank() <= 1 ? 1 : shape.static_numel();
+    if (v->dtype != sl.type.dtype || cols != want_cols)
+      throw ShapeError(str("[Executable] run_epoch: input '", name, "' expects ", sl.type,
+                           ", got a ", to_string(v->dtype), " ", rows, "x", cols, " matrix"));
+    if (n && *n != rows)
+      throw ShapeError(
+          str("[Executable] run_epoch: the epoch's data disagree on the sample count: '", n_from,
+              "' has ", *n, " rows, '", name, "' has ", rows));
+    n = rows;
+    n_from = name;
+    pointers.push_back(v->data);
+  }
+  for (const auto& [fed, view] : data)
+    if (std::find(names.begin(), names.end(), fed) == names.end())
+      throw Error(str("[Executable] run_epoch: '", fed, "' is not one of the epoch's data inputs"));
+  return run_epoch(n.value_or(0), batch, shuffle, seed, pointers, feed);
+}
+
 int64_t Executable::State::bind_inputs(const Feed& feed, const std::vector<std::string>& skip) {
   const auto& slots = sched().slots;
   std::optional<int64_t> batch;
@@ -342,37 +420,63 @@ int64_t Executable::State::bind_inputs(const Feed& feed, const std::vector<std::
       batch = rows;
       batch_from = slots[i].name;
     }
-    if (label_depth[i] > 0) {
-      const auto* l = static_cast<const int32_t*>(v->data);
-      for (int64_t r = 0; r < rows * cols; ++r)
-        if (l[r] < 0 || l[r] >= label_depth[i])
-          throw DataError(str("[Executable] labels '", slots[i].name, "' hold ", l[r], " at row ",
-                              r, ", outside [0, ", label_depth[i], ")"));
-    }
+    check_labels(i, v->data, rows * cols, "");
     host[i] = const_cast<void*>(v->data);
+  }
+  // A name the graph does not have is a typo, and its data would go unused without a word.
+  for (const auto& [name, view] : feed) {
+    const bool skipped = std::find(skip.begin(), skip.end(), name) != skip.end();
+    const bool known =
+        std::find(declared_inputs.begin(), declared_inputs.end(), name) != declared_inputs.end();
+    if (skipped || !known) {
+      std::string inputs;
+      for (const std::string& d : declared_inputs)
+        inputs += (inputs.empty() ? "" : ", ") + d;
+      throw Error(str("[Executable] '", name, "' was fed, but ",
+                      skipped ? "it is the epoch's data, which run_epoch takes apart"
+                              : "the graph has no input of that name",
+                      "; its inputs are: ", inputs.empty() ? "(none)" : inputs));
+    }
   }
   return batch.value_or(1);
 }
 
+template <class M>
+std::map<std::string, M> Executable::State::outputs_as(int64_t n) const {
+  std::map<std::string, M> out;
+  for (size_t i = 0; i < sched().slots.size(); ++i) {
+    const Slot& sl = slot(i);
+    if (sl.role != Slot::Role::Output)
+      continue;
+    const std::vector<int64_t> dims = sl.type.shape.concrete(n);
+    const int64_t rows = dims.empty() ? 1 : dims[0],
+                  cols = ir::numel_of(dims) / std::max<int64_t>(rows, 1);
+    M m(rows, cols);
+    for (int64_t k = 0; k < m.size(); ++k)
+      m.data()[k] = static_cast<typename M::Scalar>(read_value(host[i], sl.type.dtype, k));
+    out.emplace(sl.name, std::move(m));
+  }
+  return out;
+}
+
 std::map<std::string, MatrixRM> Executable::run(const Feed& feed) {
-  const auto& slots = s_->sched().slots;
+  for (const Slot& sl : s_->sched().slots)
+    if (sl.role == Slot::Role::Output && sl.type.dtype == ir::DType::F64)
+      throw Error(str("[Executable] run: output '", sl.name, "' is ", sl.type,
+                      ", which float matrices would round; use run_f64()"));
   const int64_t n = s_->bind_inputs(feed);
   s_->prepare(n);
   s_->program->run(n, s_->host);
   s_->unbind_inputs(); // do not keep the caller's pointers
-  std::map<std::string, MatrixRM> out;
-  for (size_t i = 0; i < slots.size(); ++i) {
-    if (slots[i].role != Slot::Role::Output)
-      continue;
-    const std::vector<int64_t> dims = slots[i].type.shape.concrete(n);
-    const int64_t rows = dims.empty() ? 1 : dims[0],
-                  cols = ir::numel_of(dims) / std::max<int64_t>(rows, 1);
-    MatrixRM m(rows, cols);
-    for (int64_t k = 0; k < m.size(); ++k)
-      m.data()[k] = static_cast<float>(read_value(s_->host[i], slots[i].type.dtype, k));
-    out.emplace(slots[i].name, std::move(m));
-  }
-  return out;
+  return s_->outputs_as<MatrixRM>(n);
+}
+
+std::map<std::string, MatrixRMd> Executable::run_f64(const Feed& feed) {
+  const int64_t n = s_->bind_inputs(feed);
+  s_->prepare(n);
+  s_->program->run(n, s_->host);
+  s_->unbind_inputs();
+  return s_->outputs_as<MatrixRMd>(n);
 }
 
 std::vector<ir::Tensor> Executable::run_tensors(const ir::Bindings& values) {

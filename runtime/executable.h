@@ -73,10 +73,19 @@ public:
    * initial values kiln::init_parameters draws; throws kiln::ShapeError on a size mismatch.
    */
   void set_params(const ir::Bindings& values);
-  /** Copies values into param `name`; throws kiln::ShapeError on a size mismatch. */
+  /**
+   * Copies values into param `name`, given as param() returns it: a matrix [rows, cols] (a
+   * param of rank 3 or more as [dim 0, the rest]), a vector as one column or one row, a scalar
+   * as 1x1. Throws kiln::ShapeError for any other shape, a transposed matrix of the same size
+   * included.
+   */
   void set_param(std::string_view name, const MatrixRM& values);
+  /** As above from a tensor, whose dims must be the param's. */
   void set_param(std::string_view name, const ir::Tensor& values);
-  /** The current values of param `name`, as a [rows, cols] matrix (a vector is one row). */
+  /**
+   * The current values of param `name` as a matrix: [rows, cols] for a matrix, [n, 1] for a
+   * vector (a column, as run() returns vector outputs), 1x1 for a scalar.
+   */
   MatrixRM param(std::string_view name) const;
   /**
    * Raw pointer to param `name`'s buffer (float or double, row-major); on a CUDA device, its
@@ -91,10 +100,19 @@ public:
   void bind_param(std::string_view name, void* data);
 
   /**
-   * Runs the fused epoch (compiled with CompileOptions::epoch) over n resident samples:
-   * data[k] points at all n rows of input epoch->data[k]; other inputs (e.g. "lr") come from
-   * `feed`. Shuffles with kiln::Rng(seed) when `shuffle`. Returns each metric averaged over the
-   * epoch (weighted by batch size).
+   * Runs the fused epoch (compiled with CompileOptions::epoch) over the samples in `data`: one
+   * view per input of the epoch's data (CompileOptions::epoch->data, e.g. "y" and "c"), by
+   * name, all with the same number of rows; other inputs (e.g. "lr") come from `feed`.
+   * Shuffles with kiln::Rng(seed) when `shuffle`. Returns each metric averaged over the epoch
+   * (weighted by batch size). Before the kernel runs, throws kiln::ShapeError when a view's
+   * dtype or columns differ from its input or the row counts disagree, and kiln::DataError
+   * when a label is outside the class count.
+   */
+  std::vector<double> run_epoch(int64_t batch, bool shuffle, uint64_t seed, const Feed& data,
+                                const Feed& feed = {});
+  /**
+   * As above from raw pointers: data[k] points at all n rows of input epoch->data[k]. The
+   * caller vouches for the rows; labels are still checked.
    */
   std::vector<double> run_epoch(int64_t n, int64_t batch, bool shuffle, uint64_t seed,
                                 const std::vector<const void*>& data, const Feed& feed = {});
@@ -112,9 +130,13 @@ public:
   /**
    * Runs the kernel. Every input must be fed with its declared static dims; the batch size N
    * is read from the inputs. Integer labels are checked against the class count of the ops
-   * that use them. Returns every output as a matrix: [N or 1, rest of the dims].
+   * that use them, and a name the graph has no input of is an error. Returns every output as a
+   * float matrix: [N or 1, rest of the dims] (a vector is a column). Throws kiln::Error when an
+   * output is f64, which floats would round: use run_f64().
    */
   std::map<std::string, MatrixRM> run(const Feed& feed);
+  /** As run(), every output as a double matrix (f32 outputs widened, f64 ones exact). */
+  std::map<std::string, MatrixRMd> run_f64(const Feed& feed);
   /** Runs with doubles in and out, whatever the graph's dtypes (for tests against ir::interpret).
    */
   std::vector<ir::Tensor> run_tensors(const ir::Bindings& values);

@@ -1,19 +1,20 @@
 #include "runtime/kernel_cache.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <system_error>
+
+#include <xxhash.h>
 
 #include "base/atomic_file.h"
 #include "base/debug.h"
 #include "base/error.h"
-#include "base/hash.h"
 
 namespace kiln::runtime {
 namespace fs = std::filesystem;
@@ -21,10 +22,12 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr char kMagic[8] = {'K', 'I', 'L', 'N', 'K', 'C', '\r', '\n'};
-constexpr uint32_t kFormatVersion = 1;
-constexpr size_t kHeaderSize = 8 + 4 + 4 + 8 + 8;
+constexpr uint32_t kFormatVersion = 2;
+constexpr size_t kHeaderSize = 8 + 4 + 4 + 8 + 8 + 16;
 // Keys longer than this, or with characters unfit for a file name, are hashed into the name.
 constexpr size_t kMaxPlainKey = 128;
+// No kernel comes near this; a bigger file is not read into memory.
+constexpr uint64_t kMaxEntryBytes = uint64_t{1} << 30;
 
 void put_u32(std::string& out, uint32_t v) {
   for (int i = 0; i < 4; ++i)
@@ -53,28 +56,72 @@ bool plain_key(std::string_view key) {
   return true;
 }
 
-// Writes all of `data` to `fd`; false (errno set) on failure.
-std::string str_error(const std::error_code& ec, const std::string& what) {
-  return what + ": " + ec.message();
+/** XXH3-128 of the key followed by the payload, canonical (big-endian) bytes. */
+std::string entry_checksum(std::string_view key, std::string_view payload) {
+  XXH3_state_t* state = XXH3_createState();
+  KILN_ASSERT(state != nullptr, "XXH3_createState: out of memory");
+  XXH3_128bits_reset(state);
+  XXH3_128bits_update(state, key.data(), key.size());
+  XXH3_128bits_update(state, payload.data(), payload.size());
+  XXH128_canonical_t c;
+  XXH128_canonicalFromHash(&c, XXH3_128bits_digest(state));
+  XXH3_freeState(state);
+  return std::string(reinterpret_cast<const char*>(c.digest), sizeof c.digest);
+}
+
+std::string mode_text(mode_t mode) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(mode & 07777));
+  return buf;
+}
+
+// Reads all `n` bytes of `fd`; false when the file is shorter or cannot be read.
+bool read_all(int fd, char* out, size_t n) {
+  size_t done = 0;
+  while (done < n) {
+    const ssize_t got = ::pread(fd, out + done, n - done, static_cast<off_t>(done));
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got <= 0)
+      return false;
+    done += static_cast<size_t>(got);
+  }
+  return true;
 }
 
 } // namespace
 
+std::string xxh3_128_hex(std::string_view bytes) {
+  XXH128_canonical_t c;
+  XXH128_canonicalFromHash(&c, XXH3_128bits(bytes.data(), bytes.size()));
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : c.digest) {
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 15]);
+  }
+  return out;
+}
+
 std::string make_cache_key(std::string_view source, std::string_view flags,
                            std::string_view compiler_id, std::string_view target_id) {
-  // Length-prefix every part so that moving bytes between parts changes the key.
   std::string all;
-  all.reserve(source.size() + flags.size() + compiler_id.size() + target_id.size() + 64);
+  all.reserve(source.size() + flags.size() + compiler_id.size() + target_id.size() + 96);
   for (std::string_view part : {source, flags, compiler_id, target_id}) {
     all += std::to_string(part.size());
     all += ':';
     all += part;
     all += ';';
   }
-  return hash_hex128(all);
+  return all;
 }
 
 KernelCache::KernelCache(fs::path dir) : dir_(std::move(dir)) {}
+
+KernelCache::~KernelCache() {
+  if (dir_fd_ >= 0)
+    ::close(dir_fd_);
+}
 
 fs::path KernelCache::default_dir() {
   const char* off = std::getenv("KILN_CACHE");
@@ -86,9 +133,10 @@ fs::path KernelCache::default_dir() {
     return fs::path(x) / "kiln";
   if (const char* h = std::getenv("HOME"); h && *h)
     return fs::path(h) / ".cache" / "kiln";
+  // A name of this user's own: one shared name would let whoever creates it first plant code.
   std::error_code ec;
   fs::path tmp = fs::temp_directory_path(ec);
-  return (ec ? fs::path("/tmp") : tmp) / "kiln-cache";
+  return (ec ? fs::path("/tmp") : tmp) / ("kiln-cache-" + std::to_string(::geteuid()));
 }
 
 KernelCache& KernelCache::default_cache() {
@@ -96,55 +144,134 @@ KernelCache& KernelCache::default_cache() {
   return cache;
 }
 
+std::string KernelCache::entry_name(std::string_view key) const {
+  return (plain_key(key) ? std::string(key) : xxh3_128_hex(key)) + ".kc";
+}
+
 fs::path KernelCache::entry_path(std::string_view key) const {
-  std::string name = plain_key(key) ? std::string(key) : hash_hex128(key);
-  return dir_ / (name + ".kc");
+  return dir_ / entry_name(key);
+}
+
+std::string KernelCache::refusal() const {
+  std::lock_guard<std::mutex> lock(dir_mutex_);
+  return refusal_;
+}
+
+int KernelCache::open_dir(bool create) {
+  std::lock_guard<std::mutex> lock(dir_mutex_);
+  if (dir_state_ != DirState::Unchecked)
+    return dir_fd_;
+  constexpr int kFlags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
+  int fd = ::open(dir_.c_str(), kFlags);
+  if (fd < 0 && (errno == ENOENT || errno == ENOTDIR) && create) {
+    std::error_code ec;
+    if (dir_.has_parent_path())
+      fs::create_directories(dir_.parent_path(), ec);
+    if (!ec && ::mkdir(dir_.c_str(), 0700) != 0 && errno != EEXIST)
+      ec = std::error_code(errno, std::generic_category());
+    if (ec) {
+      warn_store_failure("cannot create the directory: " + ec.message());
+      return -1;
+    }
+    fd = ::open(dir_.c_str(), kFlags);
+  }
+  if (fd < 0) {
+    if (create)
+      warn_store_failure(str("cannot open the directory: ", std::strerror(errno)));
+    return -1;
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  // Anyone who can write the directory can plant code that kiln would run.
+  const uid_t me = ::geteuid();
+  if (st.st_uid != me)
+    refusal_ = str("it is owned by uid ", st.st_uid, ", not by this user (uid ", me, ")");
+  else if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+    refusal_ = str("it is writable by group or others (mode ", mode_text(st.st_mode), ")");
+  if (!refusal_.empty()) {
+    ::close(fd);
+    dir_state_ = DirState::Refused;
+    std::fprintf(stderr,
+                 "[kernel_cache] %s: not used: %s; kernels are compiled without the cache (make "
+                 "the directory yours and not writable by others, e.g. chmod go-w, or set "
+                 "KILN_CACHE_DIR)\n",
+                 dir_.c_str(), refusal_.c_str());
+    return -1;
+  }
+  dir_state_ = DirState::Usable;
+  dir_fd_ = fd;
+  remove_stale_temporaries(dir_.string(), {}, dir_fd_);
+  return dir_fd_;
 }
 
 std::optional<std::string> KernelCache::load(std::string_view key) {
-  if (!enabled()) {
+  const int dir = enabled() ? open_dir(false) : -1;
+  if (dir < 0) {
     ++misses_;
     return std::nullopt;
   }
-  fs::path path = entry_path(key);
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  const std::streamoff size = in ? static_cast<std::streamoff>(in.tellg()) : -1;
-  if (size < 0) {
-    ++misses_;
+  const std::string name = entry_name(key);
+  // Never follow a link, never wait on a FIFO: the entry is checked before a byte is read.
+  const int fd = ::openat(dir, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ELOOP)
+      count_corrupt(dir, name, "a symbolic link");
+    else
+      ++misses_;
     return std::nullopt;
   }
-  std::string file(static_cast<size_t>(size), '\0');
-  in.seekg(0);
-  if (!in.read(file.data(), size)) {
-    ++misses_;
+  struct stat st {};
+  std::string refuse;
+  if (::fstat(fd, &st) != 0)
+    refuse = str("cannot stat: ", std::strerror(errno));
+  else if (!S_ISREG(st.st_mode))
+    refuse = "not a regular file";
+  else if (st.st_uid != ::geteuid())
+    refuse = str("owned by uid ", st.st_uid, ", not by this user");
+  else if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+    refuse = str("writable by group or others (mode ", mode_text(st.st_mode), ")");
+  else if (static_cast<uint64_t>(st.st_size) > kMaxEntryBytes)
+    refuse = str("too large (", st.st_size, " bytes)");
+  std::string file;
+  if (refuse.empty()) {
+    file.resize(static_cast<size_t>(st.st_size));
+    if (!read_all(fd, file.data(), file.size()))
+      refuse = "cannot read it whole";
+  }
+  ::close(fd);
+  if (!refuse.empty()) {
+    count_corrupt(dir, name, refuse);
     return std::nullopt;
   }
-  in.close();
 
   if (file.size() < kHeaderSize || std::memcmp(file.data(), kMagic, sizeof kMagic) != 0) {
-    count_corrupt(path, "bad magic or short header");
+    count_corrupt(dir, name, "bad magic or short header");
     return std::nullopt;
   }
-  uint64_t version = get_le(file, 8, 4);
-  uint64_t key_len = get_le(file, 12, 4);
-  uint64_t payload_len = get_le(file, 16, 8);
-  uint64_t checksum = get_le(file, 24, 8);
-  if (version != kFormatVersion) {
-    count_corrupt(path, "unknown format version");
+  const uint64_t version = get_le(file, 8, 4);
+  const uint64_t key_len = get_le(file, 16, 8);
+  const uint64_t payload_len = get_le(file, 24, 8);
+  if (version != kFormatVersion || get_le(file, 12, 4) != 0) {
+    count_corrupt(dir, name, "unknown format version");
     return std::nullopt;
   }
   // Compare lengths without adding them, so a huge payload_len cannot wrap around.
   if (key_len > file.size() - kHeaderSize || payload_len != file.size() - kHeaderSize - key_len) {
-    count_corrupt(path, "length mismatch");
+    count_corrupt(dir, name, "length mismatch");
     return std::nullopt;
   }
-  if (std::string_view(file).substr(kHeaderSize, key_len) != key) {
-    count_corrupt(path, "key mismatch");
+  const std::string_view stored_key = std::string_view(file).substr(kHeaderSize, key_len);
+  if (stored_key != key) {
+    count_corrupt(dir, name, "key mismatch");
     return std::nullopt;
   }
   const size_t payload_at = kHeaderSize + key_len;
-  if (hash_bytes(file.data() + payload_at, payload_len) != checksum) {
-    count_corrupt(path, "checksum mismatch");
+  if (entry_checksum(stored_key, std::string_view(file).substr(payload_at)) !=
+      std::string_view(file).substr(32, 16)) {
+    count_corrupt(dir, name, "checksum mismatch");
     return std::nullopt;
   }
   ++hits_;
@@ -155,29 +282,30 @@ std::optional<std::string> KernelCache::load(std::string_view key) {
 void KernelCache::store(std::string_view key, std::string_view bytes) {
   if (!enabled())
     return;
-  std::error_code ec;
-  fs::create_directories(dir_, ec);
-  if (ec) {
-    warn_store_failure(str_error(ec, "cannot create the directory"));
+  const int dir = open_dir(true);
+  if (dir < 0) {
+    ++store_failures_;
     return;
   }
-
   std::string header(kMagic, sizeof kMagic);
   put_u32(header, kFormatVersion);
-  put_u32(header, static_cast<uint32_t>(key.size()));
+  put_u32(header, 0);
+  put_u64(header, key.size());
   put_u64(header, bytes.size());
-  put_u64(header, hash_bytes(bytes.data(), bytes.size()));
+  header += entry_checksum(key, bytes);
   header += key;
 
-  // AtomicFile: a name unique across processes and threads, in the same directory so that the
-  // rename is atomic; readers see the old entry or the new one, never a partial file. No fsync:
-  // after a crash a torn entry fails its checksum and is rebuilt.
+  // AtomicFile: a name unique across processes and threads, in the checked directory (by its
+  // descriptor) so that the rename is atomic; readers see the old entry or the new one, never a
+  // partial file. No fsync: after a crash a torn entry fails its checksum and is rebuilt.
   try {
-    AtomicFile f(entry_path(key).string(), {.prefix = "", .sync = false, .mode = 0644});
+    AtomicFile f((dir_ / entry_name(key)).string(),
+                 {.prefix = "", .sync = false, .mode = 0644, .dir_fd = dir});
     f.write(header);
     f.write(bytes);
     f.commit();
   } catch (const Error& e) {
+    ++store_failures_;
     warn_store_failure(e.what());
     return;
   }
@@ -189,20 +317,21 @@ KernelCache::Stats KernelCache::stats() const {
                store_failures_.load()};
 }
 
-void KernelCache::count_corrupt(const fs::path& path, std::string_view why) {
+void KernelCache::count_corrupt(int dir, std::string_view name, std::string_view why) {
   ++corrupt_;
   ++misses_;
-  // Another process may have just renamed a good entry over this path; removing that one too
-  // costs a recompile, never a wrong result.
-  std::error_code ec;
-  fs::remove(path, ec);
+  // Another process may have just renamed a good entry over this name; removing that one too
+  // costs a recompile, never a wrong result. The directory is this user's, so whatever sits in it
+  // under an entry's name goes (an empty directory included).
+  const std::string n(name);
+  if (::unlinkat(dir, n.c_str(), 0) != 0 && (errno == EISDIR || errno == EPERM))
+    ::unlinkat(dir, n.c_str(), AT_REMOVEDIR);
   if (debug_level() >= 1)
-    std::fprintf(stderr, "[kernel_cache] %s: corrupt entry (%.*s), removed\n", path.c_str(),
+    std::fprintf(stderr, "[kernel_cache] %s: entry refused (%.*s), removed\n", (dir_ / n).c_str(),
                  static_cast<int>(why.size()), why.data());
 }
 
 void KernelCache::warn_store_failure(std::string_view why) {
-  ++store_failures_;
   if (debug_level() >= 1 && !warned_.exchange(true))
     std::fprintf(stderr, "[kernel_cache] %s: %.*s; kernels will not be cached\n", dir_.c_str(),
                  static_cast<int>(why.size()), why.data());

@@ -1,11 +1,15 @@
 #pragma once
 // On-disk cache of compiled kernels (CPU object files, CUDA cubins): opaque bytes under a key.
-// Entries are self-checking, so a truncated or corrupt file is never trusted, and writes are
-// atomic renames, so several processes can share one cache directory.
+// kiln runs what it loads from here, so the cache trusts nothing it did not write itself: the
+// directory must be the user's and writable by no one else, an entry must be the user's regular
+// file, and an entry holds its whole key, compared byte for byte, and a checksum, so a truncated,
+// corrupt, colliding or planted file is never run. Writes are atomic renames, so several
+// processes can share one cache directory.
 
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,20 +17,31 @@
 namespace kiln::runtime {
 
 /**
- * Builds a cache key from everything that decides the compiled bytes: the source, the compiler
- * flags, the compiler's exact version and the target (CPU name and features, or GPU arch).
- * Returns 32 lowercase hex digits; equal inputs give equal keys in every process and on every
- * machine.
+ * The cache key of a compile: everything that decides the compiled bytes, in full (the source,
+ * the compiler flags, the compiler's exact version and the target: CPU name and features, or
+ * GPU arch), each part length-prefixed so that moving bytes between parts changes the key. Equal
+ * inputs give equal keys in every process and on every machine.
  */
 std::string make_cache_key(std::string_view source, std::string_view flags,
                            std::string_view compiler_id, std::string_view target_id);
 
+/** XXH3-128 of `bytes` as 32 lowercase hex digits (libxxhash). */
+std::string xxh3_128_hex(std::string_view bytes);
+
 /**
- * A directory of cache entries, one file per key.
+ * A directory of cache entries, one file per key, named by the key's XXH3-128 (or by the key
+ * itself when it is a short plain name).
  *
  * Entry layout (integers little-endian):
- *   magic "KILNKC\r\n" (8 bytes) | u32 format version | u32 key length | u64 payload length |
- *   u64 checksum of the payload (kiln::hash_bytes) | key bytes | payload bytes
+ *   magic "KILNKC\r\n" (8 bytes) | u32 format version (2) | u32 zero | u64 key length |
+ *   u64 payload length | XXH3-128 of key and payload (16 bytes) | key bytes | payload bytes
+ *
+ * The directory is checked once, when first used: it must be owned by this user (the effective
+ * uid) and writable by neither group nor others; one that is not is never read or written, and
+ * stderr says why once ("[kernel_cache] <dir>: not used: ..."), so compilation goes on without
+ * the cache. A missing directory is created, mode 0700. An entry is opened without following
+ * symlinks or blocking and must be a regular file of this user that group and others cannot write;
+ * one that is not (a FIFO, a directory, another user's file) is refused as corrupt, never read.
  *
  * load() and store() never throw for I/O problems: a cache that cannot be read is a miss, and
  * one that cannot be written is skipped (with one warning on stderr when KILN_DEBUG is set), so
@@ -47,6 +62,7 @@ public:
   explicit KernelCache(std::filesystem::path dir);
   KernelCache(const KernelCache&) = delete;
   KernelCache& operator=(const KernelCache&) = delete;
+  ~KernelCache();
 
   /**
    * The process-wide cache in default_dir(). The environment is read on the first call only.
@@ -55,14 +71,16 @@ public:
 
   /**
    * The default directory from the environment as it is now: $KILN_CACHE_DIR, else
-   * $XDG_CACHE_HOME/kiln, else $HOME/.cache/kiln, else <temp dir>/kiln-cache. Empty (cache off)
-   * when KILN_CACHE=0.
+   * $XDG_CACHE_HOME/kiln, else $HOME/.cache/kiln, else <temp dir>/kiln-cache-<uid> (created
+   * mode 0700 when first used, and then checked like any other). Empty (cache off) when
+   * KILN_CACHE=0.
    */
   static std::filesystem::path default_dir();
 
   /**
-   * The payload stored under `key`, or nullopt on a miss. An entry that fails any check (magic,
-   * version, lengths, key, checksum) is counted as corrupt, deleted and reported as a miss.
+   * The payload stored under `key`, or nullopt on a miss. An entry that fails any check (owner,
+   * file type, magic, version, lengths, key, checksum) is counted as corrupt, deleted and
+   * reported as a miss.
    */
   std::optional<std::string> load(std::string_view key);
 
@@ -75,6 +93,12 @@ public:
   /** False for a disabled cache, whose load() always misses and store() does nothing. */
   bool enabled() const { return !dir_.empty(); }
 
+  /**
+   * Why the directory is not used (not the user's, writable by others), or "" while it is
+   * usable or not yet checked.
+   */
+  std::string refusal() const;
+
   /** The file that holds (or would hold) the entry for `key`. */
   std::filesystem::path entry_path(std::string_view key) const;
 
@@ -82,10 +106,18 @@ public:
   Stats stats() const;
 
 private:
-  void count_corrupt(const std::filesystem::path& path, std::string_view why);
+  enum class DirState { Unchecked, Usable, Refused };
+  /** The directory's descriptor once it is checked and usable, else -1 (creating it if asked). */
+  int open_dir(bool create);
+  std::string entry_name(std::string_view key) const;
+  void count_corrupt(int dir, std::string_view name, std::string_view why);
   void warn_store_failure(std::string_view why);
 
   std::filesystem::path dir_;
+  mutable std::mutex dir_mutex_;
+  DirState dir_state_ = DirState::Unchecked;
+  int dir_fd_ = -1;
+  std::string refusal_;
   std::atomic<int64_t> hits_{0}, misses_{0}, corrupt_{0}, stores_{0}, store_failures_{0};
   std::atomic<bool> warned_{false};
 };

@@ -11,25 +11,12 @@ packages=(
   build-essential cmake ninja-build pkg-config
   llvm-14-dev libclang-14-dev libclang-cpp14-dev clang-14
   libeigen3-dev catch2 libbenchmark-dev libstb-dev zlib1g-dev nlohmann-json3-dev
-  libcli11-dev fonts-dejavu-core libopenmpi-dev openmpi-bin
+  libcli11-dev fonts-dejavu-core libxxhash-dev libopenmpi-dev openmpi-bin
+  dataset-fashion-mnist # examples/mnist_cnn --data /usr/share/datasets/fashion-mnist (data only, ~30 MB)
 )
 
-missing=()
-for p in "${packages[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
-    missing+=("$p")
-  fi
-done
-if ((${#missing[@]})); then
-  echo "kiln setup: installing ${missing[*]}"
-  sudo=""
-  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-  export DEBIAN_FRONTEND=noninteractive
-  if ! $sudo apt-get install -y --no-install-recommends "${missing[@]}"; then
-    $sudo apt-get update
-    $sudo apt-get install -y --no-install-recommends "${missing[@]}"
-  fi
-fi
+source "$KILN_ROOT/tools/apt.sh"
+kiln_apt_install "${packages[@]}"
 
 mkdir -p "$KILN_BUILD_DIR"
 cmake -S "$KILN_ROOT" -B "$KILN_BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release \
@@ -37,4 +24,5 @@ cmake -S "$KILN_ROOT" -B "$KILN_BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   cat "$KILN_BUILD_DIR/configure.log"
   exit 1
 }
-cmake --build "$KILN_BUILD_DIR" -j "${KILN_JOBS:-$(nproc)}"
+# KILN_BUILD_TARGETS (space-separated) builds only those targets instead of all of them.
+cmake --build "$KILN_BUILD_DIR" -j "${KILN_JOBS:-$(nproc)}" ${KILN_BUILD_TARGETS:+--target $KILN_BUILD_TARGETS}

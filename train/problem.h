@@ -73,8 +73,8 @@ struct ProblemGraphs {
   ir::Graph eval;
   /** The problem's predictions. */
   ir::Graph predict;
-  /** The eval graph plus gradients and updates (when the problem has an optimizer and does not
-      ask for a split step). */
+  /** The eval graph lowered for training (dropout draws masks) plus gradients and updates
+      (when the problem has an optimizer and does not ask for a split step). */
   std::optional<StepGraph> step;
   /** The same step as gradients, then update (when the problem asks for a split step). */
   std::optional<SplitStep> split;

@@ -73,9 +73,19 @@ struct ProblemTrainer::State {
       if (it == values.end())
         throw Error(str("[ProblemTrainer] the points give no input '", name,
                         "' (the problem's inputs: ", join(wanted), ")"));
+      check_finite(name, it->second);
       f.emplace_back(name, it->second);
     }
     return f;
+  }
+
+  /** A NaN or Inf point would come back as a NaN loss blamed on the learning rate. */
+  static void check_finite(const std::string& name, const MatrixRM& m) {
+    for (Eigen::Index r = 0; r < m.rows(); ++r)
+      for (Eigen::Index c = 0; c < m.cols(); ++c)
+        if (!std::isfinite(m(r, c)))
+          throw DataError(str("[ProblemTrainer] points '", name, "': (", r, ", ", c, ") is ",
+                              m(r, c), "; every point must be finite"));
   }
 
   static std::string join(const std::vector<std::string>& names) {

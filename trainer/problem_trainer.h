@@ -71,7 +71,9 @@ public:
   /**
    * `options.iterations` steps of the problem's optimizer. The first call compiles the step and
    * draws the weights; later calls go on. A NaN or Inf loss stops training with a
-   * kiln::TrainingError naming the iteration, with the weights back at the last log entry.
+   * kiln::TrainingError naming the iteration, with the weights back at the last log entry. A
+   * NaN or Inf among the points (fit, lbfgs, evaluate) is a kiln::DataError naming the point set
+   * and the entry before any kernel runs.
    */
   History fit(const PointSampler& points, const IterateOptions& options = {});
 

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -9,12 +10,16 @@
 #include <fstream>
 #include <future>
 
+#include "base/atomic_file.h"
 #include "base/error.h"
 #include "base/hash.h"
 #include "io/safetensors.h"
 #include "ir/print.h"
 #include "train/problem.h"
+#include "trainer/checkpoint.h"
+#include "trainer/data_checks.h"
 #include "trainer/data_parallel.h"
+#include "trainer/epoch_table.h"
 
 namespace kiln {
 
@@ -53,6 +58,38 @@ void draw_progress(int epoch, int epochs, const EpochStats& s) {
   std::fflush(stderr);
 }
 
+constexpr const char* kLogHeader =
+    "epoch,running_loss,running_acc,train_loss,train_acc,val_loss,val_acc,lr,seconds";
+
+/**
+ * The CSV log, ready for the next epoch's line. A fresh run (no epoch done) starts it anew; a
+ * resumed one keeps the lines of the epochs done so far and drops any later ones (left by a
+ * run that went further than the checkpoint resumed from), so the log is the weights' history.
+ */
+std::ofstream open_log(const std::string& path, int epochs_done) {
+  std::string kept = std::string(kLogHeader) + "\n";
+  if (epochs_done > 0) {
+    std::ifstream old(path);
+    std::string line;
+    if (old && std::getline(old, line)) {
+      if (line != kLogHeader)
+        throw Error(str("[fit] ", path, ": will not append to a file that is not a kiln training ",
+                        "log (its first line is '", line.substr(0, 80), "')"));
+      while (std::getline(old, line)) {
+        int epoch = 0;
+        const auto [p, ec] = std::from_chars(line.data(), line.data() + line.size(), epoch);
+        if (ec == std::errc() && *p == ',' && epoch >= 0 && epoch <= epochs_done)
+          kept += line + "\n";
+      }
+    }
+  }
+  write_file_atomically(path, kept, {.prefix = "[fit] ", .sync = false});
+  std::ofstream csv(path, std::ios::app);
+  if (!csv)
+    throw Error(str("[fit] ", path, ": cannot write the CSV log"));
+  return csv;
+}
+
 } // namespace
 
 struct Trainer::State {
@@ -70,7 +107,8 @@ struct Trainer::State {
   std::optional<DataParallelEpoch> data_parallel; // the gradients and the all-reduce
   int epochs_done = 0;
   double weight_decay = 0;
-  Safetensors pending; // loaded before the first compile
+  std::vector<detail::CheckpointValues> pending; // loaded (and checked) before the first compile
+  detail::CheckpointLayout compiled_layout;
 
   /** The training problem; split into gradients and update for a data-parallel run. */
   train::ProblemGraphs build(int64_t in_features, int64_t target_dims, double wd,
@@ -121,20 +159,22 @@ struct Trainer::State {
     }
     step->set_params(init_parameters(g.params, seed, ir::DType::F64));
     for (const auto& [name, init] : state)
-      set_all(name, init, step->param(name).size());
+      set_all(name, init);
     for (const std::string& p : params) {
       eval->bind_param(p, step->param_data(p));
       predict->bind_param(p, step->param_data(p));
     }
+    compiled_layout = planned_layout();
+    check_layout_matches_step();
     compiled = true;
-    if (!pending.tensors.empty())
-      apply(pending);
-    pending = {};
+    // Checked when they were loaded, against the same layout.
+    for (const detail::CheckpointValues& v : std::exchange(pending, {}))
+      apply(v);
   }
 
-  void set_all(const std::string& name, double v, int64_t n) {
-    MatrixRM m = MatrixRM::Constant(1, n, static_cast<float>(v));
-    step->set_param(name, m);
+  void set_all(const std::string& name, double v) {
+    const MatrixRM cur = step->param(name);
+    step->set_param(name, MatrixRM::Constant(cur.rows(), cur.cols(), static_cast<float>(v)));
   }
 
   std::vector<std::string> all_state_names() const {
@@ -144,23 +184,50 @@ struct Trainer::State {
     return names;
   }
 
-  void apply(const Safetensors& ckpt) {
-    for (const std::string& name : all_state_names()) {
-      auto it = ckpt.tensors.find(name);
-      if (it == ckpt.tensors.end())
-        throw DataError(str("[Trainer] the checkpoint has no tensor '", name, "'"));
-      const MatrixRM cur = step->param(name);
-      const HostTensor& t = it->second;
-      const int64_t n = static_cast<int64_t>(t.bytes.size() / sizeof(float));
-      if (t.dtype != ir::DType::F32 || n != cur.size())
-        throw DataError(str("[Trainer] checkpoint tensor '", name, "' has ", n, " ",
-                            to_string(t.dtype), " values; the network needs ", cur.size(), " f32"));
-      MatrixRM m(cur.rows(), cur.cols());
-      std::memcpy(m.data(), t.bytes.data(), t.bytes.size());
-      step->set_param(name, m);
+  /** What a checkpoint holds, from the network's params and the optimizer's state specs. */
+  detail::CheckpointLayout planned_layout() const {
+    if (compiled)
+      return compiled_layout;
+    detail::CheckpointLayout l;
+    for (const Param<>& p : net.parameters())
+      l.params.push_back({p.name(), p.dims()});
+    l.state.push_back({"step", {}});
+    for (const Param<>& p : net.parameters())
+      for (const optim::StateSpec& spec : optimizer->state())
+        l.state.push_back({p.name() + "." + spec.name, p.dims()});
+    return l;
+  }
+
+  /** The compiled step has exactly the planned params and state, of the planned dims. */
+  void check_layout_matches_step() const {
+    size_t n = 0;
+    for (const auto* list : {&compiled_layout.params, &compiled_layout.state})
+      for (const detail::TensorSlot& t : *list) {
+        bool found = false;
+        for (const codegen::Slot& sl : step->schedule().slots)
+          if (sl.role == codegen::Slot::Role::Param && sl.name == t.name) {
+            KILN_ASSERT(sl.type.shape.dims() == t.dims, "param '", t.name, "' is ", sl.type,
+                        " in the step, ", HostTensor::shape_text(t.dims), " in the network");
+            found = true;
+          }
+        KILN_ASSERT(found, "the step has no param '", t.name, "'");
+        ++n;
+      }
+    KILN_ASSERT(n == params.size() + state.size(), "the step has params the network has not");
+  }
+
+  /** Sets every checked value, or none: a failure part way restores the values before. */
+  void apply(const detail::CheckpointValues& v) {
+    const std::vector<MatrixRM> before = snapshot();
+    try {
+      for (const auto& [name, m] : v.tensors)
+        step->set_param(name, m);
+    } catch (...) {
+      restore(before);
+      throw;
     }
-    if (auto it = ckpt.metadata.find("epochs_done"); it != ckpt.metadata.end())
-      epochs_done = std::stoi(it->second);
+    if (v.epochs_done)
+      epochs_done = *v.epochs_done;
   }
 
   /** Copies of every param and state buffer (to roll back a diverged epoch). */
@@ -279,16 +346,24 @@ struct Trainer::State {
 
   std::map<std::string, HostTensor> tensors() const {
     std::map<std::string, HostTensor> out;
-    for (const std::string& name : all_state_names()) {
-      const MatrixRM m = step->param(name);
-      HostTensor t;
-      t.dtype = ir::DType::F32;
-      t.shape = {m.rows(), m.cols()};
-      t.bytes.resize(static_cast<size_t>(m.size()) * sizeof(float));
-      std::memcpy(t.bytes.data(), m.data(), t.bytes.size());
-      out.emplace(name, std::move(t));
-    }
+    for (const auto* list : {&compiled_layout.params, &compiled_layout.state})
+      for (const detail::TensorSlot& t : *list)
+        out.emplace(t.name, detail::to_tensor(step->param(t.name), t.dims));
     return out;
+  }
+
+  /** Checks the file at `path` in full, then applies it (or keeps it for the first compile). */
+  void load(const std::string& path, bool weights_only) {
+    const Safetensors file = load_safetensors(path);
+    detail::CheckpointValues v =
+        detail::check_checkpoint(file, path, planned_layout(), weights_only);
+    if (compiled) {
+      apply(v);
+      return;
+    }
+    if (v.epochs_done) // epochs_done() says where a resumed run is before the first fit()
+      epochs_done = *v.epochs_done;
+    pending.push_back(std::move(v));
   }
 };
 
@@ -319,39 +394,85 @@ History Trainer::fit(const data::Dataset& train, const data::Dataset* val, const
   if (distributed && o.device.is_cuda())
     throw Error("[fit] data-parallel training (FitOptions::comm) runs on the CPU only; "
                 "NCCL on CUDA devices is not done yet");
+  if (s.compiled && distributed != s.data_parallel.has_value())
+    throw Error(str("[fit] the first fit() compiled the network for ",
+                    s.data_parallel ? "several ranks" : "one process", "; this fit runs on ",
+                    distributed ? "several ranks" : "one process", ". Use one Trainer per setup"));
+  if (s.compiled && o.device != s.device)
+    throw Error(str("[fit] the network was compiled for ", s.device.str(),
+                    " by the first fit(); this fit asks for ", o.device.str()));
+  if (s.compiled && (train.x.cols() != s.features || targets != s.targets))
+    throw ShapeError(str("[fit] the network was built for ", s.features, " features and ",
+                         s.targets, " targets; this data set has ", train.x.cols(), " and ",
+                         targets));
+  // The fused epoch reads the rows through raw pointers: check them before any kernel runs.
+  const detail::DataShape want{train.x.cols(), targets, s.loss.classification};
+  detail::check_dataset(train, "training set", want, o.allow_non_finite);
+  if (val)
+    detail::check_dataset(*val, "validation set", want, o.allow_non_finite);
   History h;
   if (!s.compiled) {
     const auto t0 = Clock::now();
     s.compile(s.build(train.x.cols(), targets, o.weight_decay, distributed), train.x.cols(),
               targets, o.seed, o.weight_decay, o.device, o.batch_size, o.tf32, o.comm);
     h.compile_time_s = seconds_since(t0);
-  } else if (distributed != s.data_parallel.has_value()) {
-    throw Error(str("[fit] the first fit() compiled the network for ",
-                    s.data_parallel ? "several ranks" : "one process", "; this fit runs on ",
-                    distributed ? "several ranks" : "one process", ". Use one Trainer per setup"));
-  } else if (o.device != s.device) {
-    throw Error(str("[fit] the network was compiled for ", s.device.str(),
-                    " by the first fit(); this fit asks for ", o.device.str()));
-  } else if (train.x.cols() != s.features || targets != s.targets) {
-    throw ShapeError(str("[fit] the network was built for ", s.features, " features and ",
-                         s.targets, " targets; this data set has ", train.x.cols(), " and ",
-                         targets));
   }
   if (distributed)
     s.broadcast_from_rank0(*o.comm);
   // In a data-parallel run rank 0 alone reports and writes files.
   const bool rank0 = !distributed || o.comm->rank() == 0;
   std::ofstream csv;
-  if (!o.csv_log.empty() && rank0) {
-    csv.open(o.csv_log);
-    if (!csv)
-      throw Error(str("[fit] ", o.csv_log, ": cannot write the CSV log"));
-    csv << "epoch,running_loss,running_acc,train_loss,train_acc,val_loss,val_acc,lr,seconds\n";
-  }
+  if (!o.csv_log.empty() && rank0)
+    csv = open_log(o.csv_log, s.epochs_done);
   const bool bar = o.progress && rank0 && isatty(fileno(stderr));
   const void* labels_or_y = train.is_classification()
                                 ? static_cast<const void*>(train.labels.data())
                                 : static_cast<const void*>(train.y.data());
+  Feed epoch_data{{"y", train.x}};
+  if (train.is_classification())
+    epoch_data.emplace_back("c", train.labels);
+  else
+    epoch_data.emplace_back("c", train.y);
+  auto record = [&](const EpochStats& st, bool log) {
+    h.epochs.push_back(st);
+    if (csv && log)
+      csv << st.epoch << ',' << st.running_loss << ',' << st.running_acc << ',' << st.train_loss
+          << ',' << st.train_acc << ',' << st.val_loss << ',' << st.val_acc << ',' << st.lr << ','
+          << st.seconds << std::endl;
+    if (o.verbose && rank0) {
+      std::printf("%s\n", epoch_table_row(st).c_str());
+      std::fflush(stdout);
+    }
+  };
+  auto evaluate_into = [&](EpochStats& st) {
+    const auto t_eval = Clock::now();
+    if (o.eval_train) {
+      const Metrics m = s.evaluate(train);
+      st.train_loss = m.loss;
+      st.train_acc = m.accuracy;
+    }
+    if (val) {
+      const Metrics m = s.evaluate(*val);
+      st.val_loss = m.loss;
+      st.val_acc = m.accuracy;
+    }
+    h.eval_time_s += seconds_since(t_eval);
+  };
+  if (o.verbose && rank0) {
+    std::printf("%s\n", epoch_table_header().c_str());
+    std::fflush(stdout);
+  }
+  {
+    // The network before this fit trains it (the untrained one on a first fit).
+    const auto t0 = Clock::now();
+    EpochStats st;
+    st.epoch = s.epochs_done;
+    st.lr = o.schedule.at(s.optimizer->lr(), s.epochs_done);
+    evaluate_into(st);
+    st.seconds = seconds_since(t0);
+    // A log that goes on already holds this row (the end of the last epoch done).
+    record(st, s.epochs_done == 0);
+  }
   for (int e = 0; e < o.epochs; ++e) {
     const auto t0 = Clock::now();
     EpochStats st;
@@ -377,10 +498,9 @@ History Trainer::fit(const data::Dataset& train, const data::Dataset* val, const
             run.push_back(avg[k]);
       h.allreduce_time_s += s.data_parallel->allreduce_seconds() - reduce0;
     } else {
-      run = o.fused_epoch
-                ? s.step->run_epoch(train.rows(), o.batch_size, o.shuffle, seed,
-                                    {train.x.data(), labels_or_y}, {{"lr", scalar_matrix(st.lr)}})
-                : s.host_epoch(train, o.batch_size, o.shuffle, seed, st.lr);
+      run = o.fused_epoch ? s.step->run_epoch(o.batch_size, o.shuffle, seed, epoch_data,
+                                              {{"lr", scalar_matrix(st.lr)}})
+                          : s.host_epoch(train, o.batch_size, o.shuffle, seed, st.lr);
     }
     h.train_time_s += seconds_since(t0);
     st.running_loss = run[0];
@@ -395,20 +515,8 @@ History Trainer::fit(const data::Dataset& train, const data::Dataset* val, const
               ". Try a smaller learning rate (now ", st.lr, ")"));
     }
     ++s.epochs_done;
-    const auto t_eval = Clock::now();
-    if (o.eval_train) {
-      const Metrics m = s.evaluate(train);
-      st.train_loss = m.loss;
-      st.train_acc = m.accuracy;
-    }
-    if (val) {
-      const Metrics m = s.evaluate(*val);
-      st.val_loss = m.loss;
-      st.val_acc = m.accuracy;
-    }
-    h.eval_time_s += seconds_since(t_eval);
+    evaluate_into(st);
     st.seconds = seconds_since(t0);
-    h.epochs.push_back(st);
     if (!o.checkpoint.empty() && rank0) {
       std::string error;
       try {
@@ -423,10 +531,7 @@ History Trainer::fit(const data::Dataset& train, const data::Dataset* val, const
     } else if (!o.checkpoint.empty() && distributed) {
       throw_if_any_rank_failed(*o.comm, "fit", "");
     }
-    if (csv)
-      csv << st.epoch << ',' << st.running_loss << ',' << st.running_acc << ',' << st.train_loss
-          << ',' << st.train_acc << ',' << st.val_loss << ',' << st.val_acc << ',' << st.lr << ','
-          << st.seconds << std::endl;
+    record(st, true);
     if (bar)
       draw_progress(e + 1, o.epochs, st);
     bool stop = o.early_stop && o.early_stop(st);
@@ -467,11 +572,11 @@ void Trainer::save(const std::string& path) const {
 }
 
 void Trainer::load(const std::string& path) {
-  Safetensors ckpt = load_safetensors(path);
-  if (s_->compiled)
-    s_->apply(ckpt);
-  else
-    s_->pending = std::move(ckpt);
+  s_->load(path, false);
+}
+
+void Trainer::load_weights(const std::string& path) {
+  s_->load(path, true);
 }
 
 MatrixRM Trainer::param(const std::string& name) const {

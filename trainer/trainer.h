@@ -39,6 +39,11 @@ struct EpochStats {
 
 /** What fit() returns. */
 struct History {
+  /**
+   * First the network as it was before this fit's first epoch (as the course's notebooks record
+   * it: epoch 0, the untrained network, on a first fit; no running loss), then one entry per
+   * epoch trained.
+   */
   std::vector<EpochStats> epochs;
   /** Seconds spent training: the epochs' steps only (no compiling, no evaluation). */
   double train_time_s = 0;
@@ -66,10 +71,22 @@ struct FitOptions {
   bool eval_train = true;
   /** A progress bar on stderr; drawn only when stderr is a terminal. */
   bool progress = true;
-  /** Per-epoch log (epoch, losses, accuracies, lr, seconds) as CSV; "" for none. */
+  /** Prints the per-epoch table (trainer/epoch_table.h) on stdout, a row as each epoch ends. */
+  bool verbose = false;
+  /**
+   * Per-epoch log (epoch, losses, accuracies, lr, seconds) as CSV, a row per History entry (the
+   * first, epoch 0, is the network before training). A fit that starts from epoch 0 writes it
+   * anew; one that goes on (a later fit, or after load()) keeps the lines of the epochs done so
+   * far and appends.
+   */
   std::string csv_log;
   /** Saves parameters and optimizer state after every epoch (atomically); "" for none. */
   std::string checkpoint;
+  /**
+   * Train on data that holds NaN or Inf. Off, fit() checks x and y of the training and
+   * validation sets first and throws kiln::DataError naming the set and the entry.
+   */
+  bool allow_non_finite = false;
   /** Called after each epoch; returning true stops training. */
   std::function<bool(const EpochStats&)> early_stop;
   /** Run each epoch as one call into generated code (off: one call per mini-batch). */
@@ -89,9 +106,10 @@ struct FitOptions {
    * differs), and every rank holds the whole data set. Each epoch shuffles as one process would
    * and splits every batch of batch_size rows over the ranks; a step is the gradient kernel,
    * an all-reduce, then the update kernel (fused_epoch does not apply). The first fit takes its
-   * weights from rank 0; weights and optimizer state then stay the same on every rank. Rank 0
-   * alone draws the progress bar and writes csv_log and checkpoint; early_stop runs on every
-   * rank and rank 0's answer decides. CPU only.
+   * weights from rank 0; weights and optimizer state then stay the same on every rank. Every
+   * rank checks the data; rank 0 alone draws the progress bar, prints the verbose table and
+   * writes csv_log and checkpoint; early_stop runs on every rank and rank 0's answer decides.
+   * CPU only.
    */
   std::shared_ptr<Communicator> comm;
 };
@@ -112,7 +130,10 @@ public:
   /**
    * Trains on `train` (validating on `val` when given) and returns the per-epoch history.
    * The first call compiles and initializes the weights from options.seed; later calls go on
-   * from the current weights and optimizer state. A NaN or Inf loss stops training with a
+   * from the current weights and optimizer state. Before any kernel runs, both data sets are
+   * checked (kiln::DataError "[fit] training set: ..." or "validation set"): rows of x, y and
+   * labels agree, columns match the network, labels are in [0, classes), and x and y hold no
+   * NaN or Inf (unless options.allow_non_finite). A NaN or Inf loss stops training with a
    * kiln::TrainingError; the weights go back to the end of the last good epoch, and the last
    * good checkpoint stays on disk.
    */
@@ -123,15 +144,34 @@ public:
   /** The network's outputs for the rows of `x`. */
   MatrixRM predict(const MatrixRM& x);
 
-  /** Saves parameters, optimizer state and the epoch count to a safetensors file (atomic). */
+  /**
+   * Saves parameters, optimizer state and the epoch count to a safetensors file (atomic). The
+   * parameters are named and shaped as PyTorch's ("0.weight" [out, in], "0.bias" [out]); the
+   * optimizer state is "<param>.<state>" (e.g. "0.weight.exp_avg") and the scalar "step".
+   */
   void save(const std::string& path) const;
   /**
-   * Loads what save() wrote; the network's shapes must match. A checkpoint does not depend on
-   * the number of ranks that wrote it; in a data-parallel fit, rank 0's loaded values win.
+   * Loads what save() wrote: parameters, optimizer state and the epoch count, to resume
+   * training. Everything is checked before anything changes, so a load that throws
+   * (kiln::DataError "[checkpoint] <path>: ...") leaves the trainer as it was: every tensor
+   * must be there, f32, of exactly the network's shape and finite; no other tensor may be;
+   * epochs_done must be a whole number. Before the first fit() the values wait for it.
+   * A checkpoint does not depend on the number of ranks that wrote it; in a data-parallel fit,
+   * rank 0's loaded values win.
    */
   void load(const std::string& path);
+  /**
+   * Loads the parameters only, e.g. from a PyTorch state_dict saved with safetensors
+   * (safetensors.torch.save_file(model.state_dict(), path)) of the same architecture. The
+   * optimizer state and the epoch count stay as they are; the file may hold kiln's optimizer
+   * state too (it is checked, not used). Checked as load() checks.
+   */
+  void load_weights(const std::string& path);
 
-  /** The current values of a parameter ("0.weight", ...). */
+  /**
+   * The current values of a parameter ("0.weight", ...): a weight as [out, in], a bias as a
+   * column [out, 1].
+   */
   MatrixRM param(const std::string& name) const;
   /** Names of the network's parameters, in order. */
   std::vector<std::string> param_names() const;

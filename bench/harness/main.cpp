@@ -18,6 +18,7 @@
 #endif
 
 #include "bench/harness/benchmarks.h"
+#include "bench/harness/cnn_benchmarks.h"
 #include "bench/harness/jit_benchmarks.h"
 #include "bench/harness/machine_info.h"
 #include "bench/harness/peak_flops.h"
@@ -100,6 +101,7 @@ int main(int argc, char** argv) {
   add_context(peers, denormals);
   kiln::bench::register_peak_benchmarks(repetitions);
   kiln::bench::register_workload_benchmarks(workloads, peers, repetitions);
+  kiln::bench::register_cnn_benchmarks(repetitions);
   kiln::bench::register_jit_benchmarks(workloads.front()->step.spec, workloads.front()->name,
                                        repetitions);
   kiln::bench::register_pinn_benchmarks(repetitions);

@@ -60,6 +60,9 @@ constexpr int64_t kMinDynamicPerRow = 64 * 64;
 // below 4 (bench/gemm, gradients of 10 x 256 to 256 x 256). It comes alone, with no branch and so
 // no more compile time than the row loop, from half the size a dynamic row count needs.
 constexpr int64_t kMinGradientArea = 2048;
+// A transposed weight of more than 1 MiB (an L2) would be packed whole into the workspace, written
+// and read back from memory, every call; transposed, the product reads it once in place.
+constexpr int64_t kTransposeFrom = 1 << 20;
 
 /**
  * Rows of the AVX-512 tile for `d`: 14, or fewer when a static row count then splits into
@@ -89,6 +92,9 @@ int64_t depth_block(const MatmulDesc& d) {
 /** Columns per packed B panel: a multiple of NR, at most the (rounded-up) width of C. */
 int64_t panel_cols(const MatmulDesc& d) {
   const int64_t nr = tile_cols(d.dtype);
+  // A batch of columns (a transposed product's) is a few samples: one tile wide at a time.
+  if (d.cols == ir::kBatch)
+    return nr;
   const int64_t fit =
       std::max<int64_t>(1, kPanelBytes / (depth_block(d) * ir::dtype_bytes(d.dtype)) / nr) * nr;
   return std::min(fit, (d.cols + nr - 1) / nr * nr);
@@ -472,7 +478,7 @@ private:
     const std::string i = e_.fresh("i"), j = e_.fresh("j");
     w_.line("const long long " + i + " = kiln_i0 + ii;");
     w_.line("const long long " + j + " = kiln_jc + kiln_jr + jj;");
-    epilogue({i, j}, "kiln_c[ii * " + ll(nr_) + " + jj]");
+    epilogue(d_.swapped ? Index{j, i} : Index{i, j}, "kiln_c[ii * " + ll(nr_) + " + jj]");
     e_.pop_scope();
     w_.close();
     w_.close();
@@ -515,8 +521,29 @@ MatmulDesc describe_matmul(const ir::Graph& g, ir::NodeId matmul) {
   return d;
 }
 
+std::optional<MatmulDesc> transpose_matmul(const MatmulDesc& d) {
+  const bool big_weight = d.cols != ir::kBatch && d.depth != ir::kBatch &&
+                          d.cols * d.depth * ir::dtype_bytes(d.dtype) > kTransposeFrom;
+  if (!ir::is_float(d.dtype) || d.rows != ir::kBatch || !d.tb || !big_weight || d.cols < kMinRows ||
+      d.depth < kMinDepth)
+    return std::nullopt;
+  MatmulDesc t = d;
+  t.a = d.b;
+  t.b = d.a;
+  t.ta = !d.tb;
+  t.tb = !d.ta;
+  t.rows = d.cols;
+  t.cols = d.rows;
+  t.swapped = true;
+  return t;
+}
+
 GemmPlan plan_gemm(const MatmulDesc& d) {
-  if (d.cols == ir::kBatch || !ir::is_float(d.dtype))
+  if (!ir::is_float(d.dtype))
+    return {};
+  if (d.swapped)
+    return {true, kMinRows};
+  if (d.cols == ir::kBatch)
     return {};
   if (d.depth == ir::kBatch)
     return {d.rows != ir::kBatch && d.rows >= kMinRows && d.cols >= kMinCols &&

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "codegen/c_like.h"
@@ -26,6 +27,9 @@ struct MatmulDesc {
   bool ta = false, tb = false;
   /** Dims of C and the inner dim; any may be ir::kBatch ("N"). */
   int64_t rows = 0, cols = 0, depth = 0;
+  /** The product computed is the node's transpose (see transpose_matmul): the epilogue's index
+      is (j, i). */
+  bool swapped = false;
   ir::DType dtype = ir::DType::F32;
   /**
    * C expression of a `char*` to 64-byte aligned scratch memory of at least
@@ -39,6 +43,14 @@ struct MatmulDesc {
 /** The description of MatMul node `matmul` of `g` (workspace left empty). */
 MatmulDesc describe_matmul(const ir::Graph& g, ir::NodeId matmul);
 
+/**
+ * C = op(A) op(B) as C^T = op(B)^T op(A)^T when that reads less memory: a batch of rows times a
+ * large transposed weight (a wide layer's W^T, more than an L2's worth), which the GEMM would
+ * otherwise pack whole every call. Its rows become the weight's (read in place, by slivers) and
+ * the few batch rows the packed side. nullopt when it does not pay.
+ */
+std::optional<MatmulDesc> transpose_matmul(const MatmulDesc& d);
+
 /** Whether (and from which batch size) the blocked GEMM beats the simple row loop. */
 struct GemmPlan {
   bool blocked = false;
@@ -51,8 +63,8 @@ struct GemmPlan {
 };
 
 /**
- * The size rule (crossovers measured with bench/gemm): static cols of at least 16 and at least 8
- * rows, then
+ * The size rule (crossovers measured with bench/gemm): a transposed product (transpose_matmul) is
+ * blocked from N >= 8 on; otherwise static cols of at least 16 and at least 8 rows, then
  * - static depth of at least 16: rows * cols * depth of at least 48^3, enough work per call to
  *   pay for packing B; a dynamic row count takes the blocked GEMM behind
  *   N >= min_batch = max(8, ceil(48^3 / (cols * depth))), and only when cols * depth >= 64^2;

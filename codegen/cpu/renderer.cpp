@@ -7,6 +7,7 @@
 #include "base/error.h"
 #include "base/hash.h"
 #include "codegen/c_like.h"
+#include "codegen/cpu/conv.h"
 #include "codegen/cpu/evaluate.h"
 #include "codegen/cpu/gemm.h"
 #include "codegen/cpu/parallel.h"
@@ -41,7 +42,13 @@ constexpr const char* kLoopMacros = R"KILN(#ifdef __clang__
 // it into gathers over rows behind alias checks, beside a scalar copy of the loop.
 #define KILN_BATCH_LOOP _Pragma("clang loop unroll(disable)")
 #define KILN_ROW_LOOP _Pragma("clang loop vectorize(disable) interleave(disable)")
+// A window op's loop reads its operands at other indices (a pool's window) through index
+// arithmetic that alias analysis cannot bound, and clang ignores __restrict on locals. A group
+// never reads a buffer it writes at another index (codegen/schedule.h), so iterations are
+// independent: safe to vectorize without runtime checks.
+#define KILN_VECTORIZE_WINDOW _Pragma("clang loop vectorize(assume_safety)")
 #else
+#define KILN_VECTORIZE_WINDOW _Pragma("GCC ivdep")
 #define KILN_VECTORIZE _Pragma("GCC ivdep")
 #define KILN_REASSOCIATE
 #define KILN_BATCH_LOOP
@@ -89,7 +96,8 @@ public:
     return out;
   }
 
-  /** Workspace bytes after the scratch buffers that body()'s blocked matmuls use. */
+  /** Workspace bytes after the scratch buffers that body()'s blocked matmuls and convolutions
+      use. */
   int64_t gemm_workspace() const { return gemm_workspace_; }
   /** The micro-kernels body()'s blocked matmuls call. */
   const GemmTiles& gemm_tiles() const { return tiles_; }
@@ -107,6 +115,9 @@ private:
       break;
     case Group::Kind::MatMul:
       matmul(grp);
+      break;
+    case Group::Kind::Window:
+      window(grp);
       break;
     }
   }
@@ -260,8 +271,51 @@ private:
     close_loops(out.size());
   }
 
+  /** A window op (convolution, pooling): its rule's loops at every element, then the epilogue. */
+  void window(const Group& grp) {
+    const NodeId r = grp.roots[0];
+    if (std::optional<ConvDesc> d = conv_plan(sc_, r)) {
+      // A convolution: the direct convolution, packing into the GEMMs' workspace.
+      d->workspace = "kiln_ws";
+      d->threads = threads_;
+      gemm_workspace_ = std::max(gemm_workspace_, conv_workspace_bytes(*d));
+      emit_direct_conv(w_, e_, *d,
+                       [&](const Index& at, const std::string& v) { finish_root(grp, r, at, v); });
+      return;
+    }
+    // Straight-line renderings (pooling over tiling windows) vectorize along the last axis,
+    // several consecutive elements per iteration where the op's rule says they share reads.
+    const ir::WindowRule& rule = *g_.node(r).def().window;
+    const std::vector<int64_t>& dims = grp.domain.dims();
+    const int64_t together = rule.columns_together ? rule.columns_together(g_.node(r)) : 1;
+    if (together > 1 && !dims.empty() && dims.back() != ir::kBatch && dims.back() % together == 0) {
+      std::vector<int64_t> outer(dims.begin(), dims.end() - 1);
+      outer.push_back(dims.back() / together);
+      Index idx = open_loops(outer, "i", "KILN_VECTORIZE_WINDOW");
+      const std::string base = idx.back();
+      for (int64_t k = 0; k < together; ++k) {
+        e_.push_scope();
+        idx.back() =
+            "(" + base + " * " + std::to_string(together) + " + " + std::to_string(k) + ")";
+        const std::string v = e_.window(r, idx);
+        finish_root(grp, r, idx, named(r, c_type_of(g_.node(r).type.dtype), v));
+        e_.pop_scope();
+      }
+      close_loops(idx.size());
+      return;
+    }
+    const Index idx = open_loops(dims, "i", "KILN_VECTORIZE_WINDOW");
+    e_.push_scope();
+    const std::string v = e_.window(r, idx);
+    finish_root(grp, r, idx, named(r, c_type_of(g_.node(r).type.dtype), v));
+    e_.pop_scope();
+    close_loops(idx.size());
+  }
+
   void matmul(const Group& grp) {
     MatmulDesc d = describe_matmul(g_, grp.roots[0]);
+    if (std::optional<MatmulDesc> t = transpose_matmul(d))
+      d = *t;
     const GemmPlan plan = plan_gemm(d);
     if (!plan.blocked) {
       const ir::Shape& out = g_.node(grp.roots[0]).type.shape;

@@ -133,6 +133,8 @@ void CudaEmitter::element(const Group& grp, const Index& idx) {
     e_.pop_scope();
     w_.close();
     result = finish(grp, acc, "N");
+  } else if (grp.kind == Group::Kind::Window) {
+    result = e_.window(r, idx);
   } else {
     const NodeId a = n.inputs[0], b = n.inputs[1];
     const bool ta = n.attrs.i("ta") != 0, tb = n.attrs.i("tb") != 0;

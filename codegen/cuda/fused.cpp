@@ -36,6 +36,11 @@ int64_t work_at(const Schedule& sc, int64_t N) {
       per += Extent::of(g.node(n.inputs[0]).type.shape).at(N) / std::max<int64_t>(out, 1);
     if (grp.kind == Group::Kind::MatMul)
       per += Extent::of(ir::Shape{g.node(n.inputs[0]).type.shape[n.attrs.i("ta") ? 0 : 1]}).at(N);
+    // A window reads at most its operands whole per element (a bound: the plan is for small
+    // steps, and a convolution's is rarely small).
+    if (grp.kind == Group::Kind::Window)
+      for (ir::NodeId x : n.inputs)
+        per += Extent::of(g.node(x).type.shape).at(N);
     total += out * per;
   }
   return total;

@@ -1,3 +1,4 @@
+#include "codegen/counter_hash.h"
 #include "codegen/cuda/renderer.h"
 #include "codegen/pcg32.h"
 
@@ -123,7 +124,8 @@ __device__ __forceinline__ void kiln_tc_store(float* d, int ldd, const kiln_tc_a
 } // namespace
 
 const std::string& cuda_prelude(bool fast_math, bool tensor_cores) {
-  static const std::string pcg = pcg32_source("__device__ __forceinline__");
+  static const std::string pcg = pcg32_source("__device__ __forceinline__") +
+                                 counter_hash_source("__device__ __forceinline__");
   static const std::string accurate = std::string(kCommon) + kAccurate + kBlockReduce + pcg;
   static const std::string fast = std::string(kCommon) + kFast + kBlockReduce + pcg;
   static const std::string accurate_tc = accurate + kTensorCores;

@@ -1,7 +1,10 @@
 #include "examples/common/cli.h"
 
+#include "trainer/trainer.h"
+
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -58,6 +61,16 @@ Options parse_options(int argc, char** argv, Options o, const std::string& about
       ->capture_default_str();
   app.add_option("--device", o.device, "cpu, cuda or cuda:<index>")->capture_default_str();
   app.add_option("--out", o.out, "folder for plots and logs")->capture_default_str();
+  CLI::Option* checkpoint_opt = app.add_option("--checkpoint", o.checkpoint,
+                                               "save the training state here after every epoch");
+  CLI::Option* resume_opt =
+      app.add_flag("--resume", o.resume,
+                   "start from --checkpoint where it exists; train what is left of --epochs");
+  if (!o.checkpoints) { // parsed but not listed, so that using them says why they are refused
+    checkpoint_opt->group("");
+    resume_opt->group("");
+  }
+  app.add_flag("--verbose", o.verbose, "print the per-epoch table while training");
   if (extra)
     extra(app);
   try {
@@ -70,6 +83,12 @@ Options parse_options(int argc, char** argv, Options o, const std::string& about
   }
   if (o.epochs < 0 || (!o.full_batch && o.batch_size < 1) || !(o.lr > 0))
     usage_error("epochs must be >= 0, batch size >= 1 and lr > 0");
+  if (!o.checkpoints && (!o.checkpoint.empty() || o.resume))
+    usage_error(std::string(o.resume ? "--resume" : "--checkpoint") +
+                ": this example trains with ProblemTrainer (Adam, then L-BFGS), which does not "
+                "save checkpoints yet");
+  if (o.resume && o.checkpoint.empty())
+    usage_error("--resume needs --checkpoint FILE");
   device(o); // validates the name
   if (o.distributed) {
     o.comm = world = mpi_world();
@@ -81,6 +100,22 @@ Options parse_options(int argc, char** argv, Options o, const std::string& about
 
 bool main_rank(const Options& o) {
   return !o.comm || o.comm->rank() == 0;
+}
+
+std::string checkpoint_path(const Options& o, const std::string& tag) {
+  if (o.checkpoint.empty() || tag.empty())
+    return o.checkpoint;
+  const std::filesystem::path p(o.checkpoint);
+  return (p.parent_path() / (p.stem().string() + "-" + tag + p.extension().string())).string();
+}
+
+int resume(Trainer& trainer, const Options& o, const std::string& path) {
+  if (!o.resume || !std::filesystem::exists(path))
+    return o.epochs;
+  trainer.load(path);
+  if (main_rank(o))
+    std::fprintf(stderr, "resumed from %s after epoch %d\n", path.c_str(), trainer.epochs_done());
+  return std::max(0, o.epochs - trainer.epochs_done());
 }
 
 std::string prepare_out(const Options& o) {

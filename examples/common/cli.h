@@ -16,6 +16,10 @@ namespace CLI {
 class App;
 } // namespace CLI
 
+namespace kiln {
+class Trainer;
+} // namespace kiln
+
 namespace kiln::examples {
 
 struct Options {
@@ -27,8 +31,17 @@ struct Options {
   std::string device = "cpu";
   /** Folder for the plots and logs (created if missing). */
   std::string out = "out";
+  /** Print the per-epoch table (trainer/epoch_table.h) while training. */
+  bool verbose = false;
   /** Trains on whole point sets (the physics-informed examples): no --batch-size. */
   bool full_batch = false;
+  /** --checkpoint: the trainer saves itself here after every epoch ("" for none). */
+  std::string checkpoint;
+  /** --resume: start from --checkpoint where it exists, and train what is left of --epochs. */
+  bool resume = false;
+  /** False for an example whose trainer cannot save itself (ProblemTrainer, the physics-informed
+      examples): --help leaves out --checkpoint and --resume, and either is a usage error. */
+  bool checkpoints = true;
   /**
    * --distributed: trains data-parallel over the ranks of `mpirun -np <n>` (MPI_COMM_WORLD),
    * FitOptions::comm = comm. Only rank 0 prints (the other ranks' stdout goes to /dev/null) and
@@ -39,18 +52,33 @@ struct Options {
 };
 
 /**
- * Parses --epochs, --batch-size (unless full_batch), --lr, --seed, --device, --out, and whatever
- * `extra` adds to
- * the CLI::App (an example's own options; include <CLI/CLI.hpp> to add them). --help prints
- * `about` and every option with its default, and exits. A bad option ends the program with
- * "error: <what> (see --help)" and status 2; from then on an error kiln throws ends it with
- * "error: <message>" and status 1.
+ * Parses --epochs, --batch-size and --distributed (unless full_batch), --lr, --seed, --device,
+ * --out, --verbose, --checkpoint and --resume (unless `checkpoints` is false) and whatever
+ * `extra` adds to the CLI::App (an example's own options; include <CLI/CLI.hpp> to add them).
+ * --help prints `about` and every option with its default, and exits. A bad option ends the
+ * program with "error: <what> (see --help)" and status 2; from then on an error kiln throws
+ * ends it with "error: <message>" and status 1.
  */
 Options parse_options(int argc, char** argv, Options defaults, const std::string& about,
                       const std::function<void(CLI::App&)>& extra = {});
 
 /** Ends the program as parse_options does for a bad option: "error: <what> (see --help)". */
 [[noreturn]] void usage_error(const std::string& what);
+
+/**
+ * Where one of a run's trainers keeps its checkpoint: --checkpoint, with "-<tag>" before the
+ * extension when `tag` is not empty (a run that trains several networks); "" without
+ * --checkpoint.
+ */
+std::string checkpoint_path(const Options& o, const std::string& tag = "");
+
+/**
+ * With --resume and a checkpoint at `path`, loads it into `trainer` (saying so on stderr) and
+ * returns how many of --epochs are left to train; otherwise returns --epochs. A checkpoint that
+ * does not exist yet starts the run from scratch, so that a killed run is resumed by running
+ * the same command with --resume.
+ */
+int resume(Trainer& trainer, const Options& o, const std::string& path);
 
 /** Creates the output folder; returns it with a trailing '/'. */
 std::string prepare_out(const Options& o);

@@ -11,23 +11,19 @@
 namespace kiln::examples {
 
 /**
- * The last epoch's numbers; when no epoch ran, the loss and accuracy of the network as it is
- * (epoch 0, as the notebooks print before training).
+ * The last epoch's numbers; when no epoch ran, the untrained network's (the history's epoch 0,
+ * as the notebooks print before training).
  */
-inline EpochStats final_stats(const History& h, Trainer& trainer, const data::Dataset& train,
-                              const data::Dataset& val) {
-  if (!h.epochs.empty())
-    return h.epochs.back();
-  const Metrics t = trainer.evaluate(train), v = trainer.evaluate(val);
-  return {.train_loss = t.loss, .train_acc = t.accuracy, .val_loss = v.loss, .val_acc = v.accuracy};
+inline EpochStats final_stats(const History& h) {
+  return h.epochs.back();
 }
 
 /**
- * Writes the training and validation loss per epoch to `path` (log scale, as the notebooks plot
- * it). Returns false, and writes nothing, when no epoch ran.
+ * Writes the training and validation loss per epoch, from epoch 0, to `path` (log scale, as the
+ * notebooks plot it). Returns false, and writes nothing, when no epoch ran.
  */
 inline bool plot_loss_curves(const std::string& path, const std::string& title, const History& h) {
-  if (h.epochs.empty())
+  if (h.epochs.size() < 2)
     return false;
   std::vector<double> epochs, train, val;
   for (const EpochStats& e : h.epochs) {

@@ -97,5 +97,28 @@ inline Val dot_or_zero(const JvpCtx& c, size_t i) {
   return t ? *t : zero_like_in(c, i);
 }
 
+/**
+ * The rule of an op that is linear in each of the operands `linear` (the others, such as a max
+ * pool's keys or a dropout's step, have no tangent that matters): the sum over those with a
+ * tangent of the same op, same attributes, with that operand replaced by its tangent.
+ */
+inline NodeId multilinear_jvp(const JvpCtx& c, std::initializer_list<size_t> linear) {
+  const Node& n = c.b.node(c.self);
+  std::vector<Val> operands;
+  for (NodeId id : n.inputs)
+    operands.emplace_back(c.b, id);
+  std::optional<Val> total;
+  for (size_t i : linear) {
+    const std::optional<Val> t = tangent(c, i);
+    if (!t)
+      continue;
+    std::vector<Val> with_t = operands;
+    with_t[i] = *t;
+    const Val term = apply(n.op, with_t, n.attrs);
+    total = total ? *total + term : term;
+  }
+  return total ? total->id() : kNoGrad;
+}
+
 } // namespace rules
 } // namespace kiln::ir

@@ -130,8 +130,9 @@ const OpDef kReluDef{
     .kind = OpKind::Elementwise,
     .arity = 1,
     .infer = same_float_type,
-    // d/dx max(x, 0) = [x > 0] (0 at the kink, as PyTorch)
-    .vjp = [](VjpCtx& c) { return grads({grad(c) * greater(in(c, 0), 0.0)}); },
+    // d/dx max(x, 0) = [x > 0] (0 at the kink, as PyTorch) = [relu(x) > 0]: read from the
+    // output, which the next layer keeps in memory anyway, so x need not be.
+    .vjp = [](VjpCtx& c) { return grads({grad(c) * greater(out(c), 0.0)}); },
     .jvp = [](JvpCtx& c) { return (dot(c, 0) * greater(in(c, 0), 0.0)).id(); },
     .scalar = [](const double* a, const Attrs&) { return a[0] < 0 ? 0.0 : a[0]; }, // NaN stays NaN
     .render = "kiln_relu({0})",

@@ -34,6 +34,8 @@ std::optional<double> fold(const Builder& b, const Node& n, const std::vector<No
   }
   switch (n.def().kind) {
   case OpKind::Elementwise:
+    if (n.def().positional)
+      return std::nullopt;
     return n.def().scalar(args.data(), n.attrs);
   case OpKind::Movement: {
     // A splat stays a splat under any movement; concat only when all parts agree.
@@ -66,6 +68,7 @@ std::optional<double> fold(const Builder& b, const Node& n, const std::vector<No
       return args[0];
     return std::nullopt;
   case OpKind::Leaf:
+  case OpKind::Window: // a window over a splat is not one near the zero padding
     return std::nullopt;
   }
   return std::nullopt;

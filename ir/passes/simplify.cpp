@@ -168,6 +168,8 @@ Graph simplify(const Graph& g) {
         case OpKind::Elementwise:
           if (auto r = arithmetic(b, n, in))
             return r;
+          if (n.def().positional)
+            return std::nullopt; // its value depends on where it is computed
           return hoist_broadcast(b, n, in);
         case OpKind::Movement:
           return movement(b, n, in);

@@ -108,8 +108,9 @@ struct Results {
 std::vector<float> flat(const MatrixRM& m) {
   return {m.data(), m.data() + m.size()};
 }
-MatrixRM row(const std::vector<float>& v) {
-  return Eigen::Map<const MatrixRM>(v.data(), 1, static_cast<Eigen::Index>(v.size()));
+/** A tensor's values as set_param takes them. */
+MatrixRM shaped(const std::vector<float>& v, const aot::detail::TensorInfo& t) {
+  return aot_test::param_matrix(v, t.dims);
 }
 
 /** The same run through kiln::Executable (the JIT). */
@@ -118,15 +119,17 @@ Results jit_results(const aot::detail::AotModel& m, const Problem& p) {
   const MatrixRM x = Eigen::Map<const MatrixRM>(p.x.data(), kBatch, m.in_features);
   Executable fwd = Executable::compile(m.forward_graph, {.name = "aot_forward"});
   for (size_t i = 0; i < m.params.size(); ++i)
-    fwd.set_param(m.params[i].name, row(p.params[i]));
+    fwd.set_param(m.params[i].name, shaped(p.params[i], m.params[i]));
   r.y = flat(fwd.run({{"y", x}}).at("F"));
 
   Executable step = Executable::compile(m.step_graph->graph,
                                         {.name = "aot_step", .updates = m.step_graph->updates});
   for (size_t i = 0; i < m.params.size(); ++i)
-    step.set_param(m.params[i].name, row(p.params[i]));
+    step.set_param(m.params[i].name, shaped(p.params[i], m.params[i]));
   for (const auto& s : m.state)
-    step.set_param(s.name, MatrixRM::Constant(1, s.size, static_cast<float>(s.init)));
+    step.set_param(
+        s.name,
+        shaped(std::vector<float>(static_cast<size_t>(s.size), static_cast<float>(s.init)), s));
   const MatrixRM target = Eigen::Map<const MatrixRM>(p.target.data(), kBatch, m.out_features);
   Eigen::VectorXi labels(kBatch);
   for (int64_t i = 0; i < kBatch; ++i)
@@ -406,6 +409,6 @@ TEST_CASE(
     x.data()[i] = 0.25f * static_cast<float>(i) - 1.0f;
   Executable fwd = Executable::compile(e.regb.forward_graph);
   for (const auto& p : e.regb.params)
-    fwd.set_param(p.name, row(p.baked));
+    fwd.set_param(p.name, shaped(p.baked, p));
   CHECK(relative_difference(y, flat(fwd.run({{"y", x}}).at("F"))) <= kTolerance);
 }

@@ -31,7 +31,7 @@ std::string checkpoint(const fs::path& dir,
                        const std::function<void(std::map<std::string, HostTensor>&)>& edit) {
   std::map<std::string, HostTensor> t;
   t["0.weight"] = HostTensor::of<float>({2, 3}, {1, 2, 3, 4, 5, 6});
-  t["0.bias"] = HostTensor::of<float>({1, 2}, {0.5f, -0.5f});
+  t["0.bias"] = HostTensor::of<float>({2}, {0.5f, -0.5f});
   edit(t);
   const std::string path = (dir / "ckpt.safetensors").string();
   save_safetensors(path, t);
@@ -94,6 +94,21 @@ TEST_CASE("aot errors: the checkpoint") {
       aot::emit(s),
       Equals("[aot] " + s.checkpoint +
              ": tensor '0.weight' is f32 [2, 2]; the network needs 6 f32 values ([2, 3])"));
+
+  s.checkpoint = checkpoint(dir, [](auto& t) {
+    t["0.weight"] = HostTensor::of<float>({3, 2}, {1, 2, 3, 4, 5, 6});
+  });
+  CHECK_THROWS_WITH(
+      aot::emit(s),
+      Equals("[aot] " + s.checkpoint +
+             ": tensor '0.weight' is f32 [3, 2]; the network needs 6 f32 values ([2, 3])"));
+  s.checkpoint = checkpoint(dir, [](auto& t) {
+    t["0.bias"] = HostTensor::of<float>({1, 2}, {1.0f, 2.0f});
+  });
+  CHECK_THROWS_WITH(
+      aot::emit(s),
+      Equals("[aot] " + s.checkpoint +
+             ": tensor '0.bias' is f32 [1, 2]; the network needs 2 f32 values ([2])"));
 
   s.checkpoint = checkpoint(dir, [](auto& t) {
     t["0.bias"] = HostTensor::of<double>({2}, {1.0, 2.0});

@@ -130,14 +130,17 @@ std::string jit_reference() {
   Executable fwd = Executable::compile(m.forward_graph);
   Executable step = Executable::compile(m.step_graph->graph, {.updates = m.step_graph->updates});
   for (size_t i = 0; i < m.params.size(); ++i) {
-    MatrixRM v(1, m.params[i].size);
-    for (int64_t k = 0; k < v.size(); ++k)
-      v.data()[k] = static_cast<float>((static_cast<int64_t>(i) * 7 + k * 3) % 11 - 5) / 8.0f;
-    fwd.set_param(m.params[i].name, v);
-    step.set_param(m.params[i].name, v);
+    std::vector<float> v(static_cast<size_t>(m.params[i].size));
+    for (int64_t k = 0; k < m.params[i].size; ++k)
+      v[static_cast<size_t>(k)] =
+          static_cast<float>((static_cast<int64_t>(i) * 7 + k * 3) % 11 - 5) / 8.0f;
+    fwd.set_param(m.params[i].name, aot_test::param_matrix(v, m.params[i].dims));
+    step.set_param(m.params[i].name, aot_test::param_matrix(v, m.params[i].dims));
   }
   for (const auto& st : m.state)
-    step.set_param(st.name, MatrixRM::Constant(1, st.size, static_cast<float>(st.init)));
+    step.set_param(st.name, aot_test::param_matrix(std::vector<float>(static_cast<size_t>(st.size),
+                                                                      static_cast<float>(st.init)),
+                                                   st.dims));
   std::ostringstream out;
   out.precision(9);
   out << "y";

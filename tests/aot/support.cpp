@@ -61,3 +61,15 @@ double relative_difference(const std::vector<float>& got, const std::vector<floa
 }
 
 } // namespace kiln::aot_test
+
+namespace kiln::aot_test {
+
+Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>
+param_matrix(const std::vector<float>& values, const std::vector<int64_t>& dims) {
+  const auto n = static_cast<Eigen::Index>(values.size());
+  const Eigen::Index rows = dims.empty() ? 1 : dims.size() == 1 ? n : dims[0];
+  return Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
+      values.data(), rows, rows == 0 ? 0 : n / rows);
+}
+
+} // namespace kiln::aot_test

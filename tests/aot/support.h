@@ -1,6 +1,9 @@
 #pragma once
 // Helpers of the aot tests: shell commands, scratch folders, float comparisons.
 
+#include <Eigen/Core>
+
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -37,6 +40,13 @@ public:
 private:
   std::filesystem::path path_;
 };
+
+/**
+ * `values` (row-major) as Executable::set_param takes a param of `dims`: [d0, rest], a vector as
+ * a column, a scalar as 1x1.
+ */
+Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>
+param_matrix(const std::vector<float>& values, const std::vector<int64_t>& dims);
 
 /** The largest |got - want| over max(|want|) (1 if want is all zero); +inf on a size mismatch. */
 double relative_difference(const std::vector<float>& got, const std::vector<float>& want);

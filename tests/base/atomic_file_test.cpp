@@ -13,6 +13,9 @@
 #include "base/error.h"
 #include "tests/support/temp_dir.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 namespace fs = std::filesystem;
 using Catch::Matchers::StartsWith;
 using kiln::AtomicFile;
@@ -85,4 +88,48 @@ TEST_CASE("an atomic file that cannot be created names the file and the step") {
                                     dir.file("missing/.f.txt.tmp-")));
     CHECK_THAT(e.what(), Catch::Matchers::EndsWith(": No such file or directory"));
   }
+}
+
+namespace {
+/** A pid that ran and is gone: a child that exited and was reaped. */
+std::string dead_pid() {
+  const pid_t child = ::fork();
+  if (child == 0)
+    ::_exit(0);
+  ::waitpid(child, nullptr, 0);
+  return std::to_string(child);
+}
+} // namespace
+
+TEST_CASE("a commit removes the temporary files that killed writers of the same file left") {
+  const kiln::test::TempDir dir("atomic-stale");
+  const std::string dead = dead_pid(), alive = std::to_string(::getppid());
+  const std::vector<std::string> stale = {".f.txt.tmp-" + dead + "-0",
+                                          ".f.txt.tmp-" + dead + "-17"};
+  const std::vector<std::string> kept = {
+      ".f.txt.tmp-" + alive + "-0", // its writer may still be at work
+      ".g.txt.tmp-" + dead + "-0",  // another file's
+      ".f.txt.tmp-" + dead,         // not a temporary file's name
+      ".f.txt.tmp-" + dead + "-x",  "f.txt.tmp-" + dead + "-0", "notes.txt"};
+  for (const std::string& f : stale)
+    dir.write(f, "half");
+  for (const std::string& f : kept)
+    dir.write(f, "keep");
+  kiln::write_file_atomically(dir.file("f.txt"), "whole", {.prefix = "[test] ", .sync = false});
+  for (const std::string& f : stale)
+    CHECK_FALSE(fs::exists(dir.file(f)));
+  for (const std::string& f : kept)
+    CHECK(fs::exists(dir.file(f)));
+  CHECK(read(dir.file("f.txt")) == "whole");
+}
+
+TEST_CASE("remove_stale_temporaries without a name removes every dead writer's files") {
+  const kiln::test::TempDir dir("atomic-stale-all");
+  const std::string dead = dead_pid();
+  dir.write(".a.tmp-" + dead + "-0", "half");
+  dir.write(".b.kc.tmp-" + dead + "-4", "half");
+  dir.write(".c.tmp-" + std::to_string(::getpid()) + "-0", "ours, being written");
+  CHECK(kiln::remove_stale_temporaries(dir.path().string()) == 2);
+  CHECK(entries(dir.path()) == 1);
+  CHECK(kiln::remove_stale_temporaries(dir.file("missing")) == 0);
 }

@@ -1,8 +1,10 @@
 # Runs one example program and checks what a script reading it relies on. Called by ctest as
 #   cmake -DEXE=<program> -DARGS="a|b|c" -DOUT=<folder> [-DKEYS="k1|k2"] [-DPLOTS="x.png|y.png"]
-#         [-DFILES="x.csv|..."] [-DMIN="key=value|..."] [-DEXPECT_RC=<n> -DEXPECT_STDERR=<text>] -P run_example.cmake
+#         [-DFILES="x.csv|..."] [-DMIN="key=value|..."] [-DSTDOUT="text|..."]
+#         [-DEXPECT_RC=<n> -DEXPECT_STDERR=<text>] -P run_example.cmake
 # With EXPECT_RC unset (or 0) the program must exit with 0, print one "result:" line that has
-# every key in KEYS with a finite number, reach each MIN, and leave each of PLOTS in OUT as a PNG and each of FILES in OUT not empty.
+# every key in KEYS with a finite number, reach each MIN, print each text of STDOUT, and leave each
+# of PLOTS in OUT as a PNG and each of FILES in OUT not empty.
 # With EXPECT_RC set it must exit with that status and print EXPECT_STDERR on stderr.
 # ("|" separates list items: the arguments themselves may contain ',' and ';' would split them
 # on the way in.)
@@ -17,6 +19,7 @@ string(REPLACE "|" ";" keys "${KEYS}")
 string(REPLACE "|" ";" plots "${PLOTS}")
 string(REPLACE "|" ";" files "${FILES}")
 string(REPLACE "|" ";" minima "${MIN}")
+string(REPLACE "|" ";" texts "${STDOUT}")
 if(NOT DEFINED EXPECT_RC)
   set(EXPECT_RC 0)
 endif()
@@ -63,6 +66,12 @@ foreach(bound IN LISTS minima)
   set(value "${CMAKE_MATCH_1}")
   if(NOT value MATCHES "${number}" OR value LESS lo)
     message(FATAL_ERROR "${key}=${value}, expected at least ${lo}")
+  endif()
+endforeach()
+foreach(text IN LISTS texts)
+  string(FIND "${out}" "${text}" at)
+  if(at EQUAL -1)
+    message(FATAL_ERROR "stdout does not contain '${text}'")
   endif()
 endforeach()
 foreach(plot IN LISTS plots)

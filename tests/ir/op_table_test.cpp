@@ -38,11 +38,17 @@ TEST_CASE("every op has every rule") {
     CHECK(d.infer != nullptr);
     CHECK((d.vjp != nullptr) == d.differentiable);
     if (d.kind == OpKind::Elementwise) {
-      CHECK(d.scalar != nullptr);
+      // A positional op's value depends on where the element is: it evaluates whole tensors.
+      CHECK((d.scalar != nullptr) != d.positional);
+      CHECK((d.eval != nullptr) == d.positional);
       CHECK(!d.render.empty());
     } else {
       CHECK(d.eval != nullptr); // other kinds render through codegen templates chosen by kind
+      CHECK(!d.positional);
     }
+    CHECK((d.kind == OpKind::Window) == (d.window != nullptr));
+    if (d.window)
+      CHECK(d.window->element != nullptr);
   }
 }
 

@@ -10,6 +10,7 @@
 
 using kiln::runtime::KernelCache;
 using kiln::runtime::make_cache_key;
+using kiln::runtime::xxh3_128_hex;
 using kiln::test::read_file;
 using kiln::test::ScopedEnv;
 using kiln::test::TempDir;
@@ -35,10 +36,10 @@ size_t files_in(const fs::path& dir) {
 
 } // namespace
 
-TEST_CASE("make_cache_key is 32 hex digits and changes with every part") {
+TEST_CASE("make_cache_key holds every part whole and changes with every part") {
   const std::string k = make_cache_key("src", "-O3", "clang 14", "icelake");
-  REQUIRE(k.size() == 32);
-  CHECK(k.find_first_not_of("0123456789abcdef") == std::string::npos);
+  for (const char* part : {"src", "-O3", "clang 14", "icelake"})
+    CHECK(k.find(part) != std::string::npos);
   CHECK(make_cache_key("src", "-O3", "clang 14", "icelake") == k);
   CHECK(make_cache_key("src2", "-O3", "clang 14", "icelake") != k);
   CHECK(make_cache_key("src", "-O2", "clang 14", "icelake") != k);
@@ -46,6 +47,16 @@ TEST_CASE("make_cache_key is 32 hex digits and changes with every part") {
   CHECK(make_cache_key("src", "-O3", "clang 14", "skylake") != k);
   // The same bytes split differently between parts must not collide.
   CHECK(make_cache_key("ab", "c", "", "") != make_cache_key("a", "bc", "", ""));
+}
+
+TEST_CASE("entries are named by the XXH3-128 of their key") {
+  // XXH3-128 of the empty input, from xxHash's own test vectors.
+  CHECK(xxh3_128_hex("") == "99aa06d3014798d86001c324468d497f");
+  const std::string k = make_cache_key("src", "-O3", "clang 14", "icelake");
+  KernelCache cache("/nowhere");
+  CHECK(cache.entry_path(k) == fs::path("/nowhere") / (xxh3_128_hex(k) + ".kc"));
+  CHECK(xxh3_128_hex(k).find_first_not_of("0123456789abcdef") == std::string::npos);
+  CHECK(xxh3_128_hex(k).size() == 32);
 }
 
 TEST_CASE("KernelCache stores and loads bytes, counting hits and misses") {
@@ -226,6 +237,14 @@ TEST_CASE("KernelCache::default_dir follows the environment") {
     CHECK(KernelCache::default_dir() == fs::path("/xdg/kiln"));
     ScopedEnv no_xdg("XDG_CACHE_HOME", std::nullopt);
     CHECK(KernelCache::default_dir() == fs::path("/home/someone/.cache/kiln"));
+  }
+  {
+    // No shared fallback: a directory named for this user, which the cache creates mode 0700.
+    ScopedEnv no_dir("KILN_CACHE_DIR", std::nullopt);
+    ScopedEnv no_xdg("XDG_CACHE_HOME", std::nullopt);
+    ScopedEnv no_home("HOME", std::nullopt);
+    CHECK(KernelCache::default_dir() ==
+          fs::temp_directory_path() / ("kiln-cache-" + std::to_string(::geteuid())));
   }
   ScopedEnv disabled("KILN_CACHE", "0");
   CHECK(KernelCache::default_dir().empty());

@@ -21,7 +21,7 @@ inline constexpr int64_t N = kBatch;
 inline constexpr int64_t kRows = 3; // the batch size the rows are evaluated at
 
 /** How to draw an operand's values so that the op is smooth around them. */
-enum class Dom { Normal, Positive, NonZero, Binary, Labels4, Spread, AwayFromFirst };
+enum class Dom { Normal, Positive, NonZero, Binary, Labels4, Spread, Distinct, AwayFromFirst };
 
 struct Operand {
   Type type;
@@ -45,16 +45,50 @@ inline Attrs mm(int ta, int tb) {
   return Attrs().set("ta", ta).set("tb", tb);
 }
 
+/** Window attributes: kernel (pooling only; {} for none), stride, padding, dilation. */
+inline Attrs win(std::vector<int64_t> kernel, std::vector<int64_t> stride,
+                 std::vector<int64_t> padding = {0, 0}, std::vector<int64_t> dilation = {1, 1}) {
+  Attrs a = Attrs().set("stride", stride).set("padding", padding).set("dilation", dilation);
+  if (!kernel.empty())
+    a.set("kernel", kernel);
+  return a;
+}
+/** The strided, padded, dilated, grouped convolution of the table: x [N,4,5,5], w [4,2,3,3]. */
+inline Attrs odd_conv() {
+  return win({}, {2, 1}, {1, 2}, {1, 2}).set("groups", 2);
+}
+
 inline const std::vector<Row>& op_table() {
   static const std::vector<Row> rows = {
       // keep-sorted by op
       {Op::Abs, {{f64({N, 3}), Dom::NonZero}}},
       {Op::Add, {{f64({N, 3})}, {f64({N, 3})}}},
       {Op::Broadcast, {{f64({3})}}, Attrs().set("shape", std::vector<int64_t>{N, 2, 3})},
+      {Op::AvgPool2d, {{f64({N, 2, 4, 5})}}, win({2, 3}, {2, 1}, {1, 1})},
+      {Op::AvgPool2dGrad,
+       {{f64({N, 2, 3, 5})}},
+       win({2, 3}, {2, 1}, {1, 1}).set("input", std::vector<int64_t>{4, 5})},
       {Op::Cast, {{f64({N, 3})}}, Attrs().set("dtype", "f64")},
       {Op::Concat, {{f64({N, 2})}, {f64({N, 3})}}, Attrs().set("axis", 1)},
+      {Op::Conv2d, {{f64({N, 2, 5, 4})}, {f64({3, 2, 3, 2})}}},
+      {Op::Conv2d, {{f64({N, 4, 5, 5})}, {f64({4, 2, 3, 3})}}, odd_conv()},
+      {Op::Conv2dInputGrad,
+       {{f64({N, 3, 3, 3})}, {f64({3, 2, 3, 2})}},
+       Attrs().set("input", std::vector<int64_t>{5, 4})},
+      {Op::Conv2dInputGrad,
+       {{f64({N, 4, 3, 5})}, {f64({4, 2, 3, 3})}},
+       odd_conv().set("input", std::vector<int64_t>{5, 5})},
+      {Op::Conv2dWeightGrad,
+       {{f64({N, 2, 5, 4})}, {f64({N, 3, 3, 3})}},
+       Attrs().set("kernel", std::vector<int64_t>{3, 2})},
+      {Op::Conv2dWeightGrad,
+       {{f64({N, 4, 5, 5})}, {f64({N, 4, 3, 5})}},
+       odd_conv().set("kernel", std::vector<int64_t>{3, 3})},
       {Op::Cos, {{f64({N, 3})}}},
       {Op::Div, {{f64({N, 3})}, {f64({N, 3}), Dom::Positive}}},
+      {Op::Dropout,
+       {{f64({N, 3, 5})}, {i32({N, 3, 5}), Dom::Labels4}},
+       Attrs().set("p", 0.5).set("seed", 7)},
       {Op::Equal, {{f64({N, 3})}, {f64({N, 3})}}},
       {Op::Erf, {{f64({N, 3})}}},
       {Op::Exp, {{f64({N, 3})}}},
@@ -69,6 +103,18 @@ inline const std::vector<Row>& op_table() {
       {Op::MatMul, {{f64({4, N})}, {f64({4, 3})}}, mm(1, 0)},
       {Op::MatMul, {{f64({4, N})}, {f64({3, 4})}}, mm(1, 1)},
       {Op::Max, {{f64({N, 4}), Dom::Spread}}, Attrs().set("axes", std::vector<int64_t>{1})},
+      {Op::MaxPool2d,
+       {{f64({N, 2, 4, 4}), Dom::Distinct}, {f64({N, 2, 4, 4})}},
+       win({2, 2}, {2, 2})},
+      {Op::MaxPool2d,
+       {{f64({N, 2, 5, 4}), Dom::Distinct}, {f64({N, 2, 5, 4})}},
+       win({3, 3}, {2, 1}, {1, 1}, {1, 1})},
+      {Op::MaxUnpool2d,
+       {{f64({N, 2, 4, 4}), Dom::Distinct}, {f64({N, 2, 2, 2})}},
+       win({2, 2}, {2, 2})},
+      {Op::MaxUnpool2d,
+       {{f64({N, 2, 5, 4}), Dom::Distinct}, {f64({N, 2, 3, 4})}},
+       win({3, 3}, {2, 1}, {1, 1}, {1, 1})},
       {Op::Maximum, {{f64({N, 3})}, {f64({N, 3}), Dom::AwayFromFirst}}},
       {Op::Mean, {{f64({N, 4})}}, Attrs().set("axes", std::vector<int64_t>{0})},
       {Op::Min, {{f64({N, 4}), Dom::Spread}}, Attrs().set("axes", std::vector<int64_t>{1})},
@@ -140,6 +186,9 @@ inline RowGraph build(const Row& row, uint64_t seed, DType float_type = DType::F
       case Dom::Spread:
         u = 0.5 * static_cast<double>(k % 4) + 0.05 * u;
         break;
+      case Dom::Distinct: // pooling keys: no two within a Taylor step, so no argmax flips
+        u = 0.3 * static_cast<double>(k) - 0.15 * static_cast<double>(t.numel());
+        break;
       case Dom::AwayFromFirst: {
         const double first = r.values.at(leaf_name(0))[k];
         u = first + (u < 0 ? -0.6 : 0.6) + 0.2 * u;
@@ -148,7 +197,7 @@ inline RowGraph build(const Row& row, uint64_t seed, DType float_type = DType::F
       }
       t[k] = u;
     }
-    if (o.dom == Dom::Spread) // shuffle each row so the max is not always last
+    if (o.dom == Dom::Spread || o.dom == Dom::Distinct) // so the max is not always last
       for (int64_t k = 0; k + 1 < t.numel(); ++k)
         std::swap(t[k], t[k + rng.below(static_cast<uint32_t>(t.numel() - k))]);
     if (is_f && o.dom != Dom::Binary)

@@ -63,11 +63,11 @@ void check(const optim::Optimizer& opt, const RefStep& ref_step) {
     for (double& x : gd)
       x = static_cast<double>(static_cast<float>(x));
     ref_step(ref, gd, static_cast<double>(static_cast<float>(lr)));
-    const MatrixRM got = exe.param("theta");
+    const MatrixRM got = exe.param("theta"); // a vector: one column
     for (int i = 0; i < kSize; ++i) {
-      INFO("step " << s << " element " << i << ": kernel " << got(0, i) << ", formula "
+      INFO("step " << s << " element " << i << ": kernel " << got(i, 0) << ", formula "
                    << ref.theta[i]);
-      CHECK(std::abs(got(0, i) - ref.theta[i]) <= 2e-6 * (1.0 + std::abs(ref.theta[i])));
+      CHECK(std::abs(got(i, 0) - ref.theta[i]) <= 2e-6 * (1.0 + std::abs(ref.theta[i])));
     }
   }
   CHECK(exe.param("step")(0, 0) == static_cast<float>(kSteps));

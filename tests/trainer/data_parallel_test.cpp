@@ -7,7 +7,9 @@
 #include <condition_variable>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <functional>
+#include <limits>
 #include <mutex>
 #include <thread>
 
@@ -252,7 +254,63 @@ TEST_CASE("rank 0's early_stop decides for every rank") {
     o.early_stop = [r](const EpochStats& s) { return s.epoch == (r == 0 ? 3 : 1); };
     hs[static_cast<size_t>(r)] = make_classifier().fit(d, nullptr, o);
   });
-  CHECK(hs[0].epochs.size() == 3);
-  CHECK(hs[1].epochs.size() == 3);
+  // Epoch 0 (the untrained network) and epochs 1 to 3.
+  CHECK(hs[0].epochs.size() == 4);
+  CHECK(hs[1].epochs.size() == 4);
   CHECK(hs[1].stopped_early);
+}
+
+TEST_CASE("a data-parallel fit checks the data on every rank and logs from epoch 0 on rank 0") {
+  data::Dataset bad = data::moons(100, 0.1, 2);
+  bad.x(7, 1) = std::numeric_limits<float>::quiet_NaN();
+  std::vector<std::string> got(2);
+  run_ranks(2, [&](int r, std::shared_ptr<Communicator> c) {
+    try {
+      make_classifier().fit(bad, nullptr, {.epochs = 1, .progress = false, .comm = c});
+    } catch (const DataError& e) {
+      got[static_cast<size_t>(r)] = e.what();
+    }
+  });
+  CHECK_THAT(got[0], Contains("[fit] training set"));
+  CHECK(got[1] == got[0]);
+
+  const data::Dataset d = data::moons(100, 0.1, 2);
+  const auto dir = std::filesystem::temp_directory_path() / "kiln-data-parallel-log-test";
+  std::filesystem::create_directories(dir);
+  const std::string ckpt = (dir / "run.safetensors").string();
+  std::filesystem::remove(ckpt);
+  std::vector<History> hs(2);
+  run_ranks(2, [&](int r, std::shared_ptr<Communicator> c) {
+    const std::string log = (dir / ("rank" + std::to_string(r) + ".csv")).string();
+    std::filesystem::remove(log);
+    hs[static_cast<size_t>(r)] = make_classifier().fit(
+        d, &d, {.epochs = 2, .progress = false, .csv_log = log, .checkpoint = ckpt, .comm = c});
+  });
+  for (const History& h : hs) {
+    REQUIRE(h.epochs.size() == 3);
+    CHECK(h.epochs[0].epoch == 0);
+    CHECK(h.epochs[0].val_loss == hs[0].epochs[0].val_loss);
+  }
+  std::ifstream log(dir / "rank0.csv");
+  std::vector<std::string> epochs;
+  for (std::string line; std::getline(log, line);)
+    epochs.push_back(line.substr(0, line.find(',')));
+  CHECK(epochs == std::vector<std::string>{"epoch", "0", "1", "2"});
+  CHECK_FALSE(std::filesystem::exists(dir / "rank1.csv"));
+  // Two ranks' checkpoint goes on in one process: epoch 3, the log appended.
+  Trainer one = make_classifier();
+  one.load(ckpt);
+  CHECK(one.epochs_done() == 2);
+  const History h = one.fit(d, &d,
+                            {.epochs = 1,
+                             .progress = false,
+                             .csv_log = (dir / "rank0.csv").string(),
+                             .checkpoint = ckpt});
+  CHECK(h.epochs.back().epoch == 3);
+  CHECK(h.epochs.front().val_loss == Approx(hs[0].epochs.back().val_loss).epsilon(1e-5));
+  std::ifstream again(dir / "rank0.csv");
+  epochs.clear();
+  for (std::string line; std::getline(again, line);)
+    epochs.push_back(line.substr(0, line.find(',')));
+  CHECK(epochs == std::vector<std::string>{"epoch", "0", "1", "2", "3"});
 }

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <limits>
 #include <numbers>
 
 #include "base/error.h"
@@ -140,6 +141,24 @@ TEST_CASE("ProblemTrainer: errors name what is missing") {
   ProblemTrainer fresh(pde.problem());
   CHECK_THROWS_WITH(fresh.predict({}),
                     "[ProblemTrainer] predict() before fit(): the problem is not compiled yet");
+  // A NaN point is named, not blamed on the learning rate, and no step is taken.
+  ProblemTrainer nan_points(pde.problem());
+  auto with_nan = [&](Rng& rng) {
+    PointValues v = pde.draw(rng);
+    v.at("boundary")(1, 0) = std::numeric_limits<float>::quiet_NaN();
+    return v;
+  };
+  CHECK_THROWS_AS(nan_points.fit(with_nan, {.iterations = 1, .progress = false}), DataError);
+  CHECK_THROWS_WITH(
+      nan_points.fit(with_nan, {.iterations = 1, .progress = false}),
+      "[ProblemTrainer] points 'boundary': (1, 0) is nan; every point must be finite");
+  CHECK(nan_points.iterations_done() == 0);
+  Rng rng(1, 1);
+  PointValues inf_points = pde.draw(rng);
+  inf_points.at("interior")(5, 0) = std::numeric_limits<float>::infinity();
+  CHECK_THROWS_WITH(
+      nan_points.evaluate(inf_points),
+      "[ProblemTrainer] points 'interior': (5, 0) is inf; every point must be finite");
   // A learning rate that diverges: the weights come back.
   Poisson1d wild;
   ProblemTrainer w(wild.problem(1e3, true));

@@ -64,7 +64,10 @@ TEST_CASE("the fused epoch runs the same steps as a host loop over mini-batches"
     const History hf = fused.fit(small, nullptr, o);
     const History hh = host.fit(small, nullptr, oh);
     CHECK(max_param_difference(fused, host) <= 1e-6);
-    for (size_t e = 0; e < hf.epochs.size(); ++e)
+    REQUIRE(hf.epochs.size() == 4);
+    CHECK(std::isnan(hf.epochs[0].running_loss)); // epoch 0: the untrained network
+    CHECK(hf.epochs[0].train_loss == Approx(hh.epochs[0].train_loss).epsilon(1e-6));
+    for (size_t e = 1; e < hf.epochs.size(); ++e)
       CHECK(hf.epochs[e].running_loss == Approx(hh.epochs[e].running_loss).epsilon(1e-5));
   }
 }
@@ -80,7 +83,11 @@ TEST_CASE("training the course's regression network lowers the validation loss")
   const double untrained = t.evaluate(val).loss;
   const History h =
       t.fit(train, &val, {.epochs = 30, .batch_size = 5, .seed = 1, .progress = false});
-  REQUIRE(h.epochs.size() == 30);
+  // The history starts with the untrained network (epoch 0), as the course's notebooks.
+  REQUIRE(h.epochs.size() == 31);
+  CHECK(h.epochs.front().epoch == 0);
+  CHECK(h.epochs.front().val_loss == Approx(untrained).epsilon(1e-6));
+  CHECK(h.epochs.back().epoch == 30);
   CHECK(h.epochs.back().val_loss < 0.2 * untrained);
   CHECK(h.epochs.back().val_loss < 0.06); // the noise floor is 0.04
   CHECK(t.evaluate(val).loss == Approx(h.epochs.back().val_loss).epsilon(1e-6));
@@ -135,10 +142,11 @@ TEST_CASE("early stopping, the CSV log and the history") {
              .progress = false,
              .csv_log = log,
              .early_stop = [&](const EpochStats& s) { return ++calls == 3 && s.val_acc > 0.0; }});
-  CHECK(h.epochs.size() == 3);
+  CHECK(h.epochs.size() == 4); // epoch 0, then three epochs
   CHECK(h.stopped_early);
-  CHECK(h.epochs[2].epoch == 3);
-  CHECK(h.epochs[2].val_acc > 0.7);
+  CHECK(h.epochs[0].epoch == 0);
+  CHECK(h.epochs[3].epoch == 3);
+  CHECK(h.epochs[3].val_acc > 0.7);
   std::ifstream in(log);
   std::string header, line;
   std::getline(in, header);
@@ -147,7 +155,7 @@ TEST_CASE("early stopping, the CSV log and the history") {
   int rows = 0;
   while (std::getline(in, line))
     ++rows;
-  CHECK(rows == 3);
+  CHECK(rows == 4);
 }
 
 TEST_CASE("Trainer error messages") {

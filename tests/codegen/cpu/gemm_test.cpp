@@ -183,6 +183,23 @@ TEST_CASE(
   }
 }
 
+TEST_CASE("blocked GEMM: a batch times a large transposed weight runs transposed, in place") {
+  // x W^T with W [300, 1100] (1.3 MB in f32): computed as (W x^T)^T, W read by slivers, so the
+  // batch is the product's dynamic column count, in panels of one tile (ragged at 45 and 70).
+  for (DType t : {DType::F32, DType::F64}) {
+    ir::Builder b;
+    add_product(b, {kBatch, 300, 1100, false, true}, t, Epilogue::TwoOutputs, "0");
+    const ir::Graph g = b.graph();
+    Executable exe = Executable::compile(g, {.name = "gemm_transposed", .cpu_units = 1});
+    REQUIRE(count(exe.kernel().source, "blocked GEMM") == 1);
+    CHECK(exe.kernel().source.find("if (N >= 8)") != std::string::npos);
+    for (int64_t batch : {3, 8, 32, 45, 70}) {
+      INFO(to_string(t) << " batch " << batch);
+      check(exe, g, random_values(g, batch, static_cast<uint64_t>(batch)), t);
+    }
+  }
+}
+
 TEST_CASE("blocked GEMM: a depth of N, in ragged blocks, with an optimizer-like epilogue") {
   // Three transpose combinations on a 45 x 100 gradient (3 slivers of 14 rows and a short one, 3
   // panels of 32 columns and a narrow one), the fourth on a 28 x 600 one (two blocks of columns),

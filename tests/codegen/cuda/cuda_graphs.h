@@ -106,6 +106,30 @@ inline std::vector<CourseNet> course_nets(ir::DType t) {
   return out;
 }
 
+/**
+ * A small CNN lowered for training (dropout on): 8x8 images, Conv2d(1, 4, 3) - ReLU - Conv2d(4, 6,
+ * 3, padding 1) - ReLU - MaxPool2d(2) - Dropout(0.25) - Flatten - Linear(54, 3), cross-entropy;
+ * its data holds 5 images, their labels and the dropout's step.
+ */
+inline CourseNet small_cnn(ir::DType t) {
+  nn::Sequential net{nn::Unflatten(1, {1, 8, 8}), nn::Conv2d(1, 4, 3), nn::ReLU(),
+                     nn::Conv2d(4, 6, 3, 1, 1),   nn::ReLU(),          nn::MaxPool2d(2),
+                     nn::Dropout(0.25),           nn::Flatten(),       nn::Linear(54, 3)};
+  Input y{{64}, "y"};
+  Labels c{3, "c"};
+  CourseNet n{"small CNN", lower({{"loss", cross_entropy(net(y), c)}}, t, true), {}, {}};
+  std::vector<double> pixels(5 * 64), labels(5);
+  for (size_t i = 0; i < pixels.size(); ++i)
+    pixels[i] = static_cast<double>((i * 37) % 101) / 50.0 - 1.0;
+  for (size_t i = 0; i < labels.size(); ++i)
+    labels[i] = static_cast<double>(i % 3);
+  n.data.emplace("y", ir::Tensor(t, {5, 64}, pixels));
+  n.data.emplace("c", ir::Tensor(ir::DType::I32, {5}, labels));
+  n.data.emplace("step", ir::Tensor(t, {}, {3.0}));
+  n.params = param_names(n.lowered);
+  return n;
+}
+
 /** The benchmark's MLP: `in` inputs, `hidden` ReLU layers of `width`, `out` outputs, MSE. */
 inline Lowered relu_mlp(int64_t in, int64_t width, int hidden, int64_t out,
                         ir::DType t = ir::DType::F32) {

@@ -101,3 +101,21 @@ TEST_CASE("split: fractions are checked", "[data][errors]") {
   CHECK(data_error_of([&] { kiln::data::split(d, 0.05, 0.3, 1); }) ==
         "[split] train fraction 0.05 of 10 rows leaves the training set empty");
 }
+
+TEST_CASE("normalize_channels standardizes each channel plane of every row", "[data]") {
+  kiln::data::Dataset d;
+  d.x.resize(2, 6); // 2 samples of 2 channels of 3 pixels
+  d.x << 0, 1, 2, 10, 20, 30, 3, 4, 5, 40, 50, 60;
+  kiln::data::normalize_channels(d, {1.0, 20.0}, {2.0, 10.0});
+  kiln::MatrixRM want(2, 6);
+  want << -0.5, 0, 0.5, -1, 0, 1, 1, 1.5, 2, 2, 3, 4;
+  CHECK(d.x.isApprox(want));
+  CHECK_THROWS_WITH(kiln::data::normalize_channels(d, {0.0}, {}),
+                    Catch::Contains("[normalize] needs one mean and one stddev per channel, got 1 "
+                                    "means and 0 stddevs"));
+  CHECK_THROWS_WITH(kiln::data::normalize_channels(d, {0, 0, 0, 0}, {1, 1, 1, 1}),
+                    Catch::Contains("[normalize] rows of 6 values do not split into 4 channels"));
+  CHECK_THROWS_AS(kiln::data::normalize_channels(d, {0.0}, {0.0}), kiln::DataError);
+  CHECK_THROWS_WITH(kiln::data::normalize_channels(d, {0.0}, {0.0}),
+                    Catch::Contains("[normalize] a stddev must be positive, got 0"));
+}

@@ -196,3 +196,30 @@ TEST_CASE("read_mnist: every broken file gets a message that names it", "[data][
   CHECK(data_error_of([&] { kiln::data::read_mnist(three, two); }) ==
         "[mnist] image/label count mismatch: " + three + " has 3 images, " + two + " has 2 labels");
 }
+
+TEST_CASE("read_mnist_dir: the shipped test split, and a directory of plain files",
+          "[data][mnist]") {
+  require_real_files();
+  const kiln::data::MnistDir shipped = kiln::data::read_mnist_dir(kMnistDir);
+  CHECK(shipped.train.rows() == 0); // only t10k ships
+  CHECK(shipped.test.rows() == 10000);
+  CHECK(shipped.test.x == kiln::data::read_mnist(kImages, kLabels).x);
+  const TempDir dir("mnist-dir");
+  dir.write("train-images-idx3-ubyte", idx_images(3, 2, 2));
+  dir.write("train-labels-idx1-ubyte", idx_labels({1, 2, 3}));
+  const kiln::data::MnistDir d = kiln::data::read_mnist_dir(dir.file(""));
+  CHECK(d.train.rows() == 3);
+  CHECK(d.train.labels == Eigen::Vector3i(1, 2, 3));
+  CHECK(d.test.rows() == 0);
+}
+
+TEST_CASE("read_mnist_dir: errors name the directory and what is missing",
+          "[data][mnist][errors]") {
+  const TempDir dir("mnist-dir-errors");
+  CHECK_THROWS_AS(kiln::data::read_mnist_dir(dir.file("")), kiln::DataError);
+  CHECK_THROWS_WITH(kiln::data::read_mnist_dir(dir.file("")),
+                    Catch::Contains("has no MNIST-style data (train-images-idx3-ubyte"));
+  dir.write("t10k-images-idx3-ubyte.gz", idx_images(1, 2, 2));
+  CHECK_THROWS_WITH(kiln::data::read_mnist_dir(dir.file("")),
+                    Catch::Contains("has t10k-images but no labels"));
+}

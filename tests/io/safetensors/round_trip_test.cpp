@@ -48,6 +48,29 @@ TEST_CASE("HostTensor: builds from values and views them back") {
   CHECK(HostTensor::of<int32_t>({0, 4}, std::vector<int32_t>{}).bytes.empty());
 }
 
+TEST_CASE("HostTensor: numel of huge shapes neither overflows nor wraps") {
+  // Found by fuzzing: the reader accepts [2^62, 2^62, 0] (no bytes), and the product of the
+  // first two dims overflowed int64_t (undefined behaviour) before the 0 was reached.
+  constexpr int64_t k62 = int64_t{1} << 62;
+  CHECK(HostTensor{DType::F32, {k62, k62, 0}, {}}.numel() == 0);
+  CHECK(HostTensor{DType::F32, {0, k62, k62}, {}}.numel() == 0);
+  CHECK(HostTensor{DType::F32, {k62, -1}, {}}.numel() == 0);
+  CHECK(HostTensor{DType::F32, {k62, 1}, {}}.numel() == k62);
+  // 2^64 wrapped to 0, so a tensor of 2^64 elements looked empty.
+  CHECK(error_of([] {
+          HostTensor{DType::F32, {k62, 4}, {}}.numel();
+        }) == "[HostTensor] shape [4611686018427387904, 4] has more elements than int64_t holds");
+  const HostTensor huge{DType::F32, {k62, 4}, {}};
+  CHECK_THROWS_AS(huge.view<float>(), kiln::ShapeError);
+  // 2^62 doubles fit int64_t but not their bytes in uint64_t.
+  ScratchDir dir("numel");
+  const std::string path = dir.file("huge.safetensors");
+  CHECK(error_of([&] {
+          kiln::save_safetensors(path, {{"x", HostTensor{DType::F64, {k62}, {}}}});
+        }) == "[checkpoint] " + path + ": cannot write: tensor 'x' is too large: F64 [" +
+                  std::to_string(k62) + "]");
+}
+
 TEST_CASE("HostTensor: wrong counts and dtypes are ShapeErrors") {
   CHECK(error_of([] {
           HostTensor::of<float>({2, 2}, {1.f, 2.f, 3.f});

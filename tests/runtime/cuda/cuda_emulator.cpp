@@ -13,6 +13,19 @@
 #include "base/error.h"
 #include "runtime/cpu/cpu_jit.h"
 
+// AddressSanitizer must hear of every stack switch, or it takes a fiber's frames for overflows
+// of the stack it believes is current (the sanitizer fiber API; no code without ASan).
+#if defined(__SANITIZE_ADDRESS__)
+#define KILN_EMU_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define KILN_EMU_ASAN 1
+#endif
+#endif
+#if defined(KILN_EMU_ASAN)
+#include <sanitizer/common_interface_defs.h>
+#endif
+
 // Fibers switch with a few instructions instead of swapcontext (which makes a system call per
 // switch): save the callee-saved registers on the old stack, switch stack pointers, restore.
 #if !defined(__x86_64__)
@@ -138,20 +151,43 @@ struct Block {
   void (*entry)(void**) = nullptr;
   void** args = nullptr;
   State* state = nullptr;
+  // For the sanitizer fiber API: the launching thread's stack, and ASan's fake stacks.
+  const void* main_bottom = nullptr;
+  size_t main_size = 0;
+  void* main_fake = nullptr;
+  std::vector<void*> fiber_fake;
 };
 Block* g_block = nullptr;
 std::mutex g_launch_mutex;
 
+// The sanitizer fiber API around each switch: announce the stack about to run (a null `save`
+// says the fiber leaving ends), then confirm on the stack that runs. No-ops without ASan.
+void start_switch(void** save, const void* bottom, size_t size) {
+#if defined(KILN_EMU_ASAN)
+  __sanitizer_start_switch_fiber(save, bottom, size);
+#endif
+}
+void finish_switch(void* save, const void** old_bottom = nullptr, size_t* old_size = nullptr) {
+#if defined(KILN_EMU_ASAN)
+  __sanitizer_finish_switch_fiber(save, old_bottom, old_size);
+#endif
+}
+
 void sync_threads() {
   Block& b = *g_block;
-  kiln_emu_switch(&b.fibers[b.current].sp, b.main_sp);
+  const size_t t = b.current;
+  start_switch(&b.fiber_fake[t], b.main_bottom, b.main_size);
+  kiln_emu_switch(&b.fibers[t].sp, b.main_sp);
+  finish_switch(b.fiber_fake[t], &b.main_bottom, &b.main_size);
 }
 
 [[noreturn]] void fiber_main() {
   Block& b = *g_block;
+  finish_switch(nullptr, &b.main_bottom, &b.main_size); // first entry: no fake stack yet
   b.entry(b.args);
   b.fibers[b.current].done = true;
   void* dead = nullptr;
+  start_switch(nullptr, b.main_bottom, b.main_size);
   kiln_emu_switch(&dead, b.main_sp);
   __builtin_unreachable();
 }
@@ -160,6 +196,7 @@ void run_block(Block& b, unsigned threads) {
   if (b.stacks.size() < threads)
     b.stacks.resize(threads);
   b.fibers.assign(threads, Fiber{});
+  b.fiber_fake.assign(threads, nullptr);
   for (unsigned t = 0; t < threads; ++t) {
     if (!b.stacks[t])
       b.stacks[t] = std::make_unique<char[]>(kStackBytes);
@@ -178,7 +215,9 @@ void run_block(Block& b, unsigned threads) {
         continue;
       b.current = t;
       b.state->thread = {t, 0, 0};
+      start_switch(&b.main_fake, b.stacks[t].get(), kStackBytes);
       kiln_emu_switch(&b.main_sp, b.fibers[t].sp);
+      finish_switch(b.main_fake);
       if (b.fibers[t].done)
         --live;
     }

@@ -157,6 +157,32 @@ TEST_CASE("the course's networks, forward and backward, on the device match the 
     }
 }
 
+TEST_CASE("a small CNN (convolutions, max pooling, dropout), forward and backward, on the device "
+          "and on the CPU match the interpreter") {
+  KILN_REQUIRE_DEVICE();
+  for (ir::DType t : {ir::DType::F32, ir::DType::F64}) {
+    const CourseNet n = small_cnn(t);
+    ir::Bindings v = init_parameters(n.lowered.params, 3, t);
+    for (const auto& [name, value] : n.data)
+      v.emplace(name, value);
+    const ir::Graph g = ir::grad(n.lowered.graph, "loss", n.params);
+    int dropouts = 0;
+    for (ir::NodeId i = 0; i < g.size(); ++i)
+      dropouts += g.node(i).op == ir::Op::Dropout;
+    CHECK(dropouts >= 2); // the mask forward and backward
+    for (CudaPlanChoice plans : {CudaPlanChoice::PerGroup, CudaPlanChoice::Auto})
+      check_on_device(g, v, t, n.name, plans);
+    // The same dropout mask on the CPU: both sides equal the interpreter.
+    Executable cpu = Executable::compile(g, {.name = "test"});
+    const std::vector<ir::Tensor> got = cpu.run_tensors(v);
+    const std::vector<ir::Tensor> want = ir::interpret(g, v, ir::Precision::Native);
+    for (size_t i = 0; i < got.size(); ++i) {
+      INFO("CPU output " << g.outputs()[i].name);
+      CHECK(max_rel_error(got[i], want[i]) <= tolerance(t));
+    }
+  }
+}
+
 TEST_CASE("fast math stays within the approximations' error") {
   KILN_REQUIRE_DEVICE();
   for (const CourseNet& n : course_nets(ir::DType::F32)) {

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <utility>
@@ -28,11 +29,13 @@ using WorkList = std::vector<Work>;
 struct FakeStream {
   WorkList* capture = nullptr; // non-null while capturing
 };
-struct FakeModule {
-  std::string image;
-};
 struct FakeFunction {
   std::string name;
+};
+struct FakeModule {
+  std::string image;
+  // A CUfunction lives as long as its module, as the driver's do.
+  std::map<std::string, std::unique_ptr<FakeFunction>, std::less<>> functions;
 };
 struct FakeEvent {
   double ms = 0.0;
@@ -304,7 +307,7 @@ CUresult cuModuleLoadData(CUmodule* m, const void* image) {
   std::string text = elf ? std::string(p, elf_size(p)) : std::string(p);
   if (!elf && text.find(".version") == std::string::npos)
     return CUDA_ERROR_INVALID_PTX;
-  *m = reinterpret_cast<CUmodule>(new FakeModule{std::move(text)});
+  *m = reinterpret_cast<CUmodule>(new FakeModule{std::move(text), {}});
   ++g_state.live_modules;
   return CUDA_SUCCESS;
 }
@@ -314,10 +317,13 @@ CUresult cuModuleUnload(CUmodule m) {
   return CUDA_SUCCESS;
 }
 CUresult cuModuleGetFunction(CUfunction* f, CUmodule m, const char* name) {
-  // Leaked on purpose: a CUfunction lives as long as its module, and tests make only a few.
-  if (reinterpret_cast<FakeModule*>(m)->image.find(name) == std::string::npos)
+  auto* module = reinterpret_cast<FakeModule*>(m);
+  if (module->image.find(name) == std::string::npos)
     return CUDA_ERROR_NOT_FOUND;
-  *f = reinterpret_cast<CUfunction>(new FakeFunction{name});
+  std::unique_ptr<FakeFunction>& fn = module->functions[name];
+  if (!fn)
+    fn = std::make_unique<FakeFunction>(FakeFunction{name});
+  *f = reinterpret_cast<CUfunction>(fn.get());
   return CUDA_SUCCESS;
 }
 CUresult cuFuncSetAttribute(CUfunction, CUfunction_attribute a, int v) {
