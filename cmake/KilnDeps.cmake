@@ -32,6 +32,17 @@ if(KILN_ENABLE_CUDA)
   endif()
 endif()
 
+if(KILN_ENABLE_MPI)
+  # Optional: without it kiln builds and passes, and mpi_world() says it was built without MPI.
+  find_package(MPI COMPONENTS C QUIET)
+  if(MPI_C_FOUND)
+    message(STATUS "kiln: MPI ${MPI_C_VERSION} found: data-parallel training on MPI on")
+  else()
+    message(STATUS "kiln: MPI not found (apt install libopenmpi-dev openmpi-bin): MPI off")
+    set(KILN_ENABLE_MPI OFF)
+  endif()
+endif()
+
 if(KILN_BUILD_EXAMPLES)
   find_package(CLI11 2 REQUIRED) # the examples' command lines
 endif()

@@ -34,7 +34,10 @@ int main(int argc, char** argv) {
                                  .verbose = o.verbose,
                                  .csv_log = out + "classification_2d.csv",
                                  .checkpoint = o.checkpoint,
-                                 .device = examples::device(o)});
+                                 .device = examples::device(o),
+                                 .comm = o.comm});
+  if (!examples::main_rank(o))
+    return 0; // rank 0 reports
 
   examples::plot_loss_curves(out + "classification_2d_loss.png",
                              "2-14-10-3 on 3 level sets: cross-entropy per epoch", h);

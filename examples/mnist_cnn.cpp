@@ -105,7 +105,10 @@ int main(int argc, char** argv) {
                                  .verbose = o.verbose,
                                  .csv_log = out + "mnist_cnn.csv",
                                  .checkpoint = o.checkpoint,
-                                 .device = examples::device(o)});
+                                 .device = examples::device(o),
+                                 .comm = o.comm});
+  if (!examples::main_rank(o))
+    return 0; // rank 0 reports
   const Metrics test = trainer.evaluate(parts.test);
 
   examples::plot_loss_curves(out + "mnist_cnn_loss.png", "CNN: cross-entropy per epoch", h);

@@ -33,7 +33,10 @@ int main(int argc, char** argv) {
                                  .verbose = o.verbose,
                                  .csv_log = out + "regression_1d.csv",
                                  .checkpoint = o.checkpoint,
-                                 .device = examples::device(o)});
+                                 .device = examples::device(o),
+                                 .comm = o.comm});
+  if (!examples::main_rank(o))
+    return 0; // rank 0 reports
 
   examples::plot_loss_curves(out + "regression_1d_loss.png", "1-14-10-1 on sin(x): MSE per epoch",
                              h);

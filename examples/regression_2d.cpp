@@ -63,7 +63,10 @@ int main(int argc, char** argv) {
                                  .verbose = o.verbose,
                                  .csv_log = out + "regression_2d.csv",
                                  .checkpoint = o.checkpoint,
-                                 .device = examples::device(o)});
+                                 .device = examples::device(o),
+                                 .comm = o.comm});
+  if (!examples::main_rank(o))
+    return 0; // rank 0 reports
   const Metrics test = trainer.evaluate(parts.test);
 
   examples::plot_loss_curves(out + "regression_2d_loss.png",

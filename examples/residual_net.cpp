@@ -48,7 +48,10 @@ int main(int argc, char** argv) {
                                  .verbose = o.verbose,
                                  .csv_log = out + "residual_net.csv",
                                  .checkpoint = o.checkpoint,
-                                 .device = examples::device(o)});
+                                 .device = examples::device(o),
+                                 .comm = o.comm});
+  if (!examples::main_rank(o))
+    return 0; // rank 0 reports
   const Metrics test = trainer.evaluate(parts.test);
   examples::plot_loss_curves(out + "residual_net_loss.png",
                              "ResNet, 8 layers of width 8: cross-entropy per epoch", h);

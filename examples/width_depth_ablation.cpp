@@ -92,7 +92,9 @@ int main(int argc, char** argv) {
   const int nw = static_cast<int>(widths.size()), nd = static_cast<int>(depths.size());
   // Row 0 of a heat map is its top: widest first, so width grows upwards as in the notebook.
   Eigen::MatrixXd train_loss(nw, nd), val_loss(nw, nd);
-  std::ofstream csv(out + "width_depth_ablation.csv");
+  std::ofstream csv; // rank 0's alone in a --distributed run (other ranks train and discard)
+  if (examples::main_rank(o))
+    csv.open(out + "width_depth_ablation.csv");
   csv << "width,depth,hidden_layers,parameters,train_loss,val_loss,train_time_s,compile_time_s\n";
   double train_time = 0, compile_time = 0, best_val = std::numeric_limits<double>::infinity();
   int best_width = 0, best_depth = 0;
@@ -113,7 +115,8 @@ int main(int argc, char** argv) {
                          .seed = o.seed,
                          .verbose = o.verbose,
                          .checkpoint = ckpt,
-                         .device = examples::device(o)});
+                         .device = examples::device(o),
+                         .comm = o.comm});
         last = examples::final_stats(h);
       } catch (const TrainingError& e) {
         // A diverged cell is part of the result: NaN losses, grey in the heat maps.
@@ -137,6 +140,8 @@ int main(int argc, char** argv) {
       std::fflush(stdout);
     }
 
+  if (!examples::main_rank(o))
+    return 0; // rank 0 reports
   std::vector<std::string> rows, cols;
   for (int i = nw - 1; i >= 0; --i)
     rows.push_back(std::to_string(widths[i]));

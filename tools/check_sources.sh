@@ -2,7 +2,8 @@
 # The source tree's own rules, checked by CI before the tests (.ci/run):
 #  1. every C and C++ file is formatted as .clang-format says (clang-format 14, Debian 12's);
 #  2. no source file is over 800 lines;
-#  3. the folders include each other only along the pipeline's one-way arrows (README, Layout).
+#  3. the folders include each other only along the pipeline's one-way arrows (README, Layout),
+#     and MPI and NCCL only inside runtime/.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -65,6 +66,13 @@ for dir in "${!allowed[@]}"; do
     esac
   done < <(git grep -E '^#include "[a-z_]+/' -- "$dir" || true)
 done
+
+# The communication libraries stay inside runtime/: MPI in runtime/mpi/, NCCL in runtime/cuda/;
+# everything else sees the Communicator of runtime/comm.h.
+while IFS= read -r file; do
+  echo "check_sources: $file includes MPI or NCCL; only runtime/mpi/ and runtime/cuda/ may"
+  status=1
+done < <(git grep -lE '^#include <(mpi|nccl)\.h>' -- ':!runtime/mpi' ':!runtime/cuda' || true)
 
 if [ "$status" -eq 0 ]; then
   echo "check_sources: ${#sources[@]} files formatted, none over 800 lines, includes follow the arrows"

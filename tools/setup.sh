@@ -11,7 +11,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   llvm-14-dev libclang-14-dev libclang-cpp14-dev clang-14
   libeigen3-dev catch2 libbenchmark-dev libstb-dev zlib1g-dev nlohmann-json3-dev
-  libcli11-dev fonts-dejavu-core libxxhash-dev
+  libcli11-dev fonts-dejavu-core libxxhash-dev libopenmpi-dev openmpi-bin
   dataset-fashion-mnist # examples/mnist_cnn --data /usr/share/datasets/fashion-mnist (data only, ~30 MB)
 )
 

@@ -66,9 +66,13 @@ ProblemGraphs build(const Problem& p) {
   if (!p.predictions.empty())
     g.predict = lower(p.predictions, p.dtype).graph;
   // The step is lowered for training (dropout draws masks), evaluation and prediction are not.
-  if (p.optimizer)
-    g.step =
-        build_step(lower(outputs, p.dtype, /*training=*/true).graph, *p.optimizer, g.param_names());
+  if (p.optimizer) {
+    const ir::Graph train_graph = lower(outputs, p.dtype, /*training=*/true).graph;
+    if (p.split_step)
+      g.split = build_split_step(train_graph, *p.optimizer, g.param_names());
+    else
+      g.step = build_step(train_graph, *p.optimizer, g.param_names());
+  }
   if (!p.epoch_data.empty()) {
     codegen::EpochSpec epoch{p.epoch_data, {"loss"}};
     for (const auto& [name, e] : p.metrics)

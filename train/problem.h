@@ -60,6 +60,9 @@ struct Problem {
   std::vector<std::string> epoch_data;
   /** The float type of every graph. */
   ir::DType dtype = ir::DType::F32;
+  /** Build the step as two graphs, gradients then update (ProblemGraphs::split), for
+      data-parallel training, instead of one. */
+  bool split_step = false;
 };
 
 /** The graphs of a problem, not yet optimized (Executable::compile and aot run ir::optimize). */
@@ -71,8 +74,10 @@ struct ProblemGraphs {
   /** The problem's predictions. */
   ir::Graph predict;
   /** The eval graph lowered for training (dropout draws masks) plus gradients and updates
-      (when the problem has an optimizer). */
+      (when the problem has an optimizer and does not ask for a split step). */
   std::optional<StepGraph> step;
+  /** The same step as gradients, then update (when the problem asks for a split step). */
+  std::optional<SplitStep> split;
   /** The fused epoch over Problem::epoch_data, averaging the loss and the metrics. */
   std::optional<codegen::EpochSpec> epoch;
 

@@ -14,9 +14,11 @@
 #include "base/error.h"
 #include "base/hash.h"
 #include "io/safetensors.h"
+#include "ir/print.h"
 #include "train/problem.h"
 #include "trainer/checkpoint.h"
 #include "trainer/data_checks.h"
+#include "trainer/data_parallel.h"
 #include "trainer/epoch_table.h"
 
 namespace kiln {
@@ -26,17 +28,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-/** The shuffle of epoch `epoch`: the host twin of the generated epoch's PCG32 shuffle. */
-std::vector<int64_t> epoch_permutation(int64_t n, uint64_t seed) {
-  std::vector<int64_t> perm(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i)
-    perm[static_cast<size_t>(i)] = i;
-  Rng rng(seed);
-  for (int64_t i = n - 1; i > 0; --i)
-    std::swap(perm[static_cast<size_t>(i)], perm[rng.below(static_cast<uint32_t>(i + 1))]);
-  return perm;
 }
 
 uint64_t epoch_seed(uint64_t seed, int epoch) {
@@ -111,32 +102,50 @@ struct Trainer::State {
   int64_t features = 0, targets = 0;                 // targets: outputs (regression) or classes
   std::vector<std::string> params;                   // network params
   std::vector<std::pair<std::string, double>> state; // optimizer state and "step"
+  // step: the fused step, or in a data-parallel run the update alone (it owns params and state).
   std::optional<Executable> step, eval, predict;
+  std::optional<DataParallelEpoch> data_parallel; // the gradients and the all-reduce
   int epochs_done = 0;
   double weight_decay = 0;
   std::vector<detail::CheckpointValues> pending; // loaded (and checked) before the first compile
   detail::CheckpointLayout compiled_layout;
 
-  void compile(int64_t in_features, int64_t target_dims, uint64_t seed, double wd, Device on,
-               int64_t batch, bool tf32) {
+  /** The training problem; split into gradients and update for a data-parallel run. */
+  train::ProblemGraphs build(int64_t in_features, int64_t target_dims, double wd,
+                             bool split) const {
+    train::Problem p = train::supervised(net, in_features, target_dims, loss, optimizer, wd);
+    p.split_step = split;
+    return train::build(p);
+  }
+
+  void compile(const train::ProblemGraphs& g, int64_t in_features, int64_t target_dims,
+               uint64_t seed, double wd, Device on, int64_t batch, bool tf32,
+               const std::shared_ptr<Communicator>& comm) {
     device = on;
     features = in_features;
     targets = target_dims;
     weight_decay = wd;
-    const train::ProblemGraphs g =
-        train::build(train::supervised(net, features, targets, loss, optimizer, weight_decay));
     params = g.param_names();
-    const StepGraph& sg = *g.step;
+    const StepGraph& sg = g.split ? g.split->update : *g.step;
     state = sg.state;
-    // Three kernels, compiled side by side (the JIT is thread-safe).
+    // The kernels, compiled side by side (the JIT is thread-safe).
     auto step_f = std::async(std::launch::async, [&] {
-      return Executable::compile(sg.graph, {.name = "step",
+      return Executable::compile(sg.graph, {.name = g.split ? "update" : "step",
                                             .updates = sg.updates,
-                                            .epoch = g.epoch,
+                                            .epoch = g.split ? std::nullopt : g.epoch,
                                             .batch_hint = batch,
                                             .device = device,
                                             .tf32 = tf32});
     });
+    std::future<Executable> grad_f;
+    if (g.split) {
+      // Every rank runs its share of a batch: ceil(batch / ranks) rows at most.
+      const int64_t local = (batch + comm->size() - 1) / comm->size();
+      grad_f = std::async(std::launch::async, [&] {
+        return Executable::compile(g.split->gradients,
+                                   {.name = "gradients", .batch_hint = local, .device = device});
+      });
+    }
     // The evaluation of a whole data set is one call (the fused evaluation), data read in place.
     auto eval_f = std::async(std::launch::async, [&] {
       return Executable::compile(g.eval, {.name = "eval", .evaluate = g.epoch, .device = device});
@@ -144,6 +153,10 @@ struct Trainer::State {
     predict.emplace(Executable::compile(g.predict, {.name = "predict", .device = device}));
     eval.emplace(eval_f.get());
     step.emplace(step_f.get());
+    if (g.split) {
+      data_parallel.emplace(grad_f.get(), comm);
+      data_parallel->bind(*step);
+    }
     step->set_params(init_parameters(g.params, seed, ir::DType::F64));
     for (const auto& [name, init] : state)
       set_all(name, init);
@@ -230,6 +243,59 @@ struct Trainer::State {
       step->set_param(names[i], snap[i]);
   }
 
+  /** Copies params, optimizer state and the epoch count from rank 0 to the other ranks. */
+  void broadcast_from_rank0(Communicator& comm) {
+    for (const std::string& name : all_state_names()) {
+      MatrixRM m = step->param(name);
+      comm.broadcast(m.data(), static_cast<size_t>(m.size()) * sizeof(float), 0);
+      if (comm.rank() != 0)
+        step->set_param(name, m);
+    }
+    int64_t done = epochs_done;
+    comm.broadcast(&done, sizeof done, 0);
+    epochs_done = static_cast<int>(done);
+  }
+
+  /**
+   * Before a data-parallel fit: the ranks must agree on the data set, the network and the
+   * options, or every rank throws kiln::DataError naming what differs. Runs before any check
+   * that one rank could fail alone, so no rank is left waiting in a collective.
+   */
+  void check_ranks(Communicator& c, const data::Dataset& train, const data::Dataset* val,
+                   const FitOptions& o) const {
+    const int64_t tgt = train.is_classification() ? train.num_classes : train.y.cols();
+    const std::string same_data = "every rank must load the same data set (kiln shards it)";
+    check_ranks_agree(c, static_cast<uint64_t>(train.rows()), "fit",
+                      "the training set's size (rows)", same_data);
+    check_ranks_agree(
+        c, hash_combine(static_cast<uint64_t>(train.x.cols()), static_cast<uint64_t>(tgt)), "fit",
+        "the training set's features and targets (a hash)", same_data);
+    check_ranks_agree(c, static_cast<uint64_t>(val ? val->rows() : 0), "fit",
+                      "the validation set's size (rows)", same_data);
+    uint64_t h = hash_bytes(train.x.data(), static_cast<size_t>(train.x.size()) * sizeof(float));
+    h = train.is_classification()
+            ? hash_bytes(train.labels.data(), static_cast<size_t>(train.labels.size()) * 4, h)
+            : hash_bytes(train.y.data(), static_cast<size_t>(train.y.size()) * sizeof(float), h);
+    check_ranks_agree(c, h, "fit", "the training set's values (a hash)", same_data);
+    // The network as its lowered graph (layers, shapes, loss) and the optimizer's settings.
+    std::string error;
+    uint64_t net_hash = 0;
+    try {
+      const train::ProblemGraphs g = build(train.x.cols(), tgt, o.weight_decay, false);
+      net_hash = hash_string(ir::to_text(g.eval) + optimizer->describe());
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    throw_if_any_rank_failed(c, "fit", error);
+    check_ranks_agree(c, net_hash, "fit", "the network (a hash of its graph, loss and optimizer)",
+                      "every rank must build the same network, loss and optimizer");
+    uint64_t opts =
+        hash_combine(static_cast<uint64_t>(o.epochs), static_cast<uint64_t>(o.batch_size));
+    opts = hash_combine(hash_combine(opts, o.seed), o.shuffle ? 1 : 0);
+    check_ranks_agree(c, opts, "fit", "the options (a hash of epochs, batch_size, seed, shuffle)",
+                      "pass every rank the same FitOptions");
+  }
+
   Metrics evaluate(const data::Dataset& d) {
     const void* targets = loss.classification ? static_cast<const void*>(d.labels.data())
                                               : static_cast<const void*>(d.y.data());
@@ -311,6 +377,8 @@ Trainer::Trainer(Trainer&&) noexcept = default;
 
 History Trainer::fit(const data::Dataset& train, const data::Dataset* val, const FitOptions& o) {
   State& s = *s_;
+  if (o.comm && o.comm->size() > 1)
+    s.check_ranks(*o.comm, train, val, o);
   if (o.epochs < 0 || o.batch_size < 1)
     throw Error(str("[fit] epochs must be >= 0 and batch_size >= 1, got ", o.epochs, " and ",
                     o.batch_size));
@@ -322,6 +390,14 @@ History Trainer::fit(const data::Dataset& train, const data::Dataset* val, const
                         " but the data set has ",
                         train.is_classification() ? "class labels" : "regression targets"));
   const int64_t targets = train.is_classification() ? train.num_classes : train.y.cols();
+  const bool distributed = o.comm && o.comm->size() > 1;
+  if (distributed && o.device.is_cuda())
+    throw Error("[fit] data-parallel training (FitOptions::comm) runs on the CPU only; "
+                "NCCL on CUDA devices is not done yet");
+  if (s.compiled && distributed != s.data_parallel.has_value())
+    throw Error(str("[fit] the first fit() compiled the network for ",
+                    s.data_parallel ? "several ranks" : "one process", "; this fit runs on ",
+                    distributed ? "several ranks" : "one process", ". Use one Trainer per setup"));
   if (s.compiled && o.device != s.device)
     throw Error(str("[fit] the network was compiled for ", s.device.str(),
                     " by the first fit(); this fit asks for ", o.device.str()));
@@ -337,13 +413,21 @@ History Trainer::fit(const data::Dataset& train, const data::Dataset* val, const
   History h;
   if (!s.compiled) {
     const auto t0 = Clock::now();
-    s.compile(train.x.cols(), targets, o.seed, o.weight_decay, o.device, o.batch_size, o.tf32);
+    s.compile(s.build(train.x.cols(), targets, o.weight_decay, distributed), train.x.cols(),
+              targets, o.seed, o.weight_decay, o.device, o.batch_size, o.tf32, o.comm);
     h.compile_time_s = seconds_since(t0);
   }
+  if (distributed)
+    s.broadcast_from_rank0(*o.comm);
+  // In a data-parallel run rank 0 alone reports and writes files.
+  const bool rank0 = !distributed || o.comm->rank() == 0;
   std::ofstream csv;
-  if (!o.csv_log.empty())
+  if (!o.csv_log.empty() && rank0)
     csv = open_log(o.csv_log, s.epochs_done);
-  const bool bar = o.progress && isatty(fileno(stderr));
+  const bool bar = o.progress && rank0 && isatty(fileno(stderr));
+  const void* labels_or_y = train.is_classification()
+                                ? static_cast<const void*>(train.labels.data())
+                                : static_cast<const void*>(train.y.data());
   Feed epoch_data{{"y", train.x}};
   if (train.is_classification())
     epoch_data.emplace_back("c", train.labels);
@@ -355,7 +439,7 @@ History Trainer::fit(const data::Dataset& train, const data::Dataset* val, const
       csv << st.epoch << ',' << st.running_loss << ',' << st.running_acc << ',' << st.train_loss
           << ',' << st.train_acc << ',' << st.val_loss << ',' << st.val_acc << ',' << st.lr << ','
           << st.seconds << std::endl;
-    if (o.verbose) {
+    if (o.verbose && rank0) {
       std::printf("%s\n", epoch_table_row(st).c_str());
       std::fflush(stdout);
     }
@@ -374,7 +458,7 @@ History Trainer::fit(const data::Dataset& train, const data::Dataset* val, const
     }
     h.eval_time_s += seconds_since(t_eval);
   };
-  if (o.verbose) {
+  if (o.verbose && rank0) {
     std::printf("%s\n", epoch_table_header().c_str());
     std::fflush(stdout);
   }
@@ -396,10 +480,28 @@ History Trainer::fit(const data::Dataset& train, const data::Dataset* val, const
     st.lr = o.schedule.at(s.optimizer->lr(), s.epochs_done);
     const std::vector<MatrixRM> before = s.snapshot();
     const uint64_t seed = epoch_seed(o.seed, s.epochs_done);
-    const std::vector<double> run =
-        o.fused_epoch ? s.step->run_epoch(o.batch_size, o.shuffle, seed, epoch_data,
-                                          {{"lr", scalar_matrix(st.lr)}})
-                      : s.host_epoch(train, o.batch_size, o.shuffle, seed, st.lr);
+    std::vector<double> run;
+    if (distributed) {
+      const double reduce0 = s.data_parallel->allreduce_seconds();
+      const size_t y_bytes = train.is_classification()
+                                 ? sizeof(int32_t)
+                                 : static_cast<size_t>(train.y.cols()) * sizeof(float);
+      const std::vector<double> avg = s.data_parallel->run(
+          *s.step,
+          {{"y", train.x.data(), static_cast<size_t>(train.x.cols()) * sizeof(float)},
+           {"c", labels_or_y, y_bytes}},
+          train.rows(), o.batch_size, o.shuffle, seed, st.lr);
+      const std::vector<std::string>& names = s.data_parallel->scalars();
+      for (const char* m : {"loss", "acc"})
+        for (size_t k = 0; k < names.size(); ++k)
+          if (names[k] == m)
+            run.push_back(avg[k]);
+      h.allreduce_time_s += s.data_parallel->allreduce_seconds() - reduce0;
+    } else {
+      run = o.fused_epoch ? s.step->run_epoch(o.batch_size, o.shuffle, seed, epoch_data,
+                                              {{"lr", scalar_matrix(st.lr)}})
+                          : s.host_epoch(train, o.batch_size, o.shuffle, seed, st.lr);
+    }
     h.train_time_s += seconds_since(t0);
     st.running_loss = run[0];
     if (s.loss.classification)
@@ -415,12 +517,30 @@ History Trainer::fit(const data::Dataset& train, const data::Dataset* val, const
     ++s.epochs_done;
     evaluate_into(st);
     st.seconds = seconds_since(t0);
-    if (!o.checkpoint.empty())
-      save(o.checkpoint);
+    if (!o.checkpoint.empty() && rank0) {
+      std::string error;
+      try {
+        save(o.checkpoint);
+      } catch (const std::exception& e) {
+        if (!distributed)
+          throw;
+        error = e.what();
+      }
+      if (distributed) // the other ranks must not go on waiting for rank 0 in the next step
+        throw_if_any_rank_failed(*o.comm, "fit", error);
+    } else if (!o.checkpoint.empty() && distributed) {
+      throw_if_any_rank_failed(*o.comm, "fit", "");
+    }
     record(st, true);
     if (bar)
       draw_progress(e + 1, o.epochs, st);
-    if (o.early_stop && o.early_stop(st)) {
+    bool stop = o.early_stop && o.early_stop(st);
+    if (distributed) { // rank 0 decides, so that no rank goes on alone
+      uint8_t flag = stop ? 1 : 0;
+      o.comm->broadcast(&flag, 1, 0);
+      stop = flag != 0;
+    }
+    if (stop) {
       h.stopped_early = e + 1 < o.epochs;
       if (bar && e + 1 < o.epochs)
         std::fprintf(stderr, "\n");

@@ -15,6 +15,7 @@
 
 #include "frontend/nn.h"
 #include "io/dataset.h"
+#include "runtime/comm.h"
 #include "runtime/executable.h"
 #include "train/loss.h"
 #include "train/optim.h"
@@ -50,6 +51,8 @@ struct History {
   double eval_time_s = 0;
   /** Seconds spent compiling (once, before the first epoch; ~0 when the kernel cache is warm). */
   double compile_time_s = 0;
+  /** Seconds of train_time_s spent in the all-reduce (data-parallel runs; 0 otherwise). */
+  double allreduce_time_s = 0;
   /** True when early_stop ended training before the last epoch. */
   bool stopped_early = false;
 };
@@ -96,6 +99,19 @@ struct FitOptions {
   Device device = Device::cpu();
   /** CUDA: the training step's layer products on TF32 tensor cores (CompileOptions::tf32). */
   bool tf32 = false;
+  /**
+   * Data-parallel training over the ranks of `comm` (e.g. kiln::mpi_world() under `mpirun -np
+   * 4`) when it has more than one; nullptr or one rank: this process alone. Every rank calls
+   * fit() with the same network, data set and options (checked: a kiln::DataError names what
+   * differs), and every rank holds the whole data set. Each epoch shuffles as one process would
+   * and splits every batch of batch_size rows over the ranks; a step is the gradient kernel,
+   * an all-reduce, then the update kernel (fused_epoch does not apply). The first fit takes its
+   * weights from rank 0; weights and optimizer state then stay the same on every rank. Every
+   * rank checks the data; rank 0 alone draws the progress bar, prints the verbose table and
+   * writes csv_log and checkpoint; early_stop runs on every rank and rank 0's answer decides.
+   * CPU only.
+   */
+  std::shared_ptr<Communicator> comm;
 };
 
 /** Loss (and accuracy for classification) over a data set. */
@@ -140,6 +156,8 @@ public:
    * (kiln::DataError "[checkpoint] <path>: ...") leaves the trainer as it was: every tensor
    * must be there, f32, of exactly the network's shape and finite; no other tensor may be;
    * epochs_done must be a whole number. Before the first fit() the values wait for it.
+   * A checkpoint does not depend on the number of ranks that wrote it; in a data-parallel fit,
+   * rank 0's loaded values win.
    */
   void load(const std::string& path);
   /**

@@ -13,7 +13,11 @@
 namespace kiln::examples {
 
 namespace {
-/** Ends the program on an uncaught error with its message, not an abort. */
+/** The ranks of a --distributed run, for report_and_exit. */
+std::shared_ptr<Communicator> world;
+
+/** Ends the program on an uncaught error with its message, not an abort; in a --distributed run,
+    ends every rank (the others would wait for this one in their next all-reduce). */
 [[noreturn]] void report_and_exit() {
   try {
     if (std::exception_ptr e = std::current_exception())
@@ -24,6 +28,8 @@ namespace {
     std::fprintf(stderr, "error: unknown exception\n");
   }
   std::fflush(stderr);
+  if (world && world->size() > 1)
+    world->abort(1);
   std::_Exit(1);
 }
 } // namespace
@@ -44,8 +50,12 @@ Options parse_options(int argc, char** argv, Options o, const std::string& about
   app.add_option("--epochs", o.epochs,
                  o.full_batch ? "full-batch Adam iterations" : "epochs to train")
       ->capture_default_str();
-  if (!o.full_batch)
+  if (!o.full_batch) {
     app.add_option("--batch-size", o.batch_size, "samples per step")->capture_default_str();
+    app.add_flag("--distributed", o.distributed,
+                 "data-parallel over the ranks of mpirun -np <n> (MPI); rank 0 prints and "
+                 "writes files");
+  }
   app.add_option("--lr", o.lr, "learning rate")->capture_default_str();
   app.add_option("--seed", o.seed, "seeds the data, the weights and the shuffles")
       ->capture_default_str();
@@ -80,7 +90,16 @@ Options parse_options(int argc, char** argv, Options o, const std::string& about
   if (o.resume && o.checkpoint.empty())
     usage_error("--resume needs --checkpoint FILE");
   device(o); // validates the name
+  if (o.distributed) {
+    o.comm = world = mpi_world();
+    if (o.comm->rank() != 0 && !std::freopen("/dev/null", "w", stdout))
+      usage_error("cannot silence stdout on rank " + std::to_string(o.comm->rank()));
+  }
   return o;
+}
+
+bool main_rank(const Options& o) {
+  return !o.comm || o.comm->rank() == 0;
 }
 
 std::string checkpoint_path(const Options& o, const std::string& tag) {
@@ -94,7 +113,8 @@ int resume(Trainer& trainer, const Options& o, const std::string& path) {
   if (!o.resume || !std::filesystem::exists(path))
     return o.epochs;
   trainer.load(path);
-  std::fprintf(stderr, "resumed from %s after epoch %d\n", path.c_str(), trainer.epochs_done());
+  if (main_rank(o))
+    std::fprintf(stderr, "resumed from %s after epoch %d\n", path.c_str(), trainer.epochs_done());
   return std::max(0, o.epochs - trainer.epochs_done());
 }
 

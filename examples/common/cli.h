@@ -4,10 +4,12 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "runtime/comm.h"
 #include "runtime/options.h"
 
 namespace CLI {
@@ -40,15 +42,22 @@ struct Options {
   /** False for an example whose trainer cannot save itself (ProblemTrainer, the physics-informed
       examples): --help leaves out --checkpoint and --resume, and either is a usage error. */
   bool checkpoints = true;
+  /**
+   * --distributed: trains data-parallel over the ranks of `mpirun -np <n>` (MPI_COMM_WORLD),
+   * FitOptions::comm = comm. Only rank 0 prints (the other ranks' stdout goes to /dev/null) and
+   * writes plots and logs (main_rank()); an error on any rank ends every rank.
+   */
+  bool distributed = false;
+  std::shared_ptr<Communicator> comm;
 };
 
 /**
- * Parses --epochs, --batch-size (unless full_batch), --lr, --seed, --device, --out, --verbose,
- * --checkpoint and --resume (unless `checkpoints` is false) and whatever `extra` adds to the
- * CLI::App (an example's own options; include <CLI/CLI.hpp> to add them). --help prints `about`
- * and every option with its default, and exits. A bad option ends the program with
- * "error: <what> (see --help)" and status 2; from then on an error kiln throws ends it with
- * "error: <message>" and status 1.
+ * Parses --epochs, --batch-size and --distributed (unless full_batch), --lr, --seed, --device,
+ * --out, --verbose, --checkpoint and --resume (unless `checkpoints` is false) and whatever
+ * `extra` adds to the CLI::App (an example's own options; include <CLI/CLI.hpp> to add them).
+ * --help prints `about` and every option with its default, and exits. A bad option ends the
+ * program with "error: <what> (see --help)" and status 2; from then on an error kiln throws
+ * ends it with "error: <message>" and status 1.
  */
 Options parse_options(int argc, char** argv, Options defaults, const std::string& about,
                       const std::function<void(CLI::App&)>& extra = {});
@@ -73,6 +82,9 @@ int resume(Trainer& trainer, const Options& o, const std::string& path);
 
 /** Creates the output folder; returns it with a trailing '/'. */
 std::string prepare_out(const Options& o);
+
+/** False on the ranks other than 0 of a --distributed run: they train but write no files. */
+bool main_rank(const Options& o);
 
 /** Prints "result: k1=v1 k2=v2 ..." on stdout. */
 void print_result(const std::vector<std::pair<std::string, double>>& values);

@@ -1,0 +1,97 @@
+// W4 data-parallel: the large ReLU MLP (64-256-256-256-256-10, cross-entropy, Adam, global batch
+// 1024 over kiln_bench's 4096 Gaussian-class points) trained by the Trainer on 1 rank (the fused
+// epoch) or on the ranks of mpirun (gradient kernel, MPI all-reduce, update kernel per step).
+// Rank 0 prints one line per measurement for bench/scripts/data_parallel.sh:
+//
+//   kiln_bench_data_parallel [--epochs 5] [--peaks]      # one process; --peaks adds FP32 peaks
+//   mpirun -np 2 kiln_bench_data_parallel --epochs 5
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bench/harness/peak_flops.h"
+#include "bench/harness/workloads.h"
+#include "trainer/trainer.h"
+
+using namespace kiln;
+
+namespace {
+
+data::Dataset w4_data() {
+  const bench::Dataset d = bench::gaussian_classes(4 * 1024, 64, 10, 0x5eed);
+  data::Dataset out;
+  out.x = Eigen::Map<const MatrixRM>(d.x.data(), d.count, 64);
+  out.labels.resize(d.count);
+  for (int i = 0; i < d.count; ++i)
+    out.labels(i) = static_cast<int>(d.y[static_cast<size_t>(i)]);
+  out.num_classes = 10;
+  return out;
+}
+
+Trainer w4_trainer() {
+  return Trainer(nn::Sequential{nn::Linear(64, 256), nn::ReLU(), nn::Linear(256, 256), nn::ReLU(),
+                                nn::Linear(256, 256), nn::ReLU(), nn::Linear(256, 256), nn::ReLU(),
+                                nn::Linear(256, 10)},
+                 Loss::cross_entropy(), std::make_shared<optim::Adam>(1e-3));
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  int epochs = 5;
+  bool peaks = false;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--epochs") && i + 1 < argc)
+      epochs = std::max(1, std::atoi(argv[++i]));
+    else if (!std::strcmp(argv[i], "--peaks"))
+      peaks = true;
+  }
+  std::shared_ptr<Communicator> comm = mpi_available() ? mpi_world() : nullptr;
+  const int ranks = comm ? comm->size() : 1;
+  const bool rank0 = !comm || comm->rank() == 0;
+  if (peaks && rank0 && ranks == 1)
+    std::printf("peak_fp32_gflops threads=1 %.1f threads=2 %.1f\n",
+                bench::measure_peak_fp32(1) * 1e-9, bench::measure_peak_fp32(2) * 1e-9);
+
+  const data::Dataset d = w4_data();
+  constexpr int kBatch = 1024;
+  // Forward 2, backward 4 flops per multiply-add of the layer products.
+  const double flops = 6.0 * kBatch * (64 * 256 + 3 * 256 * 256 + 256 * 10);
+  Trainer t = w4_trainer();
+  FitOptions o{.epochs = 1, .batch_size = kBatch, .eval_train = false, .progress = false};
+  o.comm = ranks > 1 ? comm : nullptr;
+  const History warm = t.fit(d, nullptr, o); // compiles; its epoch warms caches
+  o.epochs = epochs;
+  const History h = t.fit(d, nullptr, o);
+  const double steps = static_cast<double>(epochs) * (d.rows() / kBatch);
+  // The all-reduce in training also waits for the slower rank; alone, after a barrier, it
+  // measures the transfer of the gradient buffer (every param, plus the loss and accuracy).
+  double alone_ms = 0;
+  if (ranks > 1) {
+    size_t n = 2;
+    for (const std::string& p : t.param_names())
+      n += static_cast<size_t>(t.param(p).size());
+    std::vector<float> buffer(n, 1.0f);
+    constexpr int kReps = 50;
+    comm->allgather(0);
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < kReps; ++i)
+      comm->allreduce_sum(buffer.data(), n);
+    alone_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() /
+        kReps;
+  }
+  if (rank0)
+    std::printf("ranks %d step_ms %.3f allreduce_ms %.3f allreduce_alone_ms %.3f gflops %.1f "
+                "compile_s %.2f loss %.4f\n",
+                ranks, 1e3 * h.train_time_s / steps, 1e3 * h.allreduce_time_s / steps, alone_ms,
+                flops * steps / h.train_time_s * 1e-9, warm.compile_time_s,
+                h.epochs.back().running_loss);
+  return 0;
+}

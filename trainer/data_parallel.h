@@ -1,0 +1,70 @@
+#pragma once
+// The data-parallel epoch on the CPU: every rank runs the same mini-batches as one process
+// would (the same shuffle, seeded the same), each on its share of every batch's rows. A step is
+// the fused gradient kernel into one flat buffer, one MPI all-reduce of that buffer (gradients,
+// loss and metrics together), then the fused update kernel, the same on every rank, so weights
+// and optimizer state stay identical without being sent again.
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runtime/comm.h"
+#include "runtime/executable.h"
+
+namespace kiln {
+
+/** One input of the resident data set: all n rows, row-major. */
+struct DataColumn {
+  std::string name;
+  const void* data;
+  size_t row_bytes;
+};
+
+/** The epoch of a split step (train::SplitStep) over the ranks of a communicator. */
+class DataParallelEpoch {
+public:
+  /**
+   * `gradients` is the compiled SplitStep::gradients graph; its scalar outputs other than the
+   * gradients ("loss", "loss:<term>", metrics) are averaged with them. Throws kiln::Error where
+   * an output is neither a float32 gradient nor a float32 scalar.
+   */
+  DataParallelEpoch(Executable gradients, std::shared_ptr<Communicator> comm);
+
+  /** Makes the gradient kernel read the params of `update` (the compiled SplitStep::update). */
+  void bind(Executable& update);
+
+  /**
+   * Runs the epoch: batches of `batch` rows over the n rows of `data` (the permutation
+   * kiln::Rng(seed) draws when `shuffle`, as the fused epoch's), rank r taking rows
+   * [nb r / R, nb (r + 1) / R) of each; every batch's gradients and scalars are averaged over
+   * its nb rows on every rank, then `update` runs with learning rate `lr`. Returns the scalar
+   * outputs in output order (the loss first), averaged over the epoch weighted by batch size.
+   */
+  std::vector<double> run(Executable& update, const std::vector<DataColumn>& data, int64_t n,
+                          int64_t batch, bool shuffle, uint64_t seed, double lr);
+
+  /** Names of the averaged scalars, in the order run() returns them. */
+  const std::vector<std::string>& scalars() const { return scalar_names_; }
+  /** Seconds spent in the all-reduce so far (part of every run's time). */
+  double allreduce_seconds() const { return allreduce_s_; }
+
+private:
+  Executable grad_;
+  std::shared_ptr<Communicator> comm_;
+  /** Gradients, then the scalars, as one buffer: the all-reduce sends it in one call. */
+  std::vector<float> flat_;
+  std::vector<std::string> scalar_names_;
+  size_t scalar_offset_ = 0;
+  /** Per slot of the gradient program: its offset in flat_ (outputs), or -1. */
+  std::vector<ptrdiff_t> grad_offset_;
+  /** Per slot of the gradient program: its rows of the current batch (data inputs). */
+  std::vector<std::vector<std::byte>> rows_;
+  double allreduce_s_ = 0;
+};
+
+/** The permutation of n rows that the fused epoch draws from kiln::Rng(seed). */
+std::vector<int64_t> epoch_permutation(int64_t n, uint64_t seed);
+
+} // namespace kiln
