@@ -141,7 +141,8 @@ struct Trainer::State {
     if (g.split) {
       // Every rank runs its share of a batch: ceil(batch / ranks) rows at most.
       const int64_t local = (batch + comm->size() - 1) / comm->size();
-      grad_f = std::async(std::launch::async, [&] {
+      // `local` by value: this block ends before the compile does.
+      grad_f = std::async(std::launch::async, [&, local] {
         return Executable::compile(g.split->gradients,
                                    {.name = "gradients", .batch_hint = local, .device = device});
       });
