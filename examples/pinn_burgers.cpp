@@ -66,12 +66,7 @@ int main(int argc, char** argv) {
                        {"observed", domain.interior(observed, rng)}};
   };
   ProblemTrainer trainer(p);
-  const History h = trainer.fit(draw, {.iterations = o.epochs,
-                                       .resample_every = 500,
-                                       .log_every = 100,
-                                       .seed = o.seed,
-                                       .device = examples::device(o)});
-  const LbfgsReport r = trainer.lbfgs(draw, {.max_iterations = lbfgs});
+  const auto [h, r] = examples::adam_then_lbfgs(trainer, draw, o, lbfgs);
   examples::plot_terms(out + "pinn_burgers_loss.png", "Burgers: loss per 100 Adam iterations", h);
   const examples::Field fld = examples::field(-1.0, 1.0, 0.0, 2.0, 100);
   const MatrixRM uh = trainer.predict({{"grid", fld.points}}).at("u");

@@ -89,12 +89,7 @@ int main(int argc, char** argv) {
                        {"boundary", domain->boundary(boundary, rng)}};
   };
   ProblemTrainer trainer(p);
-  const History h = trainer.fit(draw, {.iterations = o.epochs,
-                                       .resample_every = 500,
-                                       .log_every = 100,
-                                       .seed = o.seed,
-                                       .device = examples::device(o)});
-  const LbfgsReport r = trainer.lbfgs(draw, {.max_iterations = lbfgs});
+  const auto [h, r] = examples::adam_then_lbfgs(trainer, draw, o, lbfgs);
   const std::string name = "pinn_poisson_" + shape + std::to_string(which);
   examples::plot_terms(out + name + "_loss.png", "Poisson: loss per 100 Adam iterations", h);
   const examples::Field fld = examples::field(*domain, 100);

@@ -56,12 +56,7 @@ int main(int argc, char** argv) {
                        {"initial", domain.initial(initial, rng)}};
   };
   ProblemTrainer trainer(p);
-  const History h = trainer.fit(draw, {.iterations = o.epochs,
-                                       .resample_every = 500,
-                                       .log_every = 100,
-                                       .seed = o.seed,
-                                       .device = examples::device(o)});
-  const LbfgsReport r = trainer.lbfgs(draw, {.max_iterations = lbfgs});
+  const auto [h, r] = examples::adam_then_lbfgs(trainer, draw, o, lbfgs);
   examples::plot_terms(out + "pinn_wave_loss.png", "wave equation: loss per 100 Adam iterations",
                        h);
   const examples::Field fld = examples::field(-1.0, 1.0, 0.0, 1.0, 100);

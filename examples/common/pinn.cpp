@@ -16,6 +16,18 @@ nn::Sequential tanh_mlp(int64_t in, int64_t width, int depth) {
   return net;
 }
 
+PinnRun adam_then_lbfgs(ProblemTrainer& trainer, const PointSampler& draw, const Options& o,
+                        int lbfgs) {
+  PinnRun run;
+  run.adam = trainer.fit(draw, {.iterations = o.epochs,
+                                .resample_every = 500,
+                                .log_every = 100,
+                                .seed = o.seed,
+                                .device = device(o)});
+  run.lbfgs = trainer.lbfgs(draw, {.max_iterations = lbfgs});
+  return run;
+}
+
 Field field(const data::Domain& d, int n, std::string x_label, std::string y_label) {
   Field f;
   f.n = n;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "examples/common/cli.h"
 #include "frontend/kiln.h"
 #include "io/points.h"
 #include "trainer/problem_trainer.h"
@@ -15,6 +16,20 @@ namespace kiln::examples {
 
 /** in -> width (tanh) x depth -> 1, PyTorch's initialization. */
 nn::Sequential tanh_mlp(int64_t in, int64_t width, int depth);
+
+/** Adam's history, then L-BFGS's report. */
+struct PinnRun {
+  History adam;
+  LbfgsReport lbfgs;
+};
+
+/**
+ * What every physics-informed example trains: --epochs full-batch iterations of the problem's
+ * optimizer on --device (points redrawn every 500 iterations, logged every 100), then `lbfgs`
+ * L-BFGS iterations.
+ */
+PinnRun adam_then_lbfgs(ProblemTrainer& trainer, const PointSampler& draw, const Options& o,
+                        int lbfgs);
 
 /** A solution sampled on an n x n grid (row 0 at the top, as grid_2d lays it out). */
 struct Field {
