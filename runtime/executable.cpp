@@ -309,14 +309,7 @@ std::vector<double> Executable::evaluate(int64_t n, const std::vector<const void
   for (size_t d = 0; d < names.size(); ++d) {
     const size_t i = s_->find(names[d], Slot::Role::Input);
     slots.push_back(i);
-    const int64_t count = n * s_->slot(i).type.shape.static_numel();
-    if (s_->label_depth[i] > 0)
-      for (int64_t r = 0; r < count; ++r) {
-        const int32_t l = static_cast<const int32_t*>(data[d])[r];
-        if (l < 0 || l >= s_->label_depth[i])
-          throw DataError(str("[Executable] labels '", names[d], "' hold ", l, " at row ", r,
-                              ", outside [0, ", s_->label_depth[i], ")"));
-      }
+    s_->check_labels(i, data[d], n * s_->slot(i).type.shape.static_numel(), "evaluate: ");
   }
   s_->bind_inputs(feed, names);
   s_->prepare(n); // outputs of every row: whatever the blocks, they fit
