@@ -98,15 +98,9 @@ int main(int argc, char** argv) {
                      nn::Linear(128, 10)};
   Trainer trainer(net, Loss::cross_entropy(), std::make_shared<optim::Adam>(o.lr));
   const int epochs = examples::resume(trainer, o, o.checkpoint);
-  const History h = trainer.fit(parts.train, &parts.val,
-                                {.epochs = epochs,
-                                 .batch_size = o.batch_size,
-                                 .seed = o.seed,
-                                 .verbose = o.verbose,
-                                 .csv_log = out + "mnist_cnn.csv",
-                                 .checkpoint = o.checkpoint,
-                                 .device = examples::device(o),
-                                 .comm = o.comm});
+  const History h =
+      trainer.fit(parts.train, &parts.val,
+                  examples::fit_options(o, epochs, o.checkpoint, out + "mnist_cnn.csv"));
   if (!examples::main_rank(o))
     return 0; // rank 0 reports
   const Metrics test = trainer.evaluate(parts.test);

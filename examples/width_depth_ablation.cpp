@@ -110,13 +110,7 @@ int main(int argc, char** argv) {
       EpochStats last;
       try {
         h = trainer.fit(parts.train, &parts.val,
-                        {.epochs = examples::resume(trainer, o, ckpt),
-                         .batch_size = o.batch_size,
-                         .seed = o.seed,
-                         .verbose = o.verbose,
-                         .checkpoint = ckpt,
-                         .device = examples::device(o),
-                         .comm = o.comm});
+                        examples::fit_options(o, examples::resume(trainer, o, ckpt), ckpt));
         last = examples::final_stats(h);
       } catch (const TrainingError& e) {
         // A diverged cell is part of the result: NaN losses, grey in the heat maps.

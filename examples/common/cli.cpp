@@ -98,6 +98,18 @@ Options parse_options(int argc, char** argv, Options o, const std::string& about
   return o;
 }
 
+FitOptions fit_options(const Options& o, int epochs, const std::string& checkpoint,
+                       const std::string& csv_log) {
+  return {.epochs = epochs,
+          .batch_size = o.batch_size,
+          .seed = o.seed,
+          .verbose = o.verbose,
+          .csv_log = csv_log,
+          .checkpoint = checkpoint,
+          .device = device(o),
+          .comm = o.comm};
+}
+
 bool main_rank(const Options& o) {
   return !o.comm || o.comm->rank() == 0;
 }

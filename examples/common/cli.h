@@ -18,6 +18,7 @@ class App;
 
 namespace kiln {
 class Trainer;
+struct FitOptions;
 } // namespace kiln
 
 namespace kiln::examples {
@@ -79,6 +80,14 @@ std::string checkpoint_path(const Options& o, const std::string& tag = "");
  * the same command with --resume.
  */
 int resume(Trainer& trainer, const Options& o, const std::string& path);
+
+/**
+ * The Trainer's options as every example passes them: `epochs` (what resume() left), the
+ * command line's --batch-size, --seed, --verbose, --device and --distributed, with the
+ * checkpoint at `checkpoint` and the per-epoch CSV log at `csv_log` ("" for none).
+ */
+FitOptions fit_options(const Options& o, int epochs, const std::string& checkpoint,
+                       const std::string& csv_log = "");
 
 /** Creates the output folder; returns it with a trailing '/'. */
 std::string prepare_out(const Options& o);
