@@ -5,6 +5,10 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <string>
 
 namespace kiln {
 
@@ -65,6 +69,35 @@ public:
       }
     }
     return static_cast<uint32_t>(m >> 32);
+  }
+
+  /**
+   * The generator's whole state as text ("pcg32 <state> <inc> <spare?> <spare>", hex), and
+   * back: a run resumed from a checkpoint draws what the run that wrote it would have drawn.
+   */
+  std::string state_text() const {
+    uint64_t spare_bits = 0;
+    std::memcpy(&spare_bits, &spare_, sizeof spare_bits);
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "pcg32 %016llx %016llx %d %016llx",
+                  static_cast<unsigned long long>(state_), static_cast<unsigned long long>(inc_),
+                  has_spare_ ? 1 : 0, static_cast<unsigned long long>(spare_bits));
+    return buf;
+  }
+  /** The generator state_text() wrote; nullopt for any other text. */
+  static std::optional<Rng> from_state_text(const std::string& text) {
+    unsigned long long state = 0, inc = 0, spare_bits = 0;
+    int spare = 0, used = 0;
+    if (std::sscanf(text.c_str(), "pcg32 %16llx %16llx %1d %16llx%n", &state, &inc, &spare,
+                    &spare_bits, &used) != 4 ||
+        static_cast<size_t>(used) != text.size() || (spare != 0 && spare != 1) || (inc & 1) == 0)
+      return std::nullopt;
+    Rng r;
+    r.state_ = state;
+    r.inc_ = inc;
+    r.has_spare_ = spare == 1;
+    std::memcpy(&r.spare_, &spare_bits, sizeof spare_bits);
+    return r;
   }
 
 private:

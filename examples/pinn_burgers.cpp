@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
   constexpr double kPi = std::numbers::pi, kC = 0.1 / std::numbers::pi;
   int interior = 512, boundary = 64, initial = 64, observed = 200, lbfgs = 2000, width = 32;
   const examples::Options o = examples::parse_options(
-      argc, argv, {.epochs = 5000, .lr = 3e-3, .full_batch = true, .checkpoints = false},
+      argc, argv, {.epochs = 5000, .lr = 3e-3, .full_batch = true},
       "pinn_burgers: u_t + u u_x - c u_xx = f, learning c from observations of u (dnn101's "
       "Burgers equation). --epochs counts full-batch Adam iterations.",
       [&](CLI::App& app) {

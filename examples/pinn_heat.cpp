@@ -22,7 +22,7 @@ int main(int argc, char** argv) {
   using namespace kiln;
   int interior = 256, boundary = 64, initial = 64, lbfgs = 3000, width = 32;
   const examples::Options o = examples::parse_options(
-      argc, argv, {.epochs = 5000, .lr = 3e-3, .full_batch = true, .checkpoints = false},
+      argc, argv, {.epochs = 5000, .lr = 3e-3, .full_batch = true},
       "pinn_heat: u_t - u_xx = f on (-1, 1) x (0, 10) with a 2-32-32-32-1 tanh network "
       "(dnn101's heat equation). --epochs counts full-batch Adam iterations.",
       [&](CLI::App& app) {

@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
   int which = 0, interior = 0, boundary = 0, lbfgs = -1, width = 0, depth = 3;
   std::string shape = "box";
   const examples::Options o = examples::parse_options(
-      argc, argv, {.epochs = 5000, .lr = 3e-3, .full_batch = true, .checkpoints = false},
+      argc, argv, {.epochs = 5000, .lr = 3e-3, .full_batch = true},
       "pinn_poisson: u_xx + u_yy = f with u = g on the boundary (dnn101's Poisson problems). "
       "--epochs counts full-batch Adam iterations.",
       [&](CLI::App& app) {

@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
   constexpr double kPi = std::numbers::pi, kSpeed = 2.0;
   int interior = 512, boundary = 64, initial = 64, lbfgs = 5000, width = 32;
   const examples::Options o = examples::parse_options(
-      argc, argv, {.epochs = 5000, .lr = 3e-3, .full_batch = true, .checkpoints = false},
+      argc, argv, {.epochs = 5000, .lr = 3e-3, .full_batch = true},
       "pinn_wave: u_tt - 4 u_xx = 0, a standing wave on (-1, 1) x (0, 1) (dnn101's wave "
       "equation). --epochs counts full-batch Adam iterations.",
       [&](CLI::App& app) {

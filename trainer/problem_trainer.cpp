@@ -8,7 +8,9 @@
 #include <optional>
 
 #include "base/error.h"
+#include "io/safetensors.h"
 #include "ir/autodiff.h"
+#include "trainer/checkpoint.h"
 
 namespace kiln {
 
@@ -27,6 +29,15 @@ MatrixRM scalar_matrix(double v) {
 
 } // namespace
 
+/** A checked checkpoint: what load() applies, now or at the first compile. */
+struct LoadedCheckpoint {
+  detail::CheckpointValues values;
+  PointValues points;
+  Rng rng;
+  int iterations = 0;
+  int drawn_at = 0;
+};
+
 struct ProblemTrainer::State {
   train::Problem problem;
   std::optional<train::ProblemGraphs> graphs;
@@ -38,12 +49,25 @@ struct ProblemTrainer::State {
   PointValues points;
   std::optional<Rng> rng;
   int iterations = 0;
+  /** The iteration count when `points` were drawn: fit() redraws at every multiple of
+      resample_every but this one, so that a run split over several fit() calls, or resumed from
+      a checkpoint, draws what one long run would. */
+  int drawn_at = 0;
+
+  /** load() before the first fit(): applied once the step is compiled. */
+  std::optional<LoadedCheckpoint> pending;
 
   bool compiled() const { return step.has_value(); }
 
+  const train::ProblemGraphs& built() {
+    if (!graphs)
+      graphs = train::build(problem);
+    return *graphs;
+  }
+
   void compile(Device on, uint64_t seed) {
     device = on;
-    graphs = train::build(problem);
+    built();
     params = graphs->param_names();
     state = graphs->step->state;
     step.emplace(Executable::compile(
@@ -54,6 +78,85 @@ struct ProblemTrainer::State {
       const MatrixRM cur = step->param(name);
       step->set_param(name, MatrixRM::Constant(cur.rows(), cur.cols(), static_cast<float>(init)));
     }
+    if (pending)
+      apply(*std::exchange(pending, std::nullopt));
+  }
+
+  /** The trained params, then the optimizer's state, with the dims the step declares. */
+  detail::CheckpointLayout layout() {
+    const ir::Graph& g = built().step->graph;
+    auto slot = [&](const std::string& name) {
+      const std::optional<ir::NodeId> id = g.find_leaf(ir::Op::Param, name);
+      KILN_ASSERT(id.has_value(), "the step has no param '", name, "'");
+      return detail::TensorSlot{name, g.node(*id).type.shape.dims()};
+    };
+    detail::CheckpointLayout l;
+    for (const std::string& p : graphs->param_names())
+      l.params.push_back(slot(p));
+    for (const auto& [name, init] : graphs->step->state)
+      l.state.push_back(slot(name));
+    return l;
+  }
+
+  /** Everything in `file` checked against the problem; nothing is changed. */
+  LoadedCheckpoint check(const Safetensors& file, const std::string& path) {
+    auto fail = [&](const std::string& why) -> void {
+      throw DataError(str("[checkpoint] ", path, ": ", why));
+    };
+    Safetensors weights;
+    weights.metadata = file.metadata;
+    LoadedCheckpoint c{.rng = Rng()};
+    for (const auto& [name, t] : file.tensors) {
+      if (!name.starts_with("points.")) {
+        weights.tensors.emplace(name, t);
+        continue;
+      }
+      const std::string set = name.substr(7);
+      if (t.dtype != ir::DType::F32 || t.shape.size() != 2)
+        fail(str("tensor '", name, "' is ", ir::to_string(t.dtype), " ",
+                 HostTensor::shape_text(t.shape), "; a point set is f32 [rows, dims]"));
+      const std::span<const float> v = t.view<float>();
+      MatrixRM m(t.shape[0], t.shape[1]);
+      for (size_t i = 0; i < v.size(); ++i) {
+        if (!std::isfinite(v[i]))
+          fail(str("tensor '", name, "' holds ", v[i], " at index ", i, "; points must be finite"));
+        m.data()[i] = v[i];
+      }
+      c.points.emplace(set, std::move(m));
+    }
+    c.values = detail::check_checkpoint(weights, path, layout(), false);
+    auto meta = [&](const char* key) {
+      const auto it = file.metadata.find(key);
+      if (it == file.metadata.end())
+        fail(str("no metadata '", key, "'; is this a ProblemTrainer checkpoint?"));
+      return it->second;
+    };
+    auto count = [&](const char* key) {
+      const std::string text = meta(key);
+      const std::optional<int> n = detail::parse_epochs_done(text);
+      if (!n)
+        fail(str("metadata ", key, " is '", text, "', expected a whole number below 2^31"));
+      return *n;
+    };
+    c.iterations = count("iterations_done");
+    c.drawn_at = count("points_drawn_at");
+    const std::string rng = meta("sampler_rng");
+    const std::optional<Rng> r = Rng::from_state_text(rng);
+    if (!r)
+      fail(str("metadata sampler_rng is '", rng, "', expected what Rng::state_text() writes"));
+    c.rng = *r;
+    if (c.points.empty())
+      fail("no point sets (tensors 'points.<name>')");
+    return c;
+  }
+
+  void apply(LoadedCheckpoint c) {
+    for (const auto& [name, m] : c.values.tensors)
+      step->set_param(name, m);
+    points = std::move(c.points);
+    rng = c.rng;
+    iterations = c.iterations;
+    drawn_at = c.drawn_at;
   }
 
   /** Compiles `g` for the same device, its params living in the step's buffers. */
@@ -147,6 +250,7 @@ History ProblemTrainer::fit(const PointSampler& sample, const IterateOptions& o)
   if (!s.rng) {
     s.rng.emplace(o.seed, 1);
     s.points = sample(*s.rng);
+    s.drawn_at = s.iterations;
   }
   const bool bar = o.progress && isatty(fileno(stderr));
   std::vector<MatrixRM> good = s.snapshot();
@@ -155,8 +259,11 @@ History ProblemTrainer::fit(const PointSampler& sample, const IterateOptions& o)
   const auto t_interval = Clock::now();
   auto t0 = t_interval;
   for (int it = 0; it < o.iterations; ++it) {
-    if (o.resample_every > 0 && it > 0 && s.iterations % o.resample_every == 0)
+    if (o.resample_every > 0 && s.iterations % o.resample_every == 0 &&
+        s.iterations != s.drawn_at) {
       s.points = sample(*s.rng);
+      s.drawn_at = s.iterations;
+    }
     const int interval = s.iterations / o.log_every;
     const double lr = o.schedule.at(s.problem.optimizer->lr(), interval);
     Feed feed = s.feed(s.points, s.step->input_names());
@@ -186,6 +293,8 @@ History ProblemTrainer::fit(const PointSampler& sample, const IterateOptions& o)
       good = s.snapshot();
       sum = 0;
       count = 0;
+      if (!o.checkpoint.empty())
+        save(o.checkpoint);
       t0 = Clock::now();
       if (bar)
         std::fprintf(stderr, "\r  iteration %d/%d  loss %.4g", it + 1, o.iterations,
@@ -206,6 +315,7 @@ LbfgsReport ProblemTrainer::lbfgs(const PointSampler& sample, const optim::Lbfgs
   if (!s.rng) {
     s.rng.emplace(seed, 1);
     s.points = sample(*s.rng);
+    s.drawn_at = s.iterations;
   }
   if (!s.grad) {
     std::vector<std::string> names;
@@ -292,6 +402,36 @@ std::vector<std::string> ProblemTrainer::param_names() const {
 
 int ProblemTrainer::iterations_done() const {
   return s_->iterations;
+}
+
+void ProblemTrainer::save(const std::string& path) const {
+  State& s = *s_;
+  if (!s.compiled())
+    throw Error("[ProblemTrainer] save() before fit(): there are no weights yet");
+  std::map<std::string, HostTensor> tensors;
+  const detail::CheckpointLayout l = s.layout();
+  for (const auto* list : {&l.params, &l.state})
+    for (const detail::TensorSlot& t : *list)
+      tensors.emplace(t.name, detail::to_tensor(s.step->param(t.name), t.dims));
+  for (const auto& [name, m] : s.points)
+    tensors.emplace("points." + name, detail::to_tensor(m, {m.rows(), m.cols()}));
+  save_safetensors(path, tensors,
+                   {{"iterations_done", std::to_string(s.iterations)},
+                    {"points_drawn_at", std::to_string(s.drawn_at)},
+                    {"sampler_rng", s.rng ? s.rng->state_text() : Rng().state_text()},
+                    {"optimizer", s.problem.optimizer->describe()},
+                    {"format", "kiln problem checkpoint"}});
+}
+
+void ProblemTrainer::load(const std::string& path) {
+  State& s = *s_;
+  LoadedCheckpoint c = s.check(load_safetensors(path), path);
+  if (s.compiled()) {
+    s.apply(std::move(c));
+  } else {
+    s.iterations = c.iterations; // iterations_done() tells a resumed run where it is
+    s.pending = std::move(c);
+  }
 }
 
 } // namespace kiln

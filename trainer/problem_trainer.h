@@ -47,6 +47,8 @@ struct IterateOptions {
   bool progress = true;
   /** The first fit compiles for this device (later calls use the same one). */
   Device device = Device::cpu();
+  /** Where save() writes after every log interval ("" for nowhere). */
+  std::string checkpoint;
 };
 
 /** What ProblemTrainer::lbfgs did. */
@@ -95,6 +97,21 @@ public:
   std::vector<std::string> param_names() const;
   /** Optimizer iterations done so far (fit and lbfgs). */
   int iterations_done() const;
+
+  /**
+   * Writes (atomically, as a safetensors file) what a later run needs to go on as this one
+   * would: the trained parameters (PyTorch's names and shapes), the optimizer's state, the
+   * points of the last draw ("points.<name>"), the sampler's random state and the iteration
+   * count. Throws kiln::Error before the first fit().
+   */
+  void save(const std::string& path) const;
+  /**
+   * Loads what save() wrote, before or after the first fit(); the next fit() goes on from there
+   * (iterations_done(), the points, the next draw). Everything is checked before anything
+   * changes: a missing, misshaped or non-finite tensor, a tensor the problem does not have, or
+   * bad metadata is a kiln::DataError "[checkpoint] <path>: ..." that leaves the trainer as it was.
+   */
+  void load(const std::string& path);
 
   struct State;
 

@@ -61,15 +61,11 @@ Options parse_options(int argc, char** argv, Options o, const std::string& about
       ->capture_default_str();
   app.add_option("--device", o.device, "cpu, cuda or cuda:<index>")->capture_default_str();
   app.add_option("--out", o.out, "folder for plots and logs")->capture_default_str();
-  CLI::Option* checkpoint_opt = app.add_option("--checkpoint", o.checkpoint,
-                                               "save the training state here after every epoch");
-  CLI::Option* resume_opt =
-      app.add_flag("--resume", o.resume,
-                   "start from --checkpoint where it exists; train what is left of --epochs");
-  if (!o.checkpoints) { // parsed but not listed, so that using them says why they are refused
-    checkpoint_opt->group("");
-    resume_opt->group("");
-  }
+  app.add_option("--checkpoint", o.checkpoint,
+                 o.full_batch ? "save the training state here every 100 iterations and at the end"
+                              : "save the training state here after every epoch");
+  app.add_flag("--resume", o.resume,
+               "start from --checkpoint where it exists; train what is left of --epochs");
   app.add_flag("--verbose", o.verbose, "print the per-epoch table while training");
   if (extra)
     extra(app);
@@ -83,10 +79,6 @@ Options parse_options(int argc, char** argv, Options o, const std::string& about
   }
   if (o.epochs < 0 || (!o.full_batch && o.batch_size < 1) || !(o.lr > 0))
     usage_error("epochs must be >= 0, batch size >= 1 and lr > 0");
-  if (!o.checkpoints && (!o.checkpoint.empty() || o.resume))
-    usage_error(std::string(o.resume ? "--resume" : "--checkpoint") +
-                ": this example trains with ProblemTrainer (Adam, then L-BFGS), which does not "
-                "save checkpoints yet");
   if (o.resume && o.checkpoint.empty())
     usage_error("--resume needs --checkpoint FILE");
   device(o); // validates the name

@@ -40,9 +40,6 @@ struct Options {
   std::string checkpoint;
   /** --resume: start from --checkpoint where it exists, and train what is left of --epochs. */
   bool resume = false;
-  /** False for an example whose trainer cannot save itself (ProblemTrainer, the physics-informed
-      examples): --help leaves out --checkpoint and --resume, and either is a usage error. */
-  bool checkpoints = true;
   /**
    * --distributed: trains data-parallel over the ranks of `mpirun -np <n>` (MPI_COMM_WORLD),
    * FitOptions::comm = comm. Only rank 0 prints (the other ranks' stdout goes to /dev/null) and
@@ -54,7 +51,7 @@ struct Options {
 
 /**
  * Parses --epochs, --batch-size and --distributed (unless full_batch), --lr, --seed, --device,
- * --out, --verbose, --checkpoint and --resume (unless `checkpoints` is false) and whatever
+ * --out, --verbose, --checkpoint and --resume, and whatever
  * `extra` adds to the CLI::App (an example's own options; include <CLI/CLI.hpp> to add them).
  * --help prints `about` and every option with its default, and exits. A bad option ends the
  * program with "error: <what> (see --help)" and status 2; from then on an error kiln throws

@@ -1,6 +1,9 @@
 #include "examples/common/pinn.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <filesystem>
 
 #include "plot/plot.h"
 
@@ -19,12 +22,22 @@ nn::Sequential tanh_mlp(int64_t in, int64_t width, int depth) {
 PinnRun adam_then_lbfgs(ProblemTrainer& trainer, const PointSampler& draw, const Options& o,
                         int lbfgs) {
   PinnRun run;
-  run.adam = trainer.fit(draw, {.iterations = o.epochs,
+  int left = o.epochs;
+  if (o.resume && std::filesystem::exists(o.checkpoint)) {
+    trainer.load(o.checkpoint);
+    std::fprintf(stderr, "resumed from %s after iteration %d\n", o.checkpoint.c_str(),
+                 trainer.iterations_done());
+    left = std::max(0, o.epochs - trainer.iterations_done());
+  }
+  run.adam = trainer.fit(draw, {.iterations = left,
                                 .resample_every = 500,
                                 .log_every = 100,
                                 .seed = o.seed,
-                                .device = device(o)});
+                                .device = device(o),
+                                .checkpoint = o.checkpoint});
   run.lbfgs = trainer.lbfgs(draw, {.max_iterations = lbfgs});
+  if (!o.checkpoint.empty())
+    trainer.save(o.checkpoint);
   return run;
 }
 

@@ -26,7 +26,8 @@ struct PinnRun {
 /**
  * What every physics-informed example trains: --epochs full-batch iterations of the problem's
  * optimizer on --device (points redrawn every 500 iterations, logged every 100), then `lbfgs`
- * L-BFGS iterations.
+ * L-BFGS iterations. With --checkpoint the state is saved every 100 iterations and at the end;
+ * with --resume a run starts from it and trains what is left of --epochs (then L-BFGS again).
  */
 PinnRun adam_then_lbfgs(ProblemTrainer& trainer, const PointSampler& draw, const Options& o,
                         int lbfgs);

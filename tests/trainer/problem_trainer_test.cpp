@@ -10,8 +10,10 @@
 #include "base/error.h"
 #include "frontend/kiln.h"
 #include "io/points.h"
+#include "io/safetensors.h"
 #include "ir/interpret.h"
 #include "ir/passes.h"
+#include "tests/support/temp_dir.h"
 #include "trainer/problem_trainer.h"
 
 using namespace kiln;
@@ -165,4 +167,104 @@ TEST_CASE("ProblemTrainer: errors name what is missing") {
   CHECK_THROWS_AS(w.fit([&](Rng& rng) { return wild.draw(rng); },
                         {.iterations = 2000, .log_every = 1000, .progress = false}),
                   TrainingError);
+}
+
+namespace {
+
+void check_same_params(const ProblemTrainer& a, const ProblemTrainer& b) {
+  REQUIRE(a.param_names() == b.param_names());
+  for (const std::string& p : a.param_names()) {
+    INFO(p);
+    CHECK(a.param(p) == b.param(p)); // the same kernels on the same values: bit for bit
+  }
+}
+
+} // namespace
+
+TEST_CASE("ProblemTrainer: a run resumed from a checkpoint, or split over fit() calls, is the "
+          "uninterrupted run") {
+  const test::TempDir dir("problem-ckpt");
+  const IterateOptions o{
+      .iterations = 300, .resample_every = 50, .log_every = 100, .seed = 3, .progress = false};
+  Poisson1d pa, pb, pc;
+  auto draw = [&](Rng& rng) { return pa.draw(rng); };
+  ProblemTrainer whole(pa.problem());
+  whole.fit(draw, o);
+
+  // 200 iterations, saving after every log interval, then 100 more in the same trainer...
+  ProblemTrainer split(pb.problem());
+  IterateOptions first = o;
+  first.iterations = 200;
+  first.checkpoint = dir.file("pinn.safetensors");
+  split.fit(draw, first);
+  IterateOptions rest = o;
+  rest.iterations = 100;
+  split.fit(draw, rest);
+  CHECK(split.iterations_done() == 300);
+  check_same_params(split, whole);
+
+  // ... or in a new process's trainer that loads the checkpoint before its first fit().
+  ProblemTrainer resumed(pc.problem());
+  resumed.load(first.checkpoint);
+  CHECK(resumed.iterations_done() == 200);
+  resumed.fit(draw, rest);
+  CHECK(resumed.iterations_done() == 300);
+  check_same_params(resumed, whole);
+
+  // Loading into a compiled trainer takes it back to the checkpoint.
+  resumed.load(first.checkpoint);
+  CHECK(resumed.iterations_done() == 200);
+  resumed.fit(draw, rest);
+  check_same_params(resumed, whole);
+}
+
+TEST_CASE("ProblemTrainer: a bad checkpoint is named and changes nothing") {
+  const test::TempDir dir("problem-ckpt-bad");
+  Poisson1d pde;
+  ProblemTrainer t(pde.problem());
+  CHECK_THROWS_WITH(t.save(dir.file("early.safetensors")),
+                    "[ProblemTrainer] save() before fit(): there are no weights yet");
+  auto draw = [&](Rng& rng) { return pde.draw(rng); };
+  t.fit(draw, {.iterations = 10, .log_every = 5, .seed = 1, .progress = false});
+  const std::string good = dir.file("good.safetensors");
+  t.save(good);
+  const Safetensors file = load_safetensors(good);
+  CHECK(file.tensors.at("points.interior").shape == std::vector<int64_t>{24, 1});
+  CHECK(file.tensors.at("0.weight").shape == std::vector<int64_t>{16, 1});
+  CHECK(file.metadata.at("iterations_done") == "10");
+
+  auto write = [&](const std::string& name, Safetensors f) {
+    save_safetensors(dir.file(name), f.tensors, f.metadata);
+    return dir.file(name);
+  };
+  const MatrixRM before = t.param("0.weight");
+  t.fit(draw, {.iterations = 5, .log_every = 5, .progress = false});
+  const MatrixRM after = t.param("0.weight");
+  REQUIRE(after != before);
+
+  Safetensors no_points = file;
+  no_points.tensors.erase("points.interior");
+  no_points.tensors.erase("points.boundary");
+  CHECK_THROWS_WITH(t.load(write("no-points.safetensors", no_points)),
+                    Catch::Contains("no point sets (tensors 'points.<name>')"));
+  Safetensors bad_rng = file;
+  bad_rng.metadata["sampler_rng"] = "seven";
+  CHECK_THROWS_WITH(t.load(write("bad-rng.safetensors", bad_rng)),
+                    Catch::Contains("metadata sampler_rng is 'seven'"));
+  Safetensors nan_point = file;
+  nan_point.tensors.at("points.boundary") =
+      HostTensor::of<float>({2, 1}, std::vector<float>{0.f, std::nanf("")});
+  CHECK_THROWS_WITH(t.load(write("nan-point.safetensors", nan_point)),
+                    Catch::Contains("tensor 'points.boundary' holds nan at index 1"));
+  Safetensors wide = file;
+  wide.tensors.at("0.weight") = HostTensor::of<float>({8, 1}, std::vector<float>(8, 0.f));
+  CHECK_THROWS_AS(t.load(write("wide.safetensors", wide)), DataError);
+  CHECK_THROWS_WITH(t.load(dir.file("wide.safetensors")),
+                    Catch::Contains("tensor '0.weight' is [8, 1], the network needs [16, 1]"));
+  // Nothing was applied by the loads that threw.
+  CHECK(t.param("0.weight") == after);
+  CHECK(t.iterations_done() == 15);
+  t.load(good);
+  CHECK(t.param("0.weight") == before);
+  CHECK(t.iterations_done() == 10);
 }
