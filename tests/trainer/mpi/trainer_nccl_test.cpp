@@ -182,6 +182,11 @@ int errors() {
   auto fit = [&] { regression_trainer(std::make_shared<optim::SGD>(0.1)).fit(d, nullptr, o); };
   const std::string r = std::to_string(comm->rank());
 
+  FitOptions on_1 = o;
+  on_1.device = Device::cuda(1);
+  expect_error([&] { regression_trainer(std::make_shared<optim::SGD>(0.1)).fit(d, nullptr, on_1); },
+               "[fit] rank 0: [cuda] device 1 does not exist: 1 CUDA device(s) found",
+               "a device that does not exist, on every rank");
   // NCCL loads once per process, so the library that fails to load comes last.
   setenv("KILN_FAKE_NCCL_FAIL", "ncclCommInitRank", 1);
   expect_error(fit,
