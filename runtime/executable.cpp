@@ -530,6 +530,9 @@ const codegen::Schedule& Executable::schedule() const {
 const runtime::Program& Executable::program() const {
   return *s_->program;
 }
+runtime::Program& Executable::program() {
+  return *s_->program;
+}
 double Executable::compile_ms() const {
   return s_->compile_ms;
 }

@@ -164,6 +164,7 @@ public:
 
   /** The backend's program (runtime/program.h). */
   const runtime::Program& program() const;
+  runtime::Program& program();
 
   struct State;
 

@@ -68,11 +68,13 @@ for dir in "${!allowed[@]}"; do
 done
 
 # The communication libraries stay inside runtime/: MPI in runtime/mpi/, NCCL in runtime/cuda/;
-# everything else sees the Communicator of runtime/comm.h.
+# everything else sees the Communicator of runtime/comm.h. The tests' fake libnccl is NCCL's
+# double and takes its signatures from nccl.h (as fake_libcuda.cpp takes cuda.h's).
 while IFS= read -r file; do
   echo "check_sources: $file includes MPI or NCCL; only runtime/mpi/ and runtime/cuda/ may"
   status=1
-done < <(git grep -lE '^#include <(mpi|nccl)\.h>' -- ':!runtime/mpi' ':!runtime/cuda' || true)
+done < <(git grep -lE '^#include <(mpi|nccl)\.h>' -- ':!runtime/mpi' ':!runtime/cuda' \
+  ':!tests/trainer/mpi/fake_libnccl.cpp' || true)
 
 if [ "$status" -eq 0 ]; then
   echo "check_sources: ${#sources[@]} files formatted, none over 800 lines, includes follow the arrows"

@@ -67,6 +67,13 @@ DataParallelEpoch::DataParallelEpoch(Executable gradients, std::shared_ptr<Commu
 void DataParallelEpoch::bind(Executable& update) {
   for (const std::string& p : grad_.param_names())
     grad_.bind_param(p, update.param_data(p));
+  if (!grad_.device().is_cuda())
+    return;
+  nccl_ = std::make_unique<NcclStep>(comm_, grad_, update);
+  device_flat_ = nccl_->alloc(flat_.size() * sizeof(float));
+  device_lr_ = nccl_->alloc(sizeof(float));
+  device_rows_.assign(rows_.size(), nullptr);
+  device_row_bytes_.assign(rows_.size(), 0);
 }
 
 std::vector<double> DataParallelEpoch::run(Executable& update, const std::vector<DataColumn>& data,
@@ -76,20 +83,25 @@ std::vector<double> DataParallelEpoch::run(Executable& update, const std::vector
     throw Error(str("[data parallel] n and batch must be >= 1, got ", n, " and ", batch));
   const int64_t rank = comm_->rank(), ranks = comm_->size();
   const int64_t local_max = (batch + ranks - 1) / ranks;
+  const bool gpu = nccl_ != nullptr;
+  // Where the kernels find the flat buffer: host memory, or its copy on the device.
+  auto flat = [&](size_t offset) -> void* {
+    return gpu ? static_cast<float*>(device_flat_) + offset : flat_.data() + offset;
+  };
 
   // The gradient kernel's slots: params bound to the update's, data rows, the flat buffer.
   const auto& gs = grad_.schedule().slots;
   std::vector<void*> gslots(gs.size(), nullptr);
   std::vector<const DataColumn*> column(gs.size(), nullptr);
-  std::map<std::string, float*> grad_of;
+  std::map<std::string, void*> grad_of;
   for (size_t i = 0; i < gs.size(); ++i) {
     switch (gs[i].role) {
     case Slot::Role::Param:
       gslots[i] = grad_.param_data(gs[i].name);
       break;
     case Slot::Role::Output:
-      gslots[i] = flat_.data() + grad_offset_[i];
-      grad_of[gs[i].name] = flat_.data() + grad_offset_[i];
+      gslots[i] = flat(static_cast<size_t>(grad_offset_[i]));
+      grad_of[gs[i].name] = gslots[i];
       break;
     case Slot::Role::Input:
       for (const DataColumn& c : data)
@@ -100,6 +112,12 @@ std::vector<double> DataParallelEpoch::run(Executable& update, const std::vector
                         "' is not a column of the data set"));
       rows_[i].resize(static_cast<size_t>(local_max) * column[i]->row_bytes);
       gslots[i] = rows_[i].data();
+      if (gpu && device_row_bytes_[i] < rows_[i].size()) {
+        device_rows_[i] = nccl_->alloc(rows_[i].size());
+        device_row_bytes_[i] = rows_[i].size();
+      }
+      if (gpu)
+        gslots[i] = device_rows_[i];
       break;
     case Slot::Role::Scratch:
       break;
@@ -110,14 +128,22 @@ std::vector<double> DataParallelEpoch::run(Executable& update, const std::vector
   const auto& us = update.schedule().slots;
   std::vector<void*> uslots(us.size(), nullptr);
   std::vector<std::vector<std::byte>> outputs(us.size());
+  if (gpu) {
+    nccl_->upload(device_lr_, &lr_f, sizeof lr_f);
+    device_outputs_.resize(us.size(), nullptr);
+  }
   for (size_t i = 0; i < us.size(); ++i) {
     if (us[i].role == Slot::Role::Param) {
       uslots[i] = update.param_data(us[i].name);
+    } else if (us[i].role == Slot::Role::Output && gpu) {
+      if (!device_outputs_[i]) // written by the kernel, read by nobody: allocated once
+        device_outputs_[i] = nccl_->alloc(slot_bytes(us[i]));
+      uslots[i] = device_outputs_[i];
     } else if (us[i].role == Slot::Role::Output) {
       outputs[i].resize(slot_bytes(us[i]));
       uslots[i] = outputs[i].data();
     } else if (us[i].role == Slot::Role::Input && us[i].name == "lr") {
-      uslots[i] = const_cast<float*>(&lr_f);
+      uslots[i] = gpu ? device_lr_ : const_cast<float*>(&lr_f);
     } else if (us[i].role == Slot::Role::Input) {
       auto it = grad_of.find(us[i].name);
       if (it == grad_of.end())
@@ -145,19 +171,38 @@ std::vector<double> DataParallelEpoch::run(Executable& update, const std::vector
         for (int64_t r = lo; r < hi; ++r)
           std::memcpy(rows_[i].data() + static_cast<size_t>(r - lo) * rb,
                       src + static_cast<size_t>(perm[static_cast<size_t>(r)]) * rb, rb);
+        if (gpu)
+          nccl_->upload(device_rows_[i], rows_[i].data(), static_cast<size_t>(hi - lo) * rb);
       }
-      grad_.call(hi - lo, gslots.data());
-      // Each rank's means weighted by its share of the batch: their sum is the batch's mean.
-      const float share = static_cast<float>(hi - lo) / static_cast<float>(nb);
-      for (float& v : flat_)
-        v *= share;
-    } else {
-      std::fill(flat_.begin(), flat_.end(), 0.0f);
     }
-    const auto t0 = std::chrono::steady_clock::now();
-    comm_->allreduce_sum(flat_.data(), flat_.size());
-    allreduce_s_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    update.call(1, uslots.data());
+    // Each rank's means weighted by its share of the batch: their sum is the batch's mean.
+    const float share = static_cast<float>(hi - lo) / static_cast<float>(nb);
+    if (gpu) {
+      if (hi > lo) {
+        nccl_->enqueue(grad_, hi - lo, gslots.data());
+      } else {
+        std::fill(flat_.begin(), flat_.end(), 0.0f);
+        nccl_->upload(device_flat_, flat_.data(), flat_.size() * sizeof(float));
+      }
+      const auto t0 = std::chrono::steady_clock::now();
+      nccl_->allreduce_scaled(device_flat_, flat_.size(), share); // NCCL scales by the share
+      allreduce_s_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      nccl_->enqueue(update, 1, uslots.data());
+      nccl_->download(flat_.data() + scalar_offset_, flat(scalar_offset_),
+                      scalar_names_.size() * sizeof(float));
+    } else {
+      if (hi > lo) {
+        grad_.call(hi - lo, gslots.data());
+        for (float& v : flat_)
+          v *= share;
+      } else {
+        std::fill(flat_.begin(), flat_.end(), 0.0f);
+      }
+      const auto t0 = std::chrono::steady_clock::now();
+      comm_->allreduce_sum(flat_.data(), flat_.size());
+      allreduce_s_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      update.call(1, uslots.data());
+    }
     for (size_t k = 0; k < sums.size(); ++k)
       sums[k] += static_cast<double>(flat_[scalar_offset_ + k]) * static_cast<double>(nb);
   }

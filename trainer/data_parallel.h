@@ -1,9 +1,11 @@
 #pragma once
-// The data-parallel epoch on the CPU: every rank runs the same mini-batches as one process
-// would (the same shuffle, seeded the same), each on its share of every batch's rows. A step is
-// the fused gradient kernel into one flat buffer, one MPI all-reduce of that buffer (gradients,
-// loss and metrics together), then the fused update kernel, the same on every rank, so weights
-// and optimizer state stay identical without being sent again.
+// The data-parallel epoch: every rank runs the same mini-batches as one process would (the same
+// shuffle, seeded the same), each on its share of every batch's rows. A step is the fused
+// gradient kernel into one flat buffer, one all-reduce of that buffer (gradients, loss and
+// metrics together), then the fused update kernel, the same on every rank, so weights and
+// optimizer state stay identical without being sent again. On the CPU the all-reduce is the
+// communicator's (MPI); on CUDA devices it is NCCL's, queued on the kernels' stream between the
+// two kernels (runtime/nccl_step.h).
 
 #include <cstddef>
 #include <memory>
@@ -12,6 +14,7 @@
 
 #include "runtime/comm.h"
 #include "runtime/executable.h"
+#include "runtime/nccl_step.h"
 
 namespace kiln {
 
@@ -32,7 +35,10 @@ public:
    */
   DataParallelEpoch(Executable gradients, std::shared_ptr<Communicator> comm);
 
-  /** Makes the gradient kernel read the params of `update` (the compiled SplitStep::update). */
+  /**
+   * Makes the gradient kernel read the params of `update` (the compiled SplitStep::update). On a
+   * CUDA device it also sets up NCCL over the ranks (a collective; see NcclStep).
+   */
   void bind(Executable& update);
 
   /**
@@ -47,7 +53,10 @@ public:
 
   /** Names of the averaged scalars, in the order run() returns them. */
   const std::vector<std::string>& scalars() const { return scalar_names_; }
-  /** Seconds spent in the all-reduce so far (part of every run's time). */
+  /**
+   * Seconds spent in the all-reduce so far (part of every run's time); on a CUDA device, the
+   * host's time to queue it (the device runs it behind the gradient kernel).
+   */
   double allreduce_seconds() const { return allreduce_s_; }
 
 private:
@@ -62,6 +71,13 @@ private:
   /** Per slot of the gradient program: its rows of the current batch (data inputs). */
   std::vector<std::vector<std::byte>> rows_;
   double allreduce_s_ = 0;
+  /** On a CUDA device: NCCL, and device copies of flat_, rows_, lr and the update's outputs. */
+  std::unique_ptr<NcclStep> nccl_;
+  void* device_flat_ = nullptr;
+  void* device_lr_ = nullptr;
+  std::vector<void*> device_rows_;
+  std::vector<size_t> device_row_bytes_;
+  std::vector<void*> device_outputs_;
 };
 
 /** The permutation of n rows that the fused epoch draws from kiln::Rng(seed). */

@@ -128,34 +128,21 @@ struct Trainer::State {
     params = g.param_names();
     const StepGraph& sg = g.split ? g.split->update : *g.step;
     state = sg.state;
-    // The kernels, compiled side by side (the JIT is thread-safe).
-    auto step_f = std::async(std::launch::async, [&] {
-      return Executable::compile(sg.graph, {.name = g.split ? "update" : "step",
-                                            .updates = sg.updates,
-                                            .epoch = g.split ? std::nullopt : g.epoch,
-                                            .batch_hint = batch,
-                                            .device = device,
-                                            .tf32 = tf32});
-    });
-    std::future<Executable> grad_f;
-    if (g.split) {
-      // Every rank runs its share of a batch: ceil(batch / ranks) rows at most.
-      const int64_t local = (batch + comm->size() - 1) / comm->size();
-      // `local` by value: this block ends before the compile does.
-      grad_f = std::async(std::launch::async, [&, local] {
-        return Executable::compile(g.split->gradients,
-                                   {.name = "gradients", .batch_hint = local, .device = device});
-      });
-    }
-    // The evaluation of a whole data set is one call (the fused evaluation), data read in place.
-    auto eval_f = std::async(std::launch::async, [&] {
-      return Executable::compile(g.eval, {.name = "eval", .evaluate = g.epoch, .device = device});
-    });
-    predict.emplace(Executable::compile(g.predict, {.name = "predict", .device = device}));
-    eval.emplace(eval_f.get());
-    step.emplace(step_f.get());
-    if (g.split) {
-      data_parallel.emplace(grad_f.get(), comm);
+    std::optional<Executable> gradients;
+    if (!g.split) {
+      compile_kernels(g, sg, on, batch, tf32, nullptr, gradients);
+    } else {
+      // A rank that fails alone (no GPU, no NCCL) must not leave the others waiting in NCCL.
+      std::string error;
+      try {
+        // One rank per GPU: each rank takes the device of its local rank.
+        const Device run_on = on.is_cuda() ? rank_device(*comm, on) : on;
+        compile_kernels(g, sg, run_on, batch, tf32, comm.get(), gradients);
+      } catch (const std::exception& e) {
+        error = e.what();
+      }
+      throw_if_any_rank_failed(*comm, "fit", error);
+      data_parallel.emplace(std::move(*gradients), comm);
       data_parallel->bind(*step);
     }
     step->set_params(init_parameters(g.params, seed, ir::DType::F64));
@@ -171,6 +158,39 @@ struct Trainer::State {
     // Checked when they were loaded, against the same layout.
     for (const detail::CheckpointValues& v : std::exchange(pending, {}))
       apply(v);
+  }
+
+  /** Compiles step (or the split step's update and `gradients`), eval and predict on `on`. */
+  void compile_kernels(const train::ProblemGraphs& g, const StepGraph& sg, Device on, int64_t batch,
+                       bool tf32, const Communicator* comm, std::optional<Executable>& gradients) {
+    // The kernels, compiled side by side (the JIT is thread-safe).
+    auto step_f = std::async(std::launch::async, [&] {
+      return Executable::compile(sg.graph, {.name = g.split ? "update" : "step",
+                                            .updates = sg.updates,
+                                            .epoch = g.split ? std::nullopt : g.epoch,
+                                            .batch_hint = batch,
+                                            .device = on,
+                                            .tf32 = tf32});
+    });
+    std::future<Executable> grad_f;
+    if (g.split) {
+      // Every rank runs its share of a batch: ceil(batch / ranks) rows at most.
+      const int64_t local = (batch + comm->size() - 1) / comm->size();
+      // `local` by value: this block ends before the compile does.
+      grad_f = std::async(std::launch::async, [&, local] {
+        return Executable::compile(g.split->gradients,
+                                   {.name = "gradients", .batch_hint = local, .device = on});
+      });
+    }
+    // The evaluation of a whole data set is one call (the fused evaluation), data read in place.
+    auto eval_f = std::async(std::launch::async, [&] {
+      return Executable::compile(g.eval, {.name = "eval", .evaluate = g.epoch, .device = on});
+    });
+    predict.emplace(Executable::compile(g.predict, {.name = "predict", .device = on}));
+    eval.emplace(eval_f.get());
+    step.emplace(step_f.get());
+    if (g.split)
+      gradients.emplace(grad_f.get());
   }
 
   void set_all(const std::string& name, double v) {
@@ -392,9 +412,6 @@ History Trainer::fit(const data::Dataset& train, const data::Dataset* val, const
                         train.is_classification() ? "class labels" : "regression targets"));
   const int64_t targets = train.is_classification() ? train.num_classes : train.y.cols();
   const bool distributed = o.comm && o.comm->size() > 1;
-  if (distributed && o.device.is_cuda())
-    throw Error("[fit] data-parallel training (FitOptions::comm) runs on the CPU only; "
-                "NCCL on CUDA devices is not done yet");
   if (s.compiled && distributed != s.data_parallel.has_value())
     throw Error(str("[fit] the first fit() compiled the network for ",
                     s.data_parallel ? "several ranks" : "one process", "; this fit runs on ",

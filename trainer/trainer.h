@@ -51,7 +51,10 @@ struct History {
   double eval_time_s = 0;
   /** Seconds spent compiling (once, before the first epoch; ~0 when the kernel cache is warm). */
   double compile_time_s = 0;
-  /** Seconds of train_time_s spent in the all-reduce (data-parallel runs; 0 otherwise). */
+  /**
+   * Seconds of train_time_s spent in the all-reduce (data-parallel runs; 0 otherwise); on GPUs
+   * the host's time to queue it.
+   */
   double allreduce_time_s = 0;
   /** True when early_stop ended training before the last epoch. */
   bool stopped_early = false;
@@ -109,7 +112,8 @@ struct FitOptions {
    * weights from rank 0; weights and optimizer state then stay the same on every rank. Every
    * rank checks the data; rank 0 alone draws the progress bar, prints the verbose table and
    * writes csv_log and checkpoint; early_stop runs on every rank and rank 0's answer decides.
-   * CPU only.
+   * On Device::cuda(i), one rank per GPU: each rank runs on device (i + its local rank) mod the
+   * device count, and NCCL (opened at run time) sums the gradients on the kernels' stream.
    */
   std::shared_ptr<Communicator> comm;
 };

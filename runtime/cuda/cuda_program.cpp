@@ -57,7 +57,7 @@ CudaProgram::CudaProgram(codegen::CudaKernel kernel, const CudaProgramOptions& o
     m.from_cache = m.from_cache && results[j].from_cache;
     m.load(eager[j], results[j]);
   }
-  m.stream.emplace(o.device);
+  m.stream = std::make_shared<Stream>(o.device);
   m.graphs_ok = driver().supports(DriverFeature::Graphs);
   const size_t n = m.k.schedule.slots.size();
   m.owned.resize(n);
@@ -128,6 +128,11 @@ void CudaProgram::run(int64_t N, const std::vector<void*>& host) {
 }
 
 void CudaProgram::call(int64_t N, void* const* device_slots) {
+  enqueue(N, device_slots);
+  impl_->stream->synchronize();
+}
+
+void CudaProgram::enqueue(int64_t N, void* const* device_slots) {
   Impl& m = *impl_;
   m.check_batch(N);
   const CudaPlan& p = m.plan_for(N);
@@ -137,7 +142,17 @@ void CudaProgram::call(int64_t N, void* const* device_slots) {
     if (m.slot(s).role != Slot::Role::Scratch)
       addr[s] = reinterpret_cast<CUdeviceptr>(device_slots[s]);
   m.step(N, addr);
-  m.stream->synchronize();
+}
+
+void CudaProgram::share_stream(const CudaProgram& other) {
+  KILN_ASSERT(other.impl_->device == impl_->device, "share_stream across devices ",
+              other.impl_->device, " and ", impl_->device);
+  impl_->stream = other.impl_->stream;
+  impl_->graphs.clear(); // captured on the old stream
+}
+
+void* CudaProgram::stream_handle() const {
+  return impl_->stream->get();
 }
 
 std::unique_ptr<Program> compile_cuda(const ir::Graph& g, const CompileOptions& o) {

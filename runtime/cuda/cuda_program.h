@@ -77,6 +77,15 @@ public:
    * are those of the previous call at this N) and waits for it.
    */
   void call(int64_t N, void* const* device_slots) override;
+  /** call() without the wait: the plan is queued on the program's stream. */
+  void enqueue(int64_t N, void* const* device_slots);
+  /**
+   * Queues this program's work on `other`'s stream from now on (same device), so the calls of
+   * both run in the order they were queued, without the host waiting in between.
+   */
+  void share_stream(const CudaProgram& other);
+  /** The stream the program queues its work on (a CUstream). */
+  void* stream_handle() const;
   /**
    * An epoch over n resident samples: data[k] holds all n rows (host memory) of input
    * CudaProgramOptions::epoch->data[k]; the other inputs come from host[slot]. One launch when

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,7 +46,7 @@ struct CudaProgram::Impl {
   DeviceInfo info;
   NvrtcOptions nvrtc;
   std::vector<PlanModule> modules; // per plan
-  std::optional<Stream> stream;
+  std::shared_ptr<Stream> stream;  // shared with another program by share_stream()
   double nvrtc_ms = 0;
   bool from_cache = false;
   bool graphs_ok = false;

@@ -16,6 +16,7 @@
 #include "cuda_emulator.h"
 #include "fake_libcuda.h"
 #include "runtime/cuda/cuda_driver.h"
+#include "runtime/cuda/cuda_program.h"
 #include "runtime/executable.h"
 #include "tests/codegen/cuda/cuda_graphs.h"
 
@@ -109,6 +110,32 @@ TEST_CASE("a device executable gives back every buffer, module and stream it too
   }
   CHECK(fake().live_allocations == allocations);
   CHECK(fake().live_modules == modules);
+  CHECK(fake().live_streams == streams);
+}
+
+TEST_CASE("a program moved onto another's stream runs there and frees the stream once") {
+  // The data-parallel step queues the gradient kernel, NCCL and the update kernel on one stream.
+  REQUIRE(fake_library() != nullptr);
+  const kiln::test::CourseNet n = kiln::test::course_nets(ir::DType::F32)[0];
+  const int streams = fake().live_streams;
+  {
+    Executable a = Executable::compile(n.lowered.graph, {.device = Device::cuda(0)});
+    Executable b = Executable::compile(n.lowered.graph, {.device = Device::cuda(0)});
+    auto& pa = dynamic_cast<runtime::CudaProgram&>(a.program());
+    auto& pb = dynamic_cast<runtime::CudaProgram&>(b.program());
+    CHECK(pa.stream_handle() != pb.stream_handle());
+    CHECK(fake().live_streams == streams + 2);
+    pb.share_stream(pa);
+    CHECK(pb.stream_handle() == pa.stream_handle());
+    CHECK(fake().live_streams == streams + 1); // b's own stream is gone
+    const ir::Bindings init = init_parameters(n.lowered.params, 3, ir::DType::F64);
+    a.set_params(init);
+    b.set_params(init);
+    MatrixRM y(6, 1);
+    y << -1.0f, -0.6f, -0.2f, 0.2f, 0.6f, 1.0f;
+    CHECK(b.run({{"y", y}, {"c", y}}).at("loss")(0, 0) ==
+          a.run({{"y", y}, {"c", y}}).at("loss")(0, 0));
+  }
   CHECK(fake().live_streams == streams);
 }
 

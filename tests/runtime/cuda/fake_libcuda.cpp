@@ -20,7 +20,8 @@
 namespace {
 
 KilnFakeCudaState g_state{};
-int g_context_object = 0; // its address is the one primary context
+std::vector<void*> g_run_streams; // per kernel run, as g_state.launches counts them
+int g_context_object = 0;         // its address is the one primary context
 thread_local CUcontext t_current = nullptr;
 
 using Work = std::function<void()>;
@@ -169,6 +170,14 @@ extern "C" {
 
 KilnFakeCudaState* kiln_fake_cuda_state() {
   return &g_state;
+}
+
+int kiln_fake_cuda_runs() {
+  return static_cast<int>(g_run_streams.size());
+}
+
+void* kiln_fake_cuda_run_stream(int i) {
+  return i >= 0 && i < kiln_fake_cuda_runs() ? g_run_streams[static_cast<size_t>(i)] : nullptr;
 }
 
 void kiln_fake_cuda_set_resolver(KilnFakeResolver resolver) {
@@ -349,6 +358,7 @@ CUresult cuLaunchKernel(CUfunction f, unsigned gx, unsigned gy, unsigned gz, uns
   } else {
     work();
     ++g_state.launches;
+    g_run_streams.push_back(s);
   }
   return CUDA_SUCCESS;
 }
@@ -414,12 +424,13 @@ CUresult cuGraphInstantiateWithFlags(CUgraphExec* e, CUgraph g, unsigned long lo
   ++g_state.live_graphs;
   return CUDA_SUCCESS;
 }
-CUresult cuGraphLaunch(CUgraphExec e, CUstream) {
+CUresult cuGraphLaunch(CUgraphExec e, CUstream s) {
   if (!in_context())
     return CUDA_ERROR_INVALID_CONTEXT;
   for (const Work& w : *reinterpret_cast<WorkList*>(e)) {
     w();
     ++g_state.launches;
+    g_run_streams.push_back(s);
   }
   return CUDA_SUCCESS;
 }

@@ -23,6 +23,14 @@ struct KilnFakeCudaState {
 /** The fake driver's counters (look it up with dlsym in the loaded fake). */
 extern "C" KilnFakeCudaState* kiln_fake_cuda_state();
 
+/** Kernels run so far (launched, or replayed in a graph), whatever tests did to the counters. */
+extern "C" int kiln_fake_cuda_runs();
+/**
+ * The stream of the i-th kernel run (0-based; a graph replay's kernels run on the stream it was
+ * launched on); null when there is none.
+ */
+extern "C" void* kiln_fake_cuda_run_stream(int i);
+
 /**
  * A kernel run on the CPU for the fake: `args` holds one pointer per kernel parameter, to a
  * copy of the value taken at launch time (as the real driver does).
