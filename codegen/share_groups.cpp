@@ -1,9 +1,11 @@
 #include "codegen/share_groups.h"
 
 #include <algorithm>
-#include <cctype>
+#include <iterator>
 #include <map>
 #include <set>
+#include <string_view>
+#include <unordered_map>
 
 #include "base/hash.h"
 
@@ -11,16 +13,30 @@ namespace kiln::codegen {
 
 namespace {
 
-bool digits_from(const std::string& id, size_t from) {
+// ASCII only, and no locale: generated code is plain ASCII.
+bool is_lower(char c) {
+  return c >= 'a' && c <= 'z';
+}
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool is_alpha(char c) {
+  return is_lower(c) || (c >= 'A' && c <= 'Z');
+}
+bool is_alnum(char c) {
+  return is_alpha(c) || is_digit(c);
+}
+
+bool digits_from(std::string_view id, size_t from) {
   if (id.size() <= from)
     return false;
   for (size_t i = from; i < id.size(); ++i)
-    if (!std::isdigit(static_cast<unsigned char>(id[i])))
+    if (!is_digit(id[i]))
       return false;
   return true;
 }
 
-bool is_outer(const std::string& id) {
+bool is_outer(std::string_view id) {
   if (id == "N" || id == "kiln_ws" || id == "kiln_rows" || id == "kiln_r0")
     return true;
   // Buffers b<k>, and a row-block step's partial sums and padded weights (cpu/row_block.h).
@@ -30,18 +46,18 @@ bool is_outer(const std::string& id) {
 }
 
 /** A generated temporary or loop variable: lower-case letters, digits, '_' (not kiln_*). */
-bool is_local(const std::string& id) {
-  static const std::set<std::string> kKeywords = {
+bool is_local(std::string_view id) {
+  static constexpr std::string_view kKeywords[] = {
+      // sorted, for binary_search
       "auto",   "bool",   "break",  "char", "const",   "continue", "do",     "double", "else",
       "false",  "float",  "for",    "if",   "int",     "long",     "return", "short",  "signed",
       "sizeof", "static", "struct", "true", "typedef", "unsigned", "void",   "while"};
-  if (id.empty() || !std::islower(static_cast<unsigned char>(id[0])) || id.starts_with("kiln"))
+  if (id.empty() || !is_lower(id[0]) || id.starts_with("kiln"))
     return false;
   for (char c : id)
-    if (!(std::islower(static_cast<unsigned char>(c)) ||
-          std::isdigit(static_cast<unsigned char>(c)) || c == '_'))
+    if (!(is_lower(c) || is_digit(c) || c == '_'))
       return false;
-  return !kKeywords.count(id);
+  return !std::binary_search(std::begin(kKeywords), std::end(kKeywords), id);
 }
 
 /** A block with its comments removed and its names replaced by P<i> (outer) and V<i> (local). */
@@ -50,32 +66,37 @@ struct Canonical {
   std::vector<std::string> outer; // in order of first use
 };
 
+// The cached (warm) compile renders the step again before it can look up its object, so this
+// runs over every group's text each time: string views and no per-name allocation.
 Canonical canonicalize(const std::string& block) {
   Canonical c;
-  std::map<std::string, std::string> names;
+  c.text.reserve(block.size());
+  std::unordered_map<std::string_view, std::string> names;
   int locals = 0;
+  const std::string_view text(block);
   size_t pos = 0;
-  while (pos < block.size()) {
-    size_t eol = block.find('\n', pos);
-    if (eol == std::string::npos)
-      eol = block.size();
-    const std::string line = block.substr(pos, eol - pos);
+  while (pos < text.size()) {
+    size_t eol = text.find('\n', pos);
+    if (eol == std::string_view::npos)
+      eol = text.size();
+    const std::string_view line = text.substr(pos, eol - pos);
     pos = eol + 1;
     const size_t first = line.find_first_not_of(' ');
-    if (first != std::string::npos && line.compare(first, 2, "//") == 0)
+    if (first != std::string_view::npos && line.substr(first, 2) == "//")
       continue;
-    if (first != std::string::npos && line[first] == '#') { // preprocessor lines stay as they are
-      c.text += line + '\n';
+    if (first != std::string_view::npos && line[first] == '#') { // preprocessor lines stay
+      c.text += line;
+      c.text += '\n';
       continue;
     }
     for (size_t i = 0; i < line.size();) {
       const char ch = line[i];
       if (ch == '"') { // a string literal (a _Pragma) stays as it is
         const size_t end = line.find('"', i + 1);
-        const size_t stop = end == std::string::npos ? line.size() : end + 1;
+        const size_t stop = end == std::string_view::npos ? line.size() : end + 1;
         c.text += line.substr(i, stop - i);
         i = stop;
-      } else if (line.compare(i, 13, "__attribute__") == 0) { // so do attributes
+      } else if (line.substr(i, 13) == "__attribute__") { // so do attributes
         size_t j = line.find('(', i), depth = 0;
         for (; j < line.size(); ++j) {
           depth += line[j] == '(';
@@ -85,30 +106,32 @@ Canonical canonicalize(const std::string& block) {
         const size_t stop = std::min(j + 1, line.size());
         c.text += line.substr(i, stop - i);
         i = stop;
-      } else if (std::isalpha(static_cast<unsigned char>(ch)) || ch == '_') {
+      } else if (is_alpha(ch) || ch == '_') {
         size_t j = i;
-        while (j < line.size() &&
-               (std::isalnum(static_cast<unsigned char>(line[j])) || line[j] == '_'))
+        while (j < line.size() && (is_alnum(line[j]) || line[j] == '_'))
           ++j;
-        const std::string id = line.substr(i, j - i);
+        const std::string_view id = line.substr(i, j - i);
         if (is_outer(id)) {
-          auto [it, fresh] = names.emplace(id, "P" + std::to_string(c.outer.size()));
-          if (fresh)
-            c.outer.push_back(id);
+          auto [it, fresh] = names.try_emplace(id);
+          if (fresh) {
+            it->second = "P" + std::to_string(c.outer.size());
+            c.outer.emplace_back(id);
+          }
           c.text += it->second;
         } else if (is_local(id)) {
-          auto [it, fresh] = names.emplace(id, "V" + std::to_string(locals));
-          locals += fresh;
+          auto [it, fresh] = names.try_emplace(id);
+          if (fresh)
+            it->second = "V" + std::to_string(locals++);
           c.text += it->second;
         } else {
           c.text += id;
         }
         i = j;
-      } else if (std::isdigit(static_cast<unsigned char>(ch))) {
+      } else if (is_digit(ch)) {
         // A number, exponent sign included ("1e-08f"), copied as it is.
         size_t j = i;
         while (j < line.size() &&
-               (std::isalnum(static_cast<unsigned char>(line[j])) || line[j] == '.' ||
+               (is_alnum(line[j]) || line[j] == '.' ||
                 ((line[j] == '-' || line[j] == '+') && (line[j - 1] == 'e' || line[j - 1] == 'E'))))
           ++j;
         c.text += line.substr(i, j - i);

@@ -1,5 +1,6 @@
 #include <cctype>
 #include <set>
+#include <string_view>
 #include <vector>
 
 #include "codegen/counter_hash.h"
@@ -15,34 +16,47 @@ const std::string& cpu_prelude() {
 
 namespace {
 
-/** The identifiers of `code`, skipping comments (string literals do not occur in the prelude). */
-std::set<std::string> identifiers_of(const std::string& code) {
-  std::set<std::string> out;
+// ASCII only, and no locale: the generated source is plain ASCII C++.
+bool starts_identifier(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+bool continues_identifier(char c) {
+  return starts_identifier(c) || (c >= '0' && c <= '9');
+}
+
+/** Calls `f` with each identifier of `code`, skipping comments (string literals do not occur in
+ *  the prelude). */
+template <class F>
+void for_each_identifier(std::string_view code, F&& f) {
   for (size_t i = 0; i < code.size();) {
-    if (code.compare(i, 2, "//") == 0) {
+    if (code.substr(i, 2) == "//") {
       i = code.find('\n', i);
-      if (i == std::string::npos)
+      if (i == std::string_view::npos)
         break;
-    } else if (code.compare(i, 2, "/*") == 0) {
+    } else if (code.substr(i, 2) == "/*") {
       i = code.find("*/", i);
-      if (i == std::string::npos)
+      if (i == std::string_view::npos)
         break;
       i += 2;
-    } else if (std::isalpha(static_cast<unsigned char>(code[i])) || code[i] == '_') {
+    } else if (starts_identifier(code[i])) {
       size_t j = i;
-      while (j < code.size() &&
-             (std::isalnum(static_cast<unsigned char>(code[j])) || code[j] == '_'))
+      while (j < code.size() && continues_identifier(code[j]))
         ++j;
-      out.insert(code.substr(i, j - i));
+      f(code.substr(i, j - i));
       i = j;
-    } else if (std::isdigit(static_cast<unsigned char>(code[i]))) {
-      while (i < code.size() &&
-             (std::isalnum(static_cast<unsigned char>(code[i])) || code[i] == '.'))
+    } else if (code[i] >= '0' && code[i] <= '9') {
+      while (i < code.size() && (continues_identifier(code[i]) || code[i] == '.'))
         ++i; // a number such as 0x1.8p23f is no identifier
     } else {
       ++i;
     }
   }
+}
+
+/** The identifiers of `code`, skipping comments. */
+std::set<std::string> identifiers_of(const std::string& code) {
+  std::set<std::string> out;
+  for_each_identifier(code, [&](std::string_view id) { out.emplace(id); });
   return out;
 }
 
@@ -148,13 +162,23 @@ std::string trim_prelude(const std::string& source) {
   if (!parsed.ok || at == std::string::npos)
     return source;
   // The closure of the names the rest of the source uses over the items that declare them.
-  const std::set<std::string> used =
-      identifiers_of(source.substr(0, at) + " " + source.substr(at + prelude.size()));
+  // The rest reaches the prelude only through its using lines, so only their names are looked
+  // for there: the warm (cached) compile scans the whole source on every call.
+  static const std::set<std::string, std::less<>> exported = [] {
+    std::set<std::string, std::less<>> names;
+    for (const auto& [name, line] : parsed.usings)
+      names.insert(name);
+    return names;
+  }();
   std::set<std::string> need;
   std::vector<std::string> work;
-  for (const auto& [name, line] : parsed.usings)
-    if (used.count(name) && need.insert(name).second)
-      work.push_back(name);
+  const auto seed = [&](std::string_view id) {
+    if (exported.count(id) && need.emplace(id).second)
+      work.emplace_back(id);
+  };
+  const std::string_view text(source);
+  for_each_identifier(text.substr(0, at), seed);
+  for_each_identifier(text.substr(at + prelude.size()), seed);
   for (const Item& it : parsed.items) // a static_assert stays, with what it names
     if (it.name.empty())
       for (const std::string& u : it.uses)
