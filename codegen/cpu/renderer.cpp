@@ -253,15 +253,37 @@ private:
       close_loops(out.size());
       return outer_reduce(grp, rdims);
     }
+    // Trailing reduced axes of a buffer (not its rows) are contiguous: one flat loop reads them,
+    // indexed as 0, ..., 0, r. Nested, clang kept the sum over a 24x24 image scalar (W5's bias
+    // gradients: 1.15 ms, flat 0.2 ms, bench/results/2026-12-05-w5-speed.md).
+    size_t merged = 0;
+    while (sc_.storage[x] != Storage::Inline && merged < axes.size() &&
+           axes[axes.size() - 1 - merged] == in.rank() - 1 - static_cast<int64_t>(merged) &&
+           in.rank() - 1 - static_cast<int64_t>(merged) > 0 &&
+           rdims[rdims.size() - 1 - merged] != ir::kBatch)
+      ++merged;
+    std::vector<int64_t> loops = rdims;
+    if (merged > 1) {
+      loops.resize(rdims.size() - merged + 1);
+      for (size_t k = rdims.size() - merged + 1; k < rdims.size(); ++k)
+        loops.back() *= rdims[k];
+    }
     const std::string acc = e_.fresh("acc");
     w_.line(t + " " + acc + " = " + reduce_identity(n) + ";");
-    const Index red = open_loops(rdims, "r", "KILN_VECTORIZE");
+    const Index red = open_loops(loops, "r", "KILN_VECTORIZE");
     w_.line("KILN_REASSOCIATE");
     e_.push_scope();
     Index at;
     for (int d = 0, o = 0, k = 0; d < in.rank(); ++d) {
       const bool reduced = k < static_cast<int>(axes.size()) && axes[static_cast<size_t>(k)] == d;
-      at.push_back(reduced ? red[static_cast<size_t>(k++)] : out[static_cast<size_t>(o++)]);
+      const size_t kk = static_cast<size_t>(k);
+      if (reduced && kk + 1 >= loops.size() && kk + 1 < axes.size())
+        at.push_back("0"); // a merged axis before the last
+      else if (reduced)
+        at.push_back(red[std::min(kk, red.size() - 1)]);
+      else
+        at.push_back(out[static_cast<size_t>(o++)]);
+      k += reduced;
     }
     w_.line(reduce_combine(n, acc, e_.value(x, at)));
     e_.pop_scope();
