@@ -64,7 +64,8 @@ Geometry geometry(const ConvDesc& d) {
 /**
  * The workspace: what every chunk of images shares (the forward's packed weights), then one area
  * per worker (codegen::kCpuMaxWorkers of them when the images split over threads, else one) with
- * its padded image, and for the weight gradient its packed dy and its partial sums.
+ * its padded image, and for the weight gradient its packed dy and its partial sums, else the
+ * image's output (kiln_out, before the epilogue).
  */
 struct Layout {
   int64_t shared_bytes, image_offset, dy_offset, part_offset, chunk_bytes, total;
@@ -84,7 +85,7 @@ Layout layout(const ConvDesc& d) {
   l.image_offset = 0;
   l.dy_offset = align64(g.image * e);
   l.part_offset = l.dy_offset + (wgrad ? align64(g.panels * g.pflat * g.nr * e) : 0);
-  l.chunk_bytes = l.part_offset + (wgrad ? align64(g.taps * g.opad * e) : 0);
+  l.chunk_bytes = l.part_offset + align64((wgrad ? g.taps * g.opad : d.o * d.oh * d.ow) * e);
   l.total = l.shared_bytes + workers(d) * l.chunk_bytes;
   return l;
 }
@@ -486,11 +487,16 @@ private:
 
   /**
    * Forward and input gradient: per image and output row, tiles of kiln_mr pixels (the row in
-   * equal parts with AVX-512, so no pixel is computed twice) x NR channels over all taps.
+   * equal parts with AVX-512, so no pixel is computed twice) x NR channels over all taps, into
+   * the image's output kiln_out (in L2); then the epilogue over it channel by channel. Tile by
+   * tile, the epilogue's loads and stores ran along 32-64 channel planes at once, faster than
+   * the prefetchers follow: 1.2 ms of W5's 7.8 ms conv2 input gradient (its relu' reads conv1's
+   * output), 0.4 ms by channels.
    */
   void forward(const ConvEpilogue& epilogue, const Layout& l) {
     open_images(l);
     w_.line(t_ + " kiln_c[kiln_cs * " + ll(g_.nr) + "] __attribute__((aligned(64)));");
+    w_.line(t_ + "* __restrict kiln_out = (" + t_ + "*)(kiln_area + " + ll(l.part_offset) + ");");
     loop("kiln_n", "kiln_n0", "kiln_n1");
     pack_image();
     loop("kiln_oy", "0", ll(d_.oh));
@@ -513,17 +519,23 @@ private:
             c_min(ll(d_.o) + " - kiln_jp * " + ll(g_.nr), ll(g_.nr)) + ";");
     loop("kiln_jj", "0", "kiln_cols");
     loop("kiln_t", "0", "kiln_valid", "1", "KILN_MASKED_VECTOR");
-    e_.push_scope();
-    const std::string j = e_.fresh("i"), x = e_.fresh("i");
-    w_.line("const long long " + j + " = kiln_jp * " + ll(g_.nr) + " + kiln_jj;");
-    w_.line("const long long " + x + " = kiln_x0 + kiln_t;");
-    epilogue({"kiln_n", j, "kiln_oy", x}, "kiln_c[kiln_jj * kiln_cs + kiln_t]");
-    e_.pop_scope();
+    w_.line("kiln_out[((kiln_jp * " + ll(g_.nr) + " + kiln_jj) * " + ll(d_.oh) + " + kiln_oy) * " +
+            ll(d_.ow) + " + kiln_x0 + kiln_t] = kiln_c[kiln_jj * kiln_cs + kiln_t];");
     w_.close(); // t
     w_.close(); // jj
     w_.close(); // jp
     w_.close(); // x0
     w_.close(); // oy
+    loop("kiln_j", "0", ll(d_.o));
+    loop("kiln_y", "0", ll(d_.oh));
+    loop("kiln_x", "0", ll(d_.ow), "1", "KILN_MASKED_VECTOR");
+    e_.push_scope();
+    epilogue({"kiln_n", "kiln_j", "kiln_y", "kiln_x"},
+             "kiln_out[(kiln_j * " + ll(d_.oh) + " + kiln_y) * " + ll(d_.ow) + " + kiln_x]");
+    e_.pop_scope();
+    w_.close(); // x
+    w_.close(); // y
+    w_.close(); // j
     w_.close(); // n
     close_images();
   }
