@@ -69,6 +69,12 @@ struct WindowRule {
    * nullptr: 1.
    */
   int64_t (*columns_together)(const Node& n) = nullptr;
+  /**
+   * The same along the next-to-last axis (a pool adjoint's window rows): with columns_together,
+   * rows x columns elements per iteration, so each window's reads and argmax are made once.
+   * nullptr: 1.
+   */
+  int64_t (*rows_together)(const Node& n) = nullptr;
 };
 
 /** Height and width of a 2-D window: kernel, stride, zero padding and dilation. */

@@ -3,7 +3,11 @@
 // thread's CPU time (a call inserted at each group's title line), runs the step a number of
 // times and prints each group's milliseconds per step, its share and its ops.
 //
-//   step_profile [steps]      (default 20)
+//   step_profile [steps] [source.cpp]
+//
+// steps defaults to 20. With KILN_DUMP_DIR set the instrumented source is written to
+// $KILN_DUMP_DIR/step_profile.cpp; given as `source.cpp`, an edited copy of it is compiled in its
+// place, so a change to one loop nest can be timed before the renderer emits it.
 
 #include <time.h>
 
@@ -11,7 +15,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -87,6 +93,16 @@ int main(int argc, char** argv) {
   }
   const size_t end = src.find("\n}\n", src.find("static void kiln_step("));
   src.insert(end, "\n  kiln_prof_mark(-1);");
+  if (argc > 2) {
+    std::ifstream in(argv[2]);
+    if (!in) {
+      std::fprintf(stderr, "step_profile: cannot read %s\n", argv[2]);
+      return 1;
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    src = text.str();
+  }
   auto module = runtime::CpuJit::instance().compile(src, {.name = "step_profile"}, nullptr);
   auto fn = module->function<void(long long, void* const*, void*)>(k.name);
   auto result = module->function<unsigned long long*()>("kiln_prof_result");

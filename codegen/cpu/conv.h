@@ -1,7 +1,8 @@
 #pragma once
 // Convolutions for the CPU target: the three products of a stride-1 convolution (ir::ConvProduct)
 // as register-blocked direct convolutions, with the window group's epilogue (bias, activation,
-// their derivatives, an optimizer update) applied per tile, never as a separate pass.
+// their derivatives, an optimizer update) applied per image while its output is in L2 (forward,
+// input gradient) or once the weight gradient's sums are in, never as a pass over memory.
 //
 // Each product is a matrix product whose one operand is read in place from a zero-padded copy
 // of one image ("implicit im2col"): an output pixel's taps sit at fixed offsets from the pixel in

@@ -2,7 +2,8 @@
 // Large matrix products for the CPU target: a packed, cache-blocked, register-blocked GEMM
 // rendered into the generated function, with the matmul group's epilogue (bias, activation,
 // its derivative, an optimizer update) evaluated per tile while the tile is in L1, never as a
-// separate pass over C.
+// separate pass over C; a weight gradient's (depth N) runs by rows over each block of columns
+// once its partial sums (in L2) are final, so an optimizer update streams its arrays.
 //
 // The micro-kernel is written with GCC/Clang vector extensions, no intrinsics and no headers, so
 // the same source compiles with the in-process Clang JIT and with g++ for ahead-of-time files.

@@ -253,15 +253,34 @@ private:
       close_loops(out.size());
       return outer_reduce(grp, rdims);
     }
+    // Trailing reduced axes of a buffer (not its rows) are contiguous: one flat loop reads them
+    // (index 0, ..., 0, r). Nested, clang kept W5's bias gradients scalar (1.15 ms, flat 0.2).
+    size_t merged = 0;
+    while (sc_.storage[x] != Storage::Inline && merged < axes.size() &&
+           axes[axes.size() - 1 - merged] == in.rank() - 1 - static_cast<int64_t>(merged) &&
+           in.rank() - 1 - static_cast<int64_t>(merged) > 0 &&
+           rdims[rdims.size() - 1 - merged] != ir::kBatch)
+      ++merged;
+    std::vector<int64_t> loops = rdims;
+    for (size_t k = rdims.size() - merged + 1; merged > 1 && k < rdims.size(); ++k)
+      loops[rdims.size() - merged] *= rdims[k];
+    loops.resize(rdims.size() - (merged > 1 ? merged - 1 : 0));
     const std::string acc = e_.fresh("acc");
     w_.line(t + " " + acc + " = " + reduce_identity(n) + ";");
-    const Index red = open_loops(rdims, "r", "KILN_VECTORIZE");
+    const Index red = open_loops(loops, "r", "KILN_VECTORIZE");
     w_.line("KILN_REASSOCIATE");
     e_.push_scope();
     Index at;
     for (int d = 0, o = 0, k = 0; d < in.rank(); ++d) {
       const bool reduced = k < static_cast<int>(axes.size()) && axes[static_cast<size_t>(k)] == d;
-      at.push_back(reduced ? red[static_cast<size_t>(k++)] : out[static_cast<size_t>(o++)]);
+      const size_t kk = static_cast<size_t>(k);
+      if (reduced && kk + 1 >= loops.size() && kk + 1 < axes.size())
+        at.push_back("0"); // a merged axis before the last
+      else if (reduced)
+        at.push_back(red[std::min(kk, red.size() - 1)]);
+      else
+        at.push_back(out[static_cast<size_t>(o++)]);
+      k += reduced;
     }
     w_.line(reduce_combine(n, acc, e_.value(x, at)));
     e_.pop_scope();
@@ -288,19 +307,30 @@ private:
     const ir::WindowRule& rule = *g_.node(r).def().window;
     const std::vector<int64_t>& dims = grp.domain.dims();
     const int64_t together = rule.columns_together ? rule.columns_together(g_.node(r)) : 1;
-    if (together > 1 && !dims.empty() && dims.back() != ir::kBatch && dims.back() % together == 0) {
-      std::vector<int64_t> outer(dims.begin(), dims.end() - 1);
-      outer.push_back(dims.back() / together);
+    int64_t rows = rule.rows_together ? rule.rows_together(g_.node(r)) : 1;
+    const size_t rank = dims.size();
+    if (rows > 1 && (rank < 2 || dims[rank - 2] == ir::kBatch || dims[rank - 2] % rows != 0))
+      rows = 1;
+    if (together > 1 && rank > 0 && dims.back() != ir::kBatch && dims.back() % together == 0) {
+      std::vector<int64_t> outer = dims;
+      outer.back() /= together;
+      if (rows > 1)
+        outer[rank - 2] /= rows;
       Index idx = open_loops(outer, "i", "KILN_VECTORIZE_WINDOW");
-      const std::string base = idx.back();
-      for (int64_t k = 0; k < together; ++k) {
-        e_.push_scope();
-        idx.back() =
-            "(" + base + " * " + std::to_string(together) + " + " + std::to_string(k) + ")";
-        const std::string v = e_.window(r, idx);
-        finish_root(grp, r, idx, named(r, c_type_of(g_.node(r).type.dtype), v));
-        e_.pop_scope();
-      }
+      const Index base = idx;
+      auto part = [](const std::string& b, int64_t n, int64_t k) {
+        return n == 1 ? b : "(" + b + " * " + std::to_string(n) + " + " + std::to_string(k) + ")";
+      };
+      for (int64_t kr = 0; kr < rows; ++kr)
+        for (int64_t k = 0; k < together; ++k) {
+          e_.push_scope();
+          if (rank > 1)
+            idx[rank - 2] = part(base[rank - 2], rows, kr);
+          idx.back() = part(base.back(), together, k);
+          const std::string v = e_.window(r, idx);
+          finish_root(grp, r, idx, named(r, c_type_of(g_.node(r).type.dtype), v));
+          e_.pop_scope();
+        }
       close_loops(idx.size());
       return;
     }

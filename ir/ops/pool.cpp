@@ -313,6 +313,11 @@ constexpr WindowRule kUnpoolRule{.element = unpool_element,
                                  .columns_together = [](const Node& n) -> int64_t {
                                    const Window2d k = pool_window(n.def().name, n.attrs);
                                    return tiles(k) ? k.kw : 1;
+                                 },
+                                 // And its rows (W5's unpooling: 1.5 -> 0.5 ms).
+                                 .rows_together = [](const Node& n) -> int64_t {
+                                   const Window2d k = pool_window(n.def().name, n.attrs);
+                                   return tiles(k) ? k.kh : 1;
                                  }};
 constexpr WindowRule kAvgPoolRule{.element = avg_pool_element};
 constexpr WindowRule kAvgPoolGradRule{.element = avg_pool_grad_element, .reread_operands = true};
