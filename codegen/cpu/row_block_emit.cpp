@@ -410,6 +410,27 @@ public:
       return;
     }
     const std::string acc = acc_name(gi);
+    const ir::Shape& in = g_.node(n.inputs[0]).type.shape;
+    if (grp.kind == Group::Kind::Reduce && n.attrs.ints("axes") == std::vector<int64_t>{0} &&
+        in.rank() == 2 && in[1] <= kThinCols) {
+      // A few columns summed over rows: a register per column (in memory, rows wait on stores).
+      std::vector<std::string> s;
+      for (int64_t c = 0; c < in[1]; ++c) {
+        s.push_back(e_.fresh("s"));
+        w_.line(c_type_of(n.type.dtype) + " " + s.back() + " = " + acc + "[" + std::to_string(c) +
+                "];");
+      }
+      const std::string r = open_rows();
+      e_.push_scope();
+      for (int64_t c = 0; c < in[1]; ++c)
+        w_.line(reduce_combine(n, s[static_cast<size_t>(c)],
+                               e_.value(n.inputs[0], {r, std::to_string(c)})));
+      e_.pop_scope();
+      w_.close();
+      for (int64_t c = 0; c < in[1]; ++c)
+        w_.line(acc + "[" + std::to_string(c) + "] = " + s[static_cast<size_t>(c)] + ";");
+      return;
+    }
     const std::string r = open_rows();
     e_.push_scope();
     if (grp.kind == Group::Kind::MatMul) {
@@ -512,11 +533,8 @@ public:
     close(1);
   }
 
-  /**
-   * The partial sums of group gi in its domain's row-major order (for flat_result): the
-   * accumulator itself, or a copy of it without the padding of its rows (Rows) or transposed
-   * back (Cols), a few moves against the vectors of sqrt and division the flat loop saves.
-   */
+  /** Group gi's partial sums in row-major order (flat_result): the accumulator, or a copy of it
+      without its rows' padding (Rows) or transposed back (Cols). */
   std::string row_major_sums(size_t gi) {
     const Accumulator& a = acc_[gi];
     const ir::Shape& d = sc_.groups[gi].domain;
