@@ -39,6 +39,21 @@ void step_benchmark(benchmark::State& state, const WorkloadPtr& w, const Peer& p
     state.SkipWithError("the loss is not finite");
 }
 
+/** The loss over the whole data set (the fused evaluation), on `threads` threads. */
+void eval_benchmark(benchmark::State& state, const WorkloadPtr& w, const Peer& peer, int threads) {
+  peer.set_threads(threads);
+  auto trainer = peer.make(w->step.spec);
+  trainer->set_parameters(w->step.init);
+  float loss = 0;
+  for (auto _ : state)
+    loss = trainer->evaluate(w->data.view());
+  benchmark::DoNotOptimize(loss);
+  state.counters["loss"] = loss;
+  peer.set_threads(1);
+  if (!std::isfinite(loss))
+    state.SkipWithError("the loss is not finite");
+}
+
 void run_benchmark(benchmark::State& state, const WorkloadPtr& w, const Peer& peer) {
   peer.set_threads(1);
   std::unique_ptr<Trainer> trainer;
@@ -87,6 +102,15 @@ void register_workload_benchmarks(const std::vector<WorkloadPtr>& workloads,
             ->UseRealTime()
             ->Repetitions(repetitions)
             ->ReportAggregatesOnly(true);
+        // Workloads timed on several threads also time their evaluation (split over threads).
+        if (w->threads.size() > 1)
+          benchmark::RegisterBenchmark(
+              (w->name + "_eval/" + peer.name + "/threads:" + std::to_string(threads)).c_str(),
+              [w, peer, threads](benchmark::State& s) { eval_benchmark(s, w, peer, threads); })
+              ->Unit(benchmark::kMicrosecond)
+              ->UseRealTime()
+              ->Repetitions(repetitions)
+              ->ReportAggregatesOnly(true);
       }
       if (w->run_name.empty())
         continue;

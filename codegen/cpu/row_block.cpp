@@ -20,7 +20,42 @@ bool reduce_product_fits(const ir::Graph& g, const Product& p) {
          leading_batch(g.node(p.b).type.shape) && p.rows * p.cols <= kMaxAccumulator;
 }
 
+/** Whether `n` (read by a flat epilogue at index (0, q)) is the element q of its value. */
+bool flat_read(const Schedule& sc, const Group& grp, ir::NodeId n) {
+  const ir::Graph& g = sc.graph;
+  const ir::Node& node = g.node(n);
+  if (node.type.shape != grp.domain)
+    return false;
+  if (sc.storage[n] != Storage::Inline)
+    return true; // a buffer of the domain's shape, a constant or a root of this iteration
+  if (node.op == ir::Op::Broadcast) {
+    const ir::Shape& in = g.node(node.inputs[0]).type.shape;
+    return !in.has_batch() && in.static_numel() == 1; // read at index 0 only
+  }
+  if (node.def().kind != ir::OpKind::Elementwise)
+    return false;
+  for (ir::NodeId x : node.inputs)
+    if (!flat_read(sc, grp, x))
+      return false;
+  return true;
+}
+
 } // namespace
+
+bool row_block::flat_result(const Schedule& sc, const Group& grp) {
+  const ir::Shape& d = grp.domain;
+  if (d.rank() != 2 || d.has_batch() || d[0] == 1 || d[1] == 1)
+    return false;
+  const int64_t lane = lanes(sc.graph.node(grp.roots[0]).type.dtype);
+  const int64_t rows = d[0] * ((d[1] + lane - 1) / lane), flat = (d[0] * d[1] + lane - 1) / lane;
+  if (flat >= rows)
+    return false;
+  for (size_t r = 1; r < grp.roots.size(); ++r)
+    for (ir::NodeId x : sc.graph.node(grp.roots[r]).inputs)
+      if (x != grp.roots[0] && !flat_read(sc, grp, x))
+        return false;
+  return true;
+}
 
 std::optional<RowBlockPlan> plan_row_block(const Schedule& sc, std::optional<int64_t> batch_hint) {
   std::optional<std::vector<Phase>> phase = row_phases(sc);

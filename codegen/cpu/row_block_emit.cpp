@@ -410,6 +410,27 @@ public:
       return;
     }
     const std::string acc = acc_name(gi);
+    const ir::Shape& in = g_.node(n.inputs[0]).type.shape;
+    if (grp.kind == Group::Kind::Reduce && n.attrs.ints("axes") == std::vector<int64_t>{0} &&
+        in.rank() == 2 && in[1] <= kThinCols) {
+      // A few columns summed over rows: a register per column (in memory, rows wait on stores).
+      std::vector<std::string> s;
+      for (int64_t c = 0; c < in[1]; ++c) {
+        s.push_back(e_.fresh("s"));
+        w_.line(c_type_of(n.type.dtype) + " " + s.back() + " = " + acc + "[" + std::to_string(c) +
+                "];");
+      }
+      const std::string r = open_rows();
+      e_.push_scope();
+      for (int64_t c = 0; c < in[1]; ++c)
+        w_.line(reduce_combine(n, s[static_cast<size_t>(c)],
+                               e_.value(n.inputs[0], {r, std::to_string(c)})));
+      e_.pop_scope();
+      w_.close();
+      for (int64_t c = 0; c < in[1]; ++c)
+        w_.line(acc + "[" + std::to_string(c) + "] = " + s[static_cast<size_t>(c)] + ";");
+      return;
+    }
     const std::string r = open_rows();
     e_.push_scope();
     if (grp.kind == Group::Kind::MatMul) {
@@ -512,23 +533,52 @@ public:
     close(1);
   }
 
+  /** Group gi's partial sums in row-major order (flat_result): the accumulator, or a copy of it
+      without its rows' padding (Rows) or transposed back (Cols). */
+  std::string row_major_sums(size_t gi) {
+    const Accumulator& a = acc_[gi];
+    const ir::Shape& d = sc_.groups[gi].domain;
+    const bool rows = a.layout == Accumulator::Layout::Rows;
+    if (a.layout == Accumulator::Layout::Flat || (rows && a.pitch == d[1]))
+      return acc_name(gi);
+    const std::string sums = e_.fresh("sums");
+    w_.line(c_type_of(g_.node(sc_.groups[gi].roots[0]).type.dtype) + " " + sums + "[" +
+            std::to_string(d.static_numel()) + "] __attribute__((aligned(64)));");
+    const Index i = loops({d[0]}, "i", false);
+    const Index j = loops({d[1]}, "j", rows);
+    w_.line(sums + "[" + i[0] + "*" + std::to_string(d[1]) + " + " + j[0] +
+            "] = " + acc_at(gi, {i[0], j[0]}) + ";");
+    close(2);
+    return sums;
+  }
+
   /** After the rows: a Reduce group's result from its partial sums, then its epilogue. */
   void result(size_t gi) {
     const Group& grp = sc_.groups[gi];
     const NodeId root = grp.roots[0];
     const Node& n = g_.node(root);
     w_.line(ge_.title(grp) + " (from its partial sums)");
-    // Dims of 1 get no loop: a [14, 1] update is one loop over 14 lanes, not 14 scalar ones.
-    std::vector<int64_t> looped;
-    for (int64_t d : grp.domain.dims())
-      if (d != 1)
-        looped.push_back(d);
-    const Index inner = loops(looped, "i", true);
-    Index idx;
-    for (size_t d = 0, k = 0; d < grp.domain.dims().size(); ++d)
-      idx.push_back(grp.domain.dims()[d] == 1 ? "0" : inner[k++]);
+    const bool flat = flat_result(sc_, grp);
+    Index inner, idx;
+    std::string v;
+    if (flat) {
+      w_.open("");
+      const std::string sums = row_major_sums(gi);
+      inner = loops({grp.domain.static_numel()}, "i", true);
+      idx = {"0", inner[0]};
+      v = sums + "[" + inner[0] + "]";
+    } else {
+      // Dims of 1 get no loop: a [14, 1] update is one loop over 14 lanes, not 14 scalar ones.
+      std::vector<int64_t> looped;
+      for (int64_t d : grp.domain.dims())
+        if (d != 1)
+          looped.push_back(d);
+      inner = loops(looped, "i", true);
+      for (size_t d = 0, k = 0; d < grp.domain.dims().size(); ++d)
+        idx.push_back(grp.domain.dims()[d] == 1 ? "0" : inner[k++]);
+      v = acc_at(gi, idx);
+    }
     e_.push_scope();
-    std::string v = acc_at(gi, idx);
     if (grp.kind == Group::Kind::Reduce) {
       const ir::Shape& in = g_.node(n.inputs[0]).type.shape;
       std::vector<int64_t> rdims;
@@ -539,6 +589,8 @@ public:
     ge_.finish_root(grp, root, idx, named(root, v));
     e_.pop_scope();
     close(inner.size());
+    if (flat)
+      w_.close();
   }
 
   /** Declarations of the partial sums and the weight copies, the sums at their identity. */

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "codegen/schedule.h"
 #include "ir/node.h"
 
 namespace kiln::codegen::row_block {
@@ -78,5 +79,14 @@ inline Product product(const ir::Graph& g, ir::NodeId m) {
   p.depth = g.node(p.a).type.shape[p.ta ? 0 : 1];
   return p;
 }
+
+/**
+ * Whether the result of Reduce-phase group `grp` (domain [R, C], no dim of 1) may run as one loop
+ * over its R*C elements in row-major order, index (0, q): every value its epilogue reads has the
+ * domain's shape and is read elementwise, or is one element broadcast. The update of a [10, 14]
+ * weight then takes 9 whole vectors instead of 10 masked rows of 14 (its sqrt and division are
+ * the dearest work of the step at the course's sizes).
+ */
+bool flat_result(const Schedule& sc, const Group& grp);
 
 } // namespace kiln::codegen::row_block

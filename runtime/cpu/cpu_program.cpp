@@ -11,6 +11,7 @@
 #include "codegen/cpu/parallel.h"
 #include "runtime/cpu/cpu_jit.h"
 #include "runtime/cpu/denormals.h"
+#include "runtime/cpu/evaluate_chunks.h"
 #include "runtime/cpu/thread_pool.h"
 #include "runtime/executable.h"
 
@@ -78,6 +79,12 @@ CpuProgram::CpuProgram(const ir::Graph& g, const CompileOptions& o) {
   if (o.evaluate) {
     evaluate_ = module_->function<EvaluateFn>(kernel_.evaluate_name);
     evaluate_metrics_ = o.evaluate->metrics.size();
+    evaluate_chunk_ = evaluate_chunk_rows(kernel_.schedule);
+    for (const std::string& name : o.evaluate->data)
+      for (size_t i = 0; i < kernel_.schedule.slots.size(); ++i)
+        if (kernel_.schedule.slots[i].role == Slot::Role::Input &&
+            kernel_.schedule.slots[i].name == name)
+          evaluate_data_.push_back(i);
   }
   const auto& slots = kernel_.schedule.slots;
   params_.resize(slots.size());
@@ -152,7 +159,9 @@ std::optional<std::vector<double>> CpuProgram::run_evaluate(int64_t n,
     return std::nullopt;
   bind(std::min(n, kernel_.evaluate_block), host);
   std::vector<double> stats(evaluate_metrics_ + 1, 0.0);
-  {
+  if (n > evaluate_chunk_ && evaluate_data_.size() == data.size()) {
+    stats = evaluate_chunks(n, data);
+  } else {
     const DenormalsAreZero ftz;
     evaluate_(static_cast<long long>(n), const_cast<void* const*>(data.data()), slots_.data(),
               workspace_.data(), stats.data());
@@ -161,6 +170,60 @@ std::optional<std::vector<double>> CpuProgram::run_evaluate(int64_t n,
     if (kernel_.schedule.slots[i].role != Slot::Role::Param)
       slots_[i] = nullptr;
   return stats;
+}
+
+std::vector<double> CpuProgram::evaluate_chunks(int64_t n, const std::vector<const void*>& data) {
+  const int64_t chunks = (n + evaluate_chunk_ - 1) / evaluate_chunk_;
+  const size_t width = evaluate_metrics_ + 1;
+  std::vector<double> sums(static_cast<size_t>(chunks) * width, 0.0);
+  evaluate_workers_.resize(ThreadPool::kMaxWorkers);
+  struct Job {
+    CpuProgram* program;
+    int64_t n;
+    const std::vector<const void*>* data;
+    double* sums;
+  } job{this, n, &data, sums.data()};
+  ThreadPool::instance().run(
+      chunks,
+      [](void* arg, long long lo, long long hi, int worker) {
+        const Job& j = *static_cast<const Job*>(arg);
+        j.program->evaluate_range(lo, hi, worker, j.n, *j.data, j.sums);
+      },
+      &job);
+  // In chunk order, whatever the threads: the same sum on any number of them.
+  std::vector<double> stats(width, 0.0);
+  for (int64_t c = 0; c < chunks; ++c)
+    for (size_t m = 0; m < width; ++m)
+      stats[m] += sums[static_cast<size_t>(c) * width + m];
+  return stats;
+}
+
+void CpuProgram::evaluate_range(int64_t lo, int64_t hi, int worker, int64_t n,
+                                const std::vector<const void*>& data, double* sums) {
+  const auto& slots = kernel_.schedule.slots;
+  EvaluateWorker& w = evaluate_workers_[static_cast<size_t>(worker)];
+  const int64_t rows = std::min(evaluate_chunk_, kernel_.evaluate_block); // per step call
+  w.slots = slots_;
+  w.outputs.resize(slots.size());
+  for (size_t i = 0; i < slots.size(); ++i)
+    if (slots[i].role == Slot::Role::Output) {
+      w.outputs[i].resize(static_cast<size_t>(slots[i].type.shape.numel(rows)) *
+                          ir::dtype_bytes(slots[i].type.dtype));
+      w.slots[i] = w.outputs[i].data();
+    }
+  w.workspace.resize(static_cast<size_t>(kernel_.workspace_bytes(rows)));
+  const DenormalsAreZero ftz; // on this worker's thread
+  std::vector<const void*> at(data.size());
+  for (int64_t c = lo; c < hi; ++c) {
+    const int64_t b0 = c * evaluate_chunk_, nb = std::min(evaluate_chunk_, n - b0);
+    for (size_t d = 0; d < data.size(); ++d) {
+      const Slot& s = slots[evaluate_data_[d]];
+      at[d] = static_cast<const std::byte*>(data[d]) +
+              static_cast<size_t>(b0 * s.type.shape.static_numel()) * ir::dtype_bytes(s.type.dtype);
+    }
+    evaluate_(static_cast<long long>(nb), const_cast<void* const*>(at.data()), w.slots.data(),
+              w.workspace.data(), sums + static_cast<size_t>(c) * (evaluate_metrics_ + 1));
+  }
 }
 
 void CpuProgram::write_param(size_t slot, const void* host) {

@@ -61,6 +61,14 @@ private:
 
   /** Points the input and output slots at host memory; sizes the workspace for N. */
   void bind(int64_t N, const std::vector<void*>& host);
+  /**
+   * The fused evaluation of n > evaluate_chunk_ rows: chunks of rows over the pool's workers,
+   * their sums added in chunk order (runtime/cpu/evaluate_chunks.h). Slots bound.
+   */
+  std::vector<double> evaluate_chunks(int64_t n, const std::vector<const void*>& data);
+  /** Chunks [lo, hi) on `worker`, chunk c's sums into sums[c * (metrics + 1)...]. */
+  void evaluate_range(int64_t lo, int64_t hi, int worker, int64_t n,
+                      const std::vector<const void*>& data, double* sums);
   size_t param_bytes(size_t slot) const;
 
   codegen::CpuKernel kernel_;
@@ -70,6 +78,15 @@ private:
   using EvaluateFn = void(long long, void* const*, void* const*, void*, double*);
   EvaluateFn* evaluate_ = nullptr;
   size_t evaluate_metrics_ = 0;
+  int64_t evaluate_chunk_ = 0;
+  std::vector<size_t> evaluate_data_; // slots of the evaluation's data inputs
+  /** A worker's copy of the slots, with its own outputs and workspace. */
+  struct EvaluateWorker {
+    std::vector<void*> slots;
+    std::vector<AlignedBuffer> outputs; // by slot; only output slots hold memory
+    AlignedBuffer workspace;
+  };
+  std::vector<EvaluateWorker> evaluate_workers_;
   size_t metrics_ = 0;
   std::vector<AlignedBuffer> params_; // by slot; only param slots hold memory
   std::vector<void*> slots_;

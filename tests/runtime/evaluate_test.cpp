@@ -6,6 +6,8 @@
 #include "base/error.h"
 #include "base/rng.h"
 #include "frontend/kiln.h"
+#include "runtime/cpu/evaluate_chunks.h"
+#include "runtime/cpu/thread_pool.h"
 #include "runtime/executable.h"
 
 using namespace kiln;
@@ -48,6 +50,49 @@ TEST_CASE("the fused evaluation equals one run over every row") {
       CHECK(fused[1] == Approx(whole.at("acc")(0, 0)).epsilon(1e-6));
     }
   }
+}
+
+TEST_CASE("a large set's fused evaluation splits over threads with the same result on any number") {
+  const nn::Sequential small{nn::Linear(2, 14), nn::Tanh(), nn::Linear(14, 10), nn::Sigmoid(),
+                             nn::Linear(10, 3)};
+  const nn::Sequential wide{nn::Linear(2, 96), nn::Tanh(), nn::Linear(96, 96), nn::Tanh(),
+                            nn::Linear(96, 3)};
+  runtime::ThreadPool& pool = runtime::ThreadPool::instance();
+  const int saved = pool.threads();
+  for (const nn::Sequential* net : {&small, &wide}) {
+    const Lowered l = classifier(*net);
+    Executable exe = Executable::compile(
+        l.graph, {.name = "eval", .evaluate = codegen::EpochSpec{{"y", "c"}, {"loss", "acc"}}});
+    exe.set_params(init_parameters(l.params, 3, ir::DType::F64));
+    // Three chunks and a part: the split path, not one call.
+    const int64_t chunk = runtime::evaluate_chunk_rows(exe.kernel().schedule);
+    const int64_t n = 3 * chunk + chunk / 2;
+    INFO("net width " << (net == &small ? 14 : 96) << ", chunks of " << chunk << " rows");
+    REQUIRE(chunk % 256 == 0);
+    Rng rng(5);
+    MatrixRM y(n, 2);
+    Eigen::VectorXi c(n);
+    for (int64_t i = 0; i < n; ++i) {
+      y(i, 0) = static_cast<float>(rng.uniform(-2, 2));
+      y(i, 1) = static_cast<float>(rng.uniform(-2, 2));
+      c(i) = static_cast<int>(rng.below(3));
+    }
+    std::vector<std::vector<double>> got;
+    for (int threads : {1, 2, 3}) {
+      pool.set_threads(threads);
+      got.push_back(exe.evaluate(n, {y.data(), c.data()}));
+    }
+    pool.set_threads(saved);
+    CHECK(got[1] == got[0]); // bit for bit
+    CHECK(got[2] == got[0]);
+    const auto whole = exe.run({{"y", y}, {"c", c}});
+    CHECK(got[0][0] == Approx(whole.at("loss")(0, 0)).epsilon(1e-5));
+    CHECK(got[0][1] == Approx(whole.at("acc")(0, 0)).epsilon(1e-6));
+  }
+  // Far fewer rows than a chunk for the course's network: its 2000-row sets stay one call.
+  CHECK(runtime::evaluate_chunk_rows(
+            Executable::compile(classifier(small).graph, {.name = "eval"}).kernel().schedule) >
+        2000);
 }
 
 TEST_CASE("the fused evaluation checks its data and labels") {

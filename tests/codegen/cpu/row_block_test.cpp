@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "codegen/cpu/row_block_util.h"
+#include "codegen/phases.h"
 #include "frontend/kiln.h"
 #include "ir/interpret.h"
 #include "ir/passes.h"
@@ -137,6 +139,37 @@ TEST_CASE("training through row blocks follows the interpreter's loss curve") {
         CHECK(worst <= 1e-4); // param() reads as float, even from f64
       }
     }
+}
+
+TEST_CASE("updates whose rows are not whole vectors run as one loop over their elements") {
+  // 2-14-10-3: the [10,14], [3,10] and [14,2] weights' updates (rows of 14, 10 and 2 floats, the
+  // last from partial sums kept transposed) run flat; the bias updates have one dim already.
+  const CourseNet net = course_nets(ir::DType::F32)[1];
+  const StepGraph sg = adam_step(net.lowered);
+  const codegen::CpuKernel k =
+      codegen::render_cpu(sg.graph, {.updates = sg.updates, .batch_hint = 5});
+  REQUIRE(row_blocks(k));
+  const codegen::Schedule& sc = k.schedule;
+  const std::vector<codegen::Phase> phase = *codegen::row_phases(sc);
+  std::vector<std::vector<int64_t>> flat, not_flat;
+  for (size_t gi = 0; gi < sc.groups.size(); ++gi)
+    if (phase[gi] == codegen::Phase::Reduce)
+      (codegen::row_block::flat_result(sc, sc.groups[gi]) ? flat : not_flat)
+          .push_back(sc.groups[gi].domain.dims());
+  std::sort(flat.begin(), flat.end());
+  CHECK(flat == std::vector<std::vector<int64_t>>{{3, 10}, {10, 14}, {14, 2}});
+  for (const std::vector<int64_t>& d : not_flat)
+    CHECK(d.size() <= 1);
+  // Rows of whole vectors (16 floats) gain nothing from a flat loop.
+  Input y{{16}, "y"};
+  Target c{{16}, "c"};
+  nn::Sequential wide{nn::Linear(16, 32), nn::Tanh(), nn::Linear(32, 16)};
+  const StepGraph ws = adam_step(lower({{"loss", mse(wide(y), c)}}));
+  const codegen::CpuKernel wk =
+      codegen::render_cpu(ws.graph, {.updates = ws.updates, .batch_hint = 5});
+  REQUIRE(row_blocks(wk));
+  for (const codegen::Group& grp : wk.schedule.groups)
+    CHECK_FALSE(codegen::row_block::flat_result(wk.schedule, grp));
 }
 
 TEST_CASE("large products take the group-by-group path with its blocked GEMM") {
