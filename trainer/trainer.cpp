@@ -178,8 +178,11 @@ struct Trainer::State {
       const int64_t local = (batch + comm->size() - 1) / comm->size();
       // `local` by value: this block ends before the compile does.
       grad_f = std::async(std::launch::async, [&, local] {
-        return Executable::compile(g.split->gradients,
-                                   {.name = "gradients", .batch_hint = local, .device = on});
+        // On the CPU it reports each gradient as it is final (FitOptions::overlap_allreduce).
+        return Executable::compile(g.split->gradients, {.name = "gradients",
+                                                        .batch_hint = local,
+                                                        .device = on,
+                                                        .gradient_ready_hook = !on.is_cuda()});
       });
     }
     // The evaluation of a whole data set is one call (the fused evaluation), data read in place.
@@ -547,7 +550,8 @@ History Trainer::fit(const data::Dataset& train, const data::Dataset* val, const
           *s.step,
           {{"y", train.x.data(), static_cast<size_t>(train.x.cols()) * sizeof(float)},
            {"c", labels_or_y, y_bytes}},
-          train.rows(), o.batch_size, o.shuffle, seed, st.lr);
+          train.rows(), o.batch_size, o.shuffle, seed, st.lr,
+          o.overlap_allreduce && !s.device.is_cuda());
       const std::vector<std::string>& names = s.data_parallel->scalars();
       for (const char* m : {"loss", "acc"})
         for (size_t k = 0; k < names.size(); ++k)

@@ -56,7 +56,8 @@ CpuProgram::CpuProgram(const ir::Graph& g, const CompileOptions& o) {
                                     .evaluate = o.evaluate,
                                     .batch_hint = o.batch_hint,
                                     .max_units = unit_count(o),
-                                    .threads = ThreadPool::instance().threads()});
+                                    .threads = ThreadPool::instance().threads(),
+                                    .gradient_ready = o.gradient_ready_hook});
   if (debug_level() >= 1)
     std::fprintf(stderr, "[kiln] %s: %zu nodes, schedule:\n%s", o.name.c_str(), g.size(),
                  kernel_.schedule.describe().c_str());
@@ -161,6 +162,13 @@ std::optional<std::vector<double>> CpuProgram::run_evaluate(int64_t n,
     if (kernel_.schedule.slots[i].role != Slot::Role::Param)
       slots_[i] = nullptr;
   return stats;
+}
+
+void CpuProgram::set_gradient_ready(const GradientReadyHook* hook) {
+  if (kernel_.ready_symbol.empty())
+    throw Error("[Executable] set_gradient_ready: the kernel was compiled without "
+                "CompileOptions::gradient_ready_hook");
+  *static_cast<const GradientReadyHook**>(module_->symbol(kernel_.ready_symbol)) = hook;
 }
 
 void CpuProgram::write_param(size_t slot, const void* host) {
