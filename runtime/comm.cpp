@@ -4,6 +4,17 @@
 
 namespace kiln {
 
+Communicator::Request Communicator::iallreduce_sum(float* data, size_t n) {
+  allreduce_sum(data, n);
+  return 0;
+}
+
+bool Communicator::test(Request) {
+  return true;
+}
+
+void Communicator::wait(Request) {}
+
 void check_ranks_agree(Communicator& comm, uint64_t value, const std::string& api,
                        const std::string& what, const std::string& fix) {
   const std::vector<uint64_t> all = comm.allgather(value);

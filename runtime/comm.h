@@ -33,6 +33,18 @@ public:
   /** Sums data[0..n) over the ranks, in place. */
   virtual void allreduce_sum(float* data, size_t n) = 0;
   virtual void allreduce_sum(double* data, size_t n) = 0;
+  /** A nonblocking sum in flight (iallreduce_sum), until test() or wait() says it is done. */
+  using Request = int64_t;
+  /**
+   * Starts summing data[0..n) over the ranks in place, each element as allreduce_sum sums it
+   * (two ranks: bit for bit); `data` must not be touched until the request is done. Every rank
+   * must start the same requests in the same order. The default sums at once (blocking).
+   */
+  virtual Request iallreduce_sum(float* data, size_t n);
+  /** True when `r` is done; lets it progress (MPI moves data only inside its calls). */
+  virtual bool test(Request r);
+  /** Returns when `r` is done. */
+  virtual void wait(Request r);
   /** Copies `bytes` bytes at `data` from rank `root` to every other rank. */
   virtual void broadcast(void* data, size_t bytes, int root) = 0;
   /** Every rank's `value`, in rank order. */

@@ -541,3 +541,14 @@ bool Executable::from_cache() const {
 }
 
 } // namespace kiln
+
+namespace kiln::runtime {
+
+void Program::set_gradient_ready(const GradientReadyHook* hook) {
+  (void)hook;
+  throw Error(str("[Executable] set_gradient_ready: kernels on ", device().str(),
+                  " do not report their gradients (CompileOptions::gradient_ready_hook is for the "
+                  "CPU)"));
+}
+
+} // namespace kiln::runtime

@@ -75,6 +75,12 @@ struct CompileOptions {
    * or newer: compile() throws kiln::DeviceError on older GPUs. Ignored on the CPU.
    */
   bool tf32 = false;
+  /**
+   * CPU: the kernel reports each "grad:" output as soon as it is final, through the hook set
+   * with runtime::Program::set_gradient_ready (a data-parallel step starts its all-reduce
+   * there while the kernel computes the rest of the backward pass).
+   */
+  bool gradient_ready_hook = false;
   /** CUDA: restrict the step's launch plans (for tests; see codegen/cuda/renderer.h). */
   codegen::CudaPlanChoice cuda_plans = codegen::CudaPlanChoice::Auto;
 };

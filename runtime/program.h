@@ -16,6 +16,16 @@
 namespace kiln::runtime {
 
 /**
+ * What a kernel compiled with CompileOptions::gradient_ready_hook calls as each gradient output
+ * is final: ready(context, slot), on the thread that runs the kernel, before the kernel goes on
+ * (codegen/cpu/gradient_ready.h declares the same layout for generated code).
+ */
+struct GradientReadyHook {
+  void (*ready)(void* context, int slot);
+  void* context;
+};
+
+/**
  * A compiled schedule with its parameters and working memory. Slot indices are those of
  * schedule().slots. "Host" memory is the caller's; "native" addresses are where the backend
  * keeps its buffers (host memory on the CPU, device memory on a GPU). Not copyable.
@@ -70,6 +80,13 @@ public:
   virtual void* param_address(size_t slot) const = 0;
   /** Makes a param live at `native` (e.g. another program's param_address on this device). */
   virtual void bind_param(size_t slot, void* native) = 0;
+  /**
+   * Where a kernel compiled with CompileOptions::gradient_ready_hook reports its gradients from
+   * now on (nullptr: nowhere); `hook` must outlive the calls. Each program has its own pointer
+   * (a JIT module of its own). Throws
+   * kiln::Error when the program was compiled without the option or on a device that has none.
+   */
+  virtual void set_gradient_ready(const GradientReadyHook* hook);
 };
 
 /**

@@ -3,10 +3,13 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <exception>
 #include <map>
 
 #include "base/error.h"
 #include "base/rng.h"
+#include "codegen/cpu/gradient_ready.h"
+#include "runtime/program.h"
 
 namespace kiln {
 
@@ -62,6 +65,85 @@ DataParallelEpoch::DataParallelEpoch(Executable gradients, std::shared_ptr<Commu
   if (loss == scalar_names_.end())
     throw Error("[data parallel] the gradient graph has no output 'loss'");
   flat_.assign(total, 0.0f);
+  // The order the kernel reports its gradients in, when it does (its groups' order).
+  if (!grad_.device().is_cuda() && !grad_.kernel().ready_symbol.empty())
+    for (const std::vector<int>& after :
+         codegen::gradients_ready_after(grad_.schedule(), grad_.kernel().row_block > 0))
+      ready_order_.insert(ready_order_.end(), after.begin(), after.end());
+}
+
+/** One overlapped step's sums in flight. */
+struct DataParallelEpoch::Overlap {
+  DataParallelEpoch& epoch;
+  float share;
+  /** By slot: reported final. */
+  std::vector<char> ready;
+  /** ready_order_[0..next) are started. */
+  size_t next = 0;
+  std::vector<Communicator::Request> started;
+  double seconds = 0;
+  /** An error inside the hook, rethrown after the kernel (it must not unwind through it). */
+  std::exception_ptr error;
+
+  /** Starts the sums of the gradients that are final, in ready_order_ on every rank. */
+  void start_ready() {
+    const std::vector<int>& order = epoch.ready_order_;
+    for (; next < order.size() && ready[static_cast<size_t>(order[next])]; ++next) {
+      const size_t slot = static_cast<size_t>(order[next]);
+      float* g = epoch.flat_.data() + epoch.grad_offset_[slot];
+      const size_t n =
+          static_cast<size_t>(epoch.grad_.schedule().slots[slot].type.shape.static_numel());
+      for (size_t i = 0; i < n; ++i) // as the step without overlap scales it
+        g[i] *= share;
+      started.push_back(epoch.comm_->iallreduce_sum(g, n));
+    }
+  }
+};
+
+void DataParallelEpoch::gradient_ready(void* overlap, int slot) {
+  auto& o = *static_cast<Overlap*>(overlap);
+  if (o.error)
+    return;
+  const auto t0 = std::chrono::steady_clock::now();
+  try {
+    o.ready[static_cast<size_t>(slot)] = 1;
+    o.start_ready();
+    for (Communicator::Request r : o.started) // MPI progresses only inside its calls
+      o.epoch.comm_->test(r);
+  } catch (...) {
+    o.error = std::current_exception();
+  }
+  o.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+void DataParallelEpoch::overlapped_step(int64_t rows, void* const* slots, float share) {
+  Overlap o{*this, share, std::vector<char>(grad_offset_.size(), 0)};
+  if (rows > 0) {
+    const runtime::GradientReadyHook hook{&DataParallelEpoch::gradient_ready, &o};
+    grad_.program().set_gradient_ready(&hook);
+    try {
+      grad_.call(rows, slots);
+    } catch (...) {
+      grad_.program().set_gradient_ready(nullptr);
+      throw;
+    }
+    grad_.program().set_gradient_ready(nullptr);
+    if (o.error)
+      std::rethrow_exception(o.error);
+  } else {
+    std::fill(flat_.begin(), flat_.end(), 0.0f);
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  std::fill(o.ready.begin(), o.ready.end(), 1); // a rank without rows: every gradient is zero
+  o.start_ready();
+  float* scalars = flat_.data() + scalar_offset_;
+  for (size_t k = 0; k < scalar_names_.size(); ++k)
+    scalars[k] *= share;
+  comm_->allreduce_sum(scalars, scalar_names_.size());
+  for (Communicator::Request r : o.started)
+    comm_->wait(r);
+  allreduce_s_ +=
+      o.seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
 void DataParallelEpoch::bind(Executable& update) {
@@ -78,12 +160,15 @@ void DataParallelEpoch::bind(Executable& update) {
 
 std::vector<double> DataParallelEpoch::run(Executable& update, const std::vector<DataColumn>& data,
                                            int64_t n, int64_t batch, bool shuffle, uint64_t seed,
-                                           double lr) {
+                                           double lr, bool overlap) {
   if (n < 1 || batch < 1)
     throw Error(str("[data parallel] n and batch must be >= 1, got ", n, " and ", batch));
   const int64_t rank = comm_->rank(), ranks = comm_->size();
   const int64_t local_max = (batch + ranks - 1) / ranks;
   const bool gpu = nccl_ != nullptr;
+  if (overlap && (gpu || ready_order_.empty()))
+    throw Error("[data parallel] overlap: the gradient kernel does not report its gradients (it "
+                "needs CompileOptions::gradient_ready_hook, on the CPU)");
   // Where the kernels find the flat buffer: host memory, or its copy on the device.
   auto flat = [&](size_t offset) -> void* {
     return gpu ? static_cast<float*>(device_flat_) + offset : flat_.data() + offset;
@@ -190,7 +275,7 @@ std::vector<double> DataParallelEpoch::run(Executable& update, const std::vector
       nccl_->enqueue(update, 1, uslots.data());
       nccl_->download(flat_.data() + scalar_offset_, flat(scalar_offset_),
                       scalar_names_.size() * sizeof(float));
-    } else {
+    } else if (!overlap) {
       if (hi > lo) {
         grad_.call(hi - lo, gslots.data());
         for (float& v : flat_)
@@ -201,6 +286,9 @@ std::vector<double> DataParallelEpoch::run(Executable& update, const std::vector
       const auto t0 = std::chrono::steady_clock::now();
       comm_->allreduce_sum(flat_.data(), flat_.size());
       allreduce_s_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      update.call(1, uslots.data());
+    } else {
+      overlapped_step(hi - lo, gslots.data(), share);
       update.call(1, uslots.data());
     }
     for (size_t k = 0; k < sums.size(); ++k)

@@ -4,8 +4,11 @@
 // gradient kernel into one flat buffer, one all-reduce of that buffer (gradients, loss and
 // metrics together), then the fused update kernel, the same on every rank, so weights and
 // optimizer state stay identical without being sent again. On the CPU the all-reduce is the
-// communicator's (MPI); on CUDA devices it is NCCL's, queued on the kernels' stream between the
-// two kernels (runtime/nccl_step.h).
+// communicator's (MPI), either after the gradient kernel or overlapped with it: the kernel
+// (compiled with CompileOptions::gradient_ready_hook) reports each gradient as it is final and a
+// nonblocking all-reduce of that gradient starts while the kernel computes the next. On CUDA
+// devices it is NCCL's, queued on the kernels' stream between the two kernels
+// (runtime/nccl_step.h).
 
 #include <cstddef>
 #include <memory>
@@ -47,9 +50,12 @@ public:
    * [nb r / R, nb (r + 1) / R) of each; every batch's gradients and scalars are averaged over
    * its nb rows on every rank, then `update` runs with learning rate `lr`. Returns the scalar
    * outputs in output order (the loss first), averaged over the epoch weighted by batch size.
+   * `overlap` (CPU, a gradient kernel compiled with the hook): each gradient's all-reduce starts
+   * as the kernel reports it final; the same sums, bit for bit with two ranks.
    */
   std::vector<double> run(Executable& update, const std::vector<DataColumn>& data, int64_t n,
-                          int64_t batch, bool shuffle, uint64_t seed, double lr);
+                          int64_t batch, bool shuffle, uint64_t seed, double lr,
+                          bool overlap = false);
 
   /** Names of the averaged scalars, in the order run() returns them. */
   const std::vector<std::string>& scalars() const { return scalar_names_; }
@@ -71,6 +77,13 @@ private:
   /** Per slot of the gradient program: its rows of the current batch (data inputs). */
   std::vector<std::vector<std::byte>> rows_;
   double allreduce_s_ = 0;
+  /** Gradient slots in the order the kernel reports them (every rank starts their sums so). */
+  std::vector<int> ready_order_;
+  struct Overlap;
+  /** The gradient kernel's hook: the slot's gradient is final. */
+  static void gradient_ready(void* overlap, int slot);
+  /** One batch's gradients and scalars summed over the ranks, overlapped with the kernel. */
+  void overlapped_step(int64_t rows, void* const* slots, float share);
   /** On a CUDA device: NCCL, and device copies of flat_, rows_, lr and the update's outputs. */
   std::unique_ptr<NcclStep> nccl_;
   void* device_flat_ = nullptr;

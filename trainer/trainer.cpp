@@ -178,8 +178,11 @@ struct Trainer::State {
       const int64_t local = (batch + comm->size() - 1) / comm->size();
       // `local` by value: this block ends before the compile does.
       grad_f = std::async(std::launch::async, [&, local] {
-        return Executable::compile(g.split->gradients,
-                                   {.name = "gradients", .batch_hint = local, .device = on});
+        // On the CPU it reports each gradient as it is final (FitOptions::overlap_allreduce).
+        return Executable::compile(g.split->gradients, {.name = "gradients",
+                                                        .batch_hint = local,
+                                                        .device = on,
+                                                        .gradient_ready_hook = !on.is_cuda()});
       });
     }
     // The evaluation of a whole data set is one call (the fused evaluation), data read in place.
@@ -298,6 +301,13 @@ struct Trainer::State {
             ? hash_bytes(train.labels.data(), static_cast<size_t>(train.labels.size()) * 4, h)
             : hash_bytes(train.y.data(), static_cast<size_t>(train.y.size()) * sizeof(float), h);
     check_ranks_agree(c, h, "fit", "the training set's values (a hash)", same_data);
+    if (val) { // the ranks evaluate shares of it
+      uint64_t hv = hash_bytes(val->x.data(), static_cast<size_t>(val->x.size()) * sizeof(float));
+      hv = val->is_classification()
+               ? hash_bytes(val->labels.data(), static_cast<size_t>(val->labels.size()) * 4, hv)
+               : hash_bytes(val->y.data(), static_cast<size_t>(val->y.size()) * sizeof(float), hv);
+      check_ranks_agree(c, hv, "fit", "the validation set's values (a hash)", same_data);
+    }
     // The network as its lowered graph (layers, shapes, loss) and the optimizer's settings.
     std::string error;
     uint64_t net_hash = 0;
@@ -317,14 +327,44 @@ struct Trainer::State {
                       "pass every rank the same FitOptions");
   }
 
-  Metrics evaluate(const data::Dataset& d) {
-    const void* targets = loss.classification ? static_cast<const void*>(d.labels.data())
-                                              : static_cast<const void*>(d.y.data());
-    const std::vector<double> out = eval->evaluate(d.rows(), {d.x.data(), targets});
+  /**
+   * The metrics of the fused evaluation over d. With `comm` (a data-parallel fit) each rank
+   * evaluates rows [n r / R, n (r + 1) / R) and one all-reduce in double adds the ranks' sums
+   * (loss, accuracy, rows), so every rank gets one process's numbers up to the order of the sums.
+   */
+  Metrics evaluate(const data::Dataset& d, Communicator* comm = nullptr) {
+    const int64_t n = d.rows();
+    const int64_t ranks = comm ? comm->size() : 1, rank = comm ? comm->rank() : 0;
+    const int64_t lo = n * rank / ranks, hi = n * (rank + 1) / ranks;
+    const auto* x = reinterpret_cast<const std::byte*>(d.x.data());
+    const auto* targets = loss.classification ? reinterpret_cast<const std::byte*>(d.labels.data())
+                                              : reinterpret_cast<const std::byte*>(d.y.data());
+    const size_t x_row = static_cast<size_t>(d.x.cols()) * sizeof(float);
+    const size_t t_row =
+        loss.classification ? sizeof(int32_t) : static_cast<size_t>(d.y.cols()) * sizeof(float);
+    if (!comm) { // one process: the fused evaluation's means as they are
+      const std::vector<double> out = eval->evaluate(n, {x, targets});
+      Metrics m;
+      m.loss = out[0];
+      if (loss.classification)
+        m.accuracy = out[1];
+      return m;
+    }
+    // {loss, accuracy, rows}, as sums over this rank's rows.
+    double sums[3] = {0, 0, static_cast<double>(hi - lo)};
+    if (hi > lo) {
+      const auto at = static_cast<size_t>(lo);
+      const std::vector<double> out =
+          eval->evaluate(hi - lo, {x + at * x_row, targets + at * t_row});
+      sums[0] = out[0] * sums[2];
+      if (loss.classification)
+        sums[1] = out[1] * sums[2];
+    }
+    comm->allreduce_sum(sums, 3);
     Metrics m;
-    m.loss = out[0];
+    m.loss = sums[0] / sums[2];
     if (loss.classification)
-      m.accuracy = out[1];
+      m.accuracy = sums[1] / sums[2];
     return m;
   }
 
@@ -462,15 +502,17 @@ History Trainer::fit(const data::Dataset& train, const data::Dataset* val, const
       std::fflush(stdout);
     }
   };
+  // The ranks share the evaluation's rows (each holds the whole data set).
+  Communicator* share_eval = distributed ? o.comm.get() : nullptr;
   auto evaluate_into = [&](EpochStats& st) {
     const auto t_eval = Clock::now();
     if (o.eval_train) {
-      const Metrics m = s.evaluate(train);
+      const Metrics m = s.evaluate(train, share_eval);
       st.train_loss = m.loss;
       st.train_acc = m.accuracy;
     }
     if (val) {
-      const Metrics m = s.evaluate(*val);
+      const Metrics m = s.evaluate(*val, share_eval);
       st.val_loss = m.loss;
       st.val_acc = m.accuracy;
     }
@@ -508,7 +550,8 @@ History Trainer::fit(const data::Dataset& train, const data::Dataset* val, const
           *s.step,
           {{"y", train.x.data(), static_cast<size_t>(train.x.cols()) * sizeof(float)},
            {"c", labels_or_y, y_bytes}},
-          train.rows(), o.batch_size, o.shuffle, seed, st.lr);
+          train.rows(), o.batch_size, o.shuffle, seed, st.lr,
+          o.overlap_allreduce && !s.device.is_cuda());
       const std::vector<std::string>& names = s.data_parallel->scalars();
       for (const char* m : {"loss", "acc"})
         for (size_t k = 0; k < names.size(); ++k)

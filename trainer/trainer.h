@@ -116,6 +116,14 @@ struct FitOptions {
    * device count, and NCCL (opened at run time) sums the gradients on the kernels' stream.
    */
   std::shared_ptr<Communicator> comm;
+  /**
+   * Data-parallel on the CPU: start each gradient's all-reduce (MPI_Iallreduce) as soon as the
+   * gradient kernel has computed it, while it computes the others, instead of one all-reduce
+   * after the kernel. The same sums (bit for bit with two ranks). A step that runs as row
+   * blocks (a small network) finishes every gradient at its end: nothing to overlap there.
+   * Ignored by one process and on CUDA devices.
+   */
+  bool overlap_allreduce = false;
 };
 
 /** Loss (and accuracy for classification) over a data set. */

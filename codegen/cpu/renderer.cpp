@@ -10,6 +10,7 @@
 #include "codegen/cpu/conv.h"
 #include "codegen/cpu/evaluate.h"
 #include "codegen/cpu/gemm.h"
+#include "codegen/cpu/gradient_ready.h"
 #include "codegen/cpu/parallel.h"
 #include "codegen/cpu/row_block.h"
 #include "codegen/group_emitter.h"
@@ -74,24 +75,36 @@ public:
   /** `threads`: CpuOptions::threads. */
   CpuEmitter(const Schedule& sc, int threads) : GroupEmitter(sc, Target{}), threads_(threads) {}
 
-  /** The step's statements; loop nests that repeat (deep nets) become shared functions. */
-  SharedGroups body() {
+  /**
+   * The step's statements; loop nests that repeat (deep nets) become shared functions. `ready`:
+   * the gradients reported after each group and after the tail (gradients_ready_after), or {}.
+   */
+  SharedGroups body(const std::vector<std::vector<int>>& ready) {
     std::vector<std::string> blocks;
-    for (const Group& grp : sc_.groups) {
+    auto report = [&](size_t after) { // a block of its own, so that groups stay shareable
+      if (!ready.empty() && !ready[after].empty())
+        blocks.push_back(gradient_ready_calls(sc_, ready[after]));
+    };
+    for (size_t g = 0; g < sc_.groups.size(); ++g) {
       const size_t before = w_.str().size();
-      group(grp);
+      group(sc_.groups[g]);
       blocks.push_back(w_.str().substr(before));
+      report(g);
     }
     blocks.push_back(tail());
+    report(sc_.groups.size());
     return share_repeated_groups(blocks, [&](const std::string& b) { return buffer_type(b); });
   }
 
   /** The step as row blocks (codegen/cpu/row_block.h): one block of statements. */
-  SharedGroups row_block_body(const RowBlockPlan& plan) {
+  SharedGroups row_block_body(const RowBlockPlan& plan,
+                              const std::vector<std::vector<int>>& ready) {
     SharedGroups out = render_row_block(
         *this, plan, [&](const Group& grp) { group(grp); },
         [&](const std::string& b) { return buffer_type(b); });
     out.body += tail();
+    if (!ready.empty()) // summed over the blocks: final only now
+      out.body += gradient_ready_calls(sc_, ready.back());
     out.blocks = {out.body};
     return out;
   }
@@ -675,7 +688,10 @@ CpuKernel render_cpu(const ir::Graph& g, const CpuOptions& options) {
   const std::optional<RowBlockPlan> rows = plan_row_block(k.schedule, options.batch_hint);
   const std::string decls = signature_block(k.schedule, k.scratch, rows ? &rows->local : nullptr);
   CpuEmitter emitter(k.schedule, options.threads);
-  const SharedGroups shared = rows ? emitter.row_block_body(*rows) : emitter.body();
+  const std::vector<std::vector<int>> ready =
+      options.gradient_ready ? gradients_ready_after(k.schedule, rows.has_value())
+                             : std::vector<std::vector<int>>{};
+  const SharedGroups shared = rows ? emitter.row_block_body(*rows, ready) : emitter.body(ready);
   k.row_block = rows ? rows->rows : 0;
   const std::string& body = shared.body;
   if (emitter.gemm_workspace() > 0)
@@ -690,15 +706,20 @@ CpuKernel render_cpu(const ir::Graph& g, const CpuOptions& options) {
   }
   // The name comes from the content, so identical graphs share one cache entry and one symbol.
   const std::string tiles = render_gemm_tiles(emitter.gemm_tiles());
-  k.name = "kiln_" + hash_hex128(tiles + shared.functions + decls + body).substr(0, 16);
+  k.name = "kiln_" + hash_hex128(tiles + shared.functions + decls + body +
+                                 (options.gradient_ready ? "ready" : ""))
+                         .substr(0, 16);
+  if (options.gradient_ready)
+    k.ready_symbol = k.name + "_ready";
   // Code that splits loops over the runtime's threads (codegen/cpu/parallel.h) sees its pool.
   if (uses_parallel(shared.functions) || uses_parallel(body))
     k.pool_symbol = k.name + "_pool";
   // One copy of the step, called by the entry point and by the epoch loop (a call per step
   // costs nanoseconds; a second inlined copy doubles clang's time).
   const std::string head = comment + cpu_prelude() + kLoopMacros +
-                           (k.pool_symbol.empty() ? "" : parallel_source(k.pool_symbol)) + "\n" +
-                           tiles;
+                           (k.pool_symbol.empty() ? "" : parallel_source(k.pool_symbol)) +
+                           (k.ready_symbol.empty() ? "" : gradient_ready_source(k.ready_symbol)) +
+                           "\n" + tiles;
   const std::vector<size_t> starts = unit_starts(shared, options.max_units);
   auto unit = [&](size_t u) { // the body and the shared functions of unit u
     std::pair<std::string, std::string> out;
@@ -754,6 +775,8 @@ CpuKernel render_cpu(const ir::Graph& g, const CpuOptions& options) {
   std::string out = head + (rows ? shared.functions : first_functions) + declarations;
   if (!k.pool_symbol.empty())
     out += parallel_definition(k.pool_symbol) + "\n";
+  if (!k.ready_symbol.empty())
+    out += gradient_ready_definition(k.ready_symbol) + "\n";
   auto step_function = [&](const std::string& name, const std::string& signature,
                            const std::string& first, const std::string& text) {
     out += "__attribute__((noinline)) static void " + name + signature + " {\n" + first +

@@ -61,6 +61,11 @@ struct CpuOptions {
    * has one thread never splits.
    */
   int threads = 1;
+  /**
+   * Report each "grad:" output as soon as it is final, through a hook the runtime sets
+   * (codegen/cpu/gradient_ready.h; CpuKernel::ready_symbol).
+   */
+  bool gradient_ready = false;
 };
 
 /** A rendered CPU kernel. */
@@ -88,6 +93,11 @@ struct CpuKernel {
    * see runtime/cpu/thread_pool.h), or "" when it has no product worth threads.
    */
   std::string pool_symbol;
+  /**
+   * With CpuOptions::gradient_ready: the kernel's pointer to the gradient-ready hook (a `const
+   * kiln_ready_api*`, null until set; see codegen/cpu/gradient_ready.h), else "".
+   */
+  std::string ready_symbol;
   /** Rows per block when the step runs as row blocks (codegen/cpu/row_block.h), else 0. */
   int64_t row_block = 0;
   /** The fused evaluation's symbol ("" when not rendered) and its rows per step call. */

@@ -57,7 +57,8 @@ CpuProgram::CpuProgram(const ir::Graph& g, const CompileOptions& o) {
                                     .evaluate = o.evaluate,
                                     .batch_hint = o.batch_hint,
                                     .max_units = unit_count(o),
-                                    .threads = ThreadPool::instance().threads()});
+                                    .threads = ThreadPool::instance().threads(),
+                                    .gradient_ready = o.gradient_ready_hook});
   if (debug_level() >= 1)
     std::fprintf(stderr, "[kiln] %s: %zu nodes, schedule:\n%s", o.name.c_str(), g.size(),
                  kernel_.schedule.describe().c_str());
@@ -224,6 +225,13 @@ void CpuProgram::evaluate_range(int64_t lo, int64_t hi, int worker, int64_t n,
     evaluate_(static_cast<long long>(nb), const_cast<void* const*>(at.data()), w.slots.data(),
               w.workspace.data(), sums + static_cast<size_t>(c) * (evaluate_metrics_ + 1));
   }
+}
+
+void CpuProgram::set_gradient_ready(const GradientReadyHook* hook) {
+  if (kernel_.ready_symbol.empty())
+    throw Error("[Executable] set_gradient_ready: the kernel was compiled without "
+                "CompileOptions::gradient_ready_hook");
+  *static_cast<const GradientReadyHook**>(module_->symbol(kernel_.ready_symbol)) = hook;
 }
 
 void CpuProgram::write_param(size_t slot, const void* host) {

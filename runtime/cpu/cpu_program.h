@@ -53,6 +53,7 @@ public:
   void read_param(size_t slot, void* host) const override;
   void* param_address(size_t slot) const override { return slots_[slot]; }
   void bind_param(size_t slot, void* native) override { slots_[slot] = native; }
+  void set_gradient_ready(const GradientReadyHook* hook) override;
 
 private:
   using StepFn = void(long long, void* const*, void*);

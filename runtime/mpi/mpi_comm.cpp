@@ -5,6 +5,7 @@
 #define MPICH_SKIP_MPICXX 1
 #include <mpi.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <mutex>
 
@@ -53,6 +54,29 @@ public:
     check(MPI_Allreduce(MPI_IN_PLACE, data, count(n), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD),
           "MPI_Allreduce");
   }
+  Request iallreduce_sum(float* data, size_t n) override {
+    // Finished requests are MPI_REQUEST_NULL: once all are, their ids (below first_) are done.
+    if (std::all_of(requests_.begin(), requests_.end(),
+                    [](MPI_Request r) { return r == MPI_REQUEST_NULL; })) {
+      first_ += static_cast<Request>(requests_.size());
+      requests_.clear();
+    }
+    MPI_Request r = MPI_REQUEST_NULL;
+    check(MPI_Iallreduce(MPI_IN_PLACE, data, count(n), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &r),
+          "MPI_Iallreduce");
+    requests_.push_back(r);
+    return first_ + static_cast<Request>(requests_.size()) - 1;
+  }
+  bool test(Request r) override {
+    int done = 1;
+    if (r >= first_)
+      check(MPI_Test(&request(r), &done, MPI_STATUS_IGNORE), "MPI_Test");
+    return done != 0;
+  }
+  void wait(Request r) override {
+    if (r >= first_)
+      check(MPI_Wait(&request(r), MPI_STATUS_IGNORE), "MPI_Wait");
+  }
   void broadcast(void* data, size_t bytes, int root) override {
     check(MPI_Bcast(data, count(bytes), MPI_BYTE, root, MPI_COMM_WORLD), "MPI_Bcast");
   }
@@ -73,7 +97,17 @@ private:
       throw Error(str("[mpi] ", n, " elements in one call; MPI counts are ints"));
     return static_cast<int>(n);
   }
+  MPI_Request& request(Request r) {
+    const Request i = r - first_;
+    if (i < 0 || static_cast<size_t>(i) >= requests_.size())
+      throw Error(
+          str("[mpi] request ", r, " was not started (", first_ + requests_.size(), " were)"));
+    return requests_[static_cast<size_t>(i)];
+  }
   int rank_ = 0, size_ = 1;
+  /** Nonblocking sums, request first_ first; MPI_Test and MPI_Wait set a finished one to null. */
+  std::vector<MPI_Request> requests_;
+  Request first_ = 0;
 };
 
 } // namespace

@@ -178,6 +178,64 @@ TEST_CASE("three ranks train to the parameters of one process with the global ba
   CHECK(hs[0].epochs.back().train_loss == Approx(h1.epochs.back().train_loss).epsilon(1e-4));
 }
 
+TEST_CASE("the ranks evaluate shares of the rows and all get one process's numbers") {
+  // 101 validation rows over 3 ranks: 33, 34 and 34; 301 training rows: 100, 100, 101.
+  const data::Dataset d = data::moons(301, 0.1, 2), v = data::moons(101, 0.1, 5);
+  const FitOptions o{.epochs = 2, .batch_size = 16, .seed = 4, .progress = false};
+  Trainer one = make_classifier();
+  const History h1 = one.fit(d, &v, o);
+  std::vector<Trainer> ranks;
+  for (int r = 0; r < 3; ++r)
+    ranks.push_back(make_classifier());
+  std::vector<History> hs(3);
+  run_ranks(3, [&](int r, std::shared_ptr<Communicator> c) {
+    FitOptions od = o;
+    od.comm = c;
+    hs[static_cast<size_t>(r)] = ranks[static_cast<size_t>(r)].fit(d, &v, od);
+  });
+  for (size_t e = 0; e < h1.epochs.size(); ++e) {
+    const EpochStats &a = hs[0].epochs[e], &b = h1.epochs[e];
+    // Before training the weights are the same: only the order of the float sums over blocks of
+    // rows differs (~1e-7 relative; one row classified differently would move the accuracy by
+    // 1/101); after it the weights differ by float rounding (< 1e-5), and a row on the boundary
+    // may change class.
+    const double tol = e == 0 ? 1e-6 : 1e-4;
+    CHECK(a.val_loss == Approx(b.val_loss).epsilon(tol));
+    CHECK(a.train_loss == Approx(b.train_loss).epsilon(tol));
+    CHECK(a.val_acc == Approx(b.val_acc).margin(e == 0 ? 1e-6 : 0.011));
+    CHECK(a.train_acc == Approx(b.train_acc).margin(e == 0 ? 1e-6 : 0.004));
+    for (size_t r = 1; r < 3; ++r) { // every rank the same bits
+      CHECK(hs[r].epochs[e].val_loss == a.val_loss);
+      CHECK(hs[r].epochs[e].val_acc == a.val_acc);
+      CHECK(hs[r].epochs[e].train_loss == a.train_loss);
+    }
+  }
+}
+
+TEST_CASE("overlapping the all-reduce with the gradient kernel sums the same bits") {
+  // A net wide enough for the group-by-group kernel, whose gradients are reported one by one;
+  // 101 rows in batches of 8 over 3 ranks: the last batch (5 rows) splits 1 + 2 + 2.
+  const data::Dataset d = data::moons(101, 0.1, 2);
+  auto make = [] {
+    return Trainer(nn::Sequential{nn::Linear(2, 80), nn::Tanh(), nn::Linear(80, 72), nn::Sigmoid(),
+                                  nn::Linear(72, 2)},
+                   Loss::cross_entropy(), std::make_shared<optim::Adam>(1e-2));
+  };
+  std::vector<Trainer> plain, overlapped;
+  for (int r = 0; r < 3; ++r) {
+    plain.push_back(make());
+    overlapped.push_back(make());
+  }
+  run_ranks(3, [&](int r, std::shared_ptr<Communicator> c) {
+    FitOptions o{.epochs = 2, .batch_size = 8, .seed = 4, .progress = false, .comm = c};
+    plain[static_cast<size_t>(r)].fit(d, nullptr, o);
+    o.overlap_allreduce = true;
+    overlapped[static_cast<size_t>(r)].fit(d, nullptr, o);
+  });
+  for (size_t r = 0; r < 3; ++r)
+    CHECK(max_difference(plain[r], overlapped[r]) == 0);
+}
+
 TEST_CASE("a data-parallel fit takes rank 0's weights and checkpoints on rank 0 only") {
   const data::Dataset d = data::moons(100, 0.1, 2);
   const auto dir = std::filesystem::temp_directory_path() / "kiln-data-parallel-test";
