@@ -38,6 +38,10 @@ constexpr struct {
               {"defined(__AVX__) && defined(__clang__)", 2, 32},
               {"defined(__AVX__)", 3, 32},
               {nullptr, 1, 16}};
+// A dynamic row count's short last sliver of at most 2 x kTailRows rows takes a tile of kTailRows
+// rows (once or twice) instead of the whole one: W5's Linear(9216, 128) input gradient ran its
+// batch of 32 as 14 + 14 + 4 rows, whose last sliver cost as much as a whole one.
+constexpr int kTailRows = 4;
 constexpr int kSliversPerBlock = 8;
 constexpr int64_t kOnePassBytes = 2048;
 constexpr int64_t kBlockBytes = 1024;
@@ -147,6 +151,15 @@ bool direct_a(const MatmulDesc& d, const Schedule& sc) {
          (d.depth * ir::dtype_bytes(d.dtype)) % kAliasBytes != 0;
 }
 
+/**
+ * True when the tile reads A from a copy of its rows (kc apart) made per sliver and depth block:
+ * A row-major in a buffer whose rows are a multiple of 4 KiB apart. The copy streams along rows;
+ * packing such rows k-major gathered MR rows at once, all in one L1 set.
+ */
+bool rows_a(const MatmulDesc& d, const Schedule& sc) {
+  return !d.ta && d.depth != ir::kBatch && has_buffer(d.a, sc) && !direct_a(d, sc);
+}
+
 std::string ll(int64_t v) {
   return std::to_string(v);
 }
@@ -157,25 +170,18 @@ public:
       : w_(w), e_(e), d_(d), t_(c_type_of(d.dtype)), zero_(c_literal(0, d.dtype)),
         nr_(tile_cols(d.dtype)), nc_(panel_cols(d)), k_(d.depth), kc_(depth_block(d)),
         dynamic_(k_ == ir::kBatch), split_(dynamic_ || kc_ < k_),
-        direct_(direct_a(d, e.schedule())), parallel_(may_parallel(d)), wide_rows_(wide_rows(d)),
-        tile_("kiln_tile_" + t_ + (direct_ ? "_stride" + ll(k_) : "_packed") +
-              (split_ ? "_acc" : "") + (wide_rows_ != kRowsWide ? "_rows" + ll(wide_rows_) : "")) {}
+        direct_(direct_a(d, e.schedule())), stride_(direct_                   ? k_
+                                                    : rows_a(d, e.schedule()) ? kc_
+                                                                              : 0),
+        parallel_(may_parallel(d)), wide_rows_(wide_rows(d)),
+        tail_(stride_ > 0 && d.rows == ir::kBatch), tile_(tile_name(wide_rows_)) {}
 
-  /** The micro-kernel this product calls: its name and its file-scope definition. */
-  std::pair<std::string, std::string> tile() const {
-    CodeWriter w;
-    w.line("// c[kiln_mr, " + ll(nr_) + "] " + (split_ ? "(+)= " : "= ") + "the sliver of A (" +
-           (direct_ ? "rows " + ll(k_) + " apart" : "packed") + ") times a panel of B.");
-    w.open("__attribute__((noinline)) KILN_WIDE_VECTORS static void " + tile_ + "(const " + t_ +
-           "* __restrict a, const " + t_ + "* __restrict b, " + t_ +
-           "* __restrict c, long long kc, int first)");
-    for (const auto& t : kTiles) {
-      w.line(branch(t.condition, &t == kTiles));
-      tile_body(w, rows(t.rows), t.vector_bytes);
-    }
-    w.line("#endif");
-    w.close();
-    return {tile_, w.str()};
+  /** The micro-kernels this product calls (the tile, and the tail's): names and definitions. */
+  std::map<std::string, std::string> tiles() const {
+    std::map<std::string, std::string> out{tile(tile_, wide_rows_)};
+    if (tail_)
+      out.insert(tile(tile_name(kTailRows), kTailRows));
+    return out;
   }
 
   void emit(const GemmEpilogue& epilogue) {
@@ -183,7 +189,9 @@ public:
                 " rows with AVX-512, 2-3 with AVX, else 1) x ", nr_, ", depth ", c_dim(k_),
                 split_ ? str(" in blocks of ", kc_) : std::string(" in one pass"), ", B panels of ",
                 dynamic_ ? ll(kc_) : ll(k_), " x ", nc_, ", A ",
-                direct_ ? "read in place" : "packed"));
+                direct_   ? "read in place"
+                : stride_ ? "copied by rows"
+                          : "packed"));
     w_.open("");
     preamble();
     const Layout l = layout(d_);
@@ -232,7 +240,7 @@ public:
               " + kiln_jr / " + ll(nr_) + ") * (kiln_mr * " + ll(nr_) + ");");
       const std::string panel =
           dynamic_ ? "kiln_jr * kiln_kc" : "kiln_jr * " + ll(k_) + " + kiln_pc * " + ll(nr_);
-      w_.line(tile_ + "(kiln_a, kiln_pb + " + panel + ", kiln_c, kiln_kc, kiln_pc == 0);");
+      call_tile("kiln_pb + " + panel, "kiln_c", "kiln_kc", "kiln_pc == 0");
       if (!row_epilogue()) {
         w_.open("if (kiln_pc + kiln_kc == " + c_dim(k_) + ")");
         tile_epilogue(epilogue);
@@ -248,7 +256,7 @@ public:
       if (row_epilogue())
         rows_epilogue(epilogue);
     } else {
-      w_.line(tile_ + "(kiln_a, kiln_pb + kiln_jr * " + ll(k_) + ", kiln_c, " + ll(k_) + ", 1);");
+      call_tile("kiln_pb + kiln_jr * " + ll(k_), "kiln_c", ll(k_), "1");
       tile_epilogue(epilogue);
       w_.close(); // jr
       w_.close(); // i0
@@ -259,6 +267,54 @@ public:
   }
 
 private:
+  /**
+   * A micro-kernel's name, after what its code depends on (element type, A's layout, whether it
+   * adds to partial sums, the AVX-512 tile's rows): products with the same share one function.
+   */
+  std::string tile_name(int64_t wide) const {
+    return "kiln_tile_" + t_ + (stride_ ? "_stride" + ll(stride_) : "_packed") +
+           (split_ ? "_acc" : "") + (wide != kRowsWide ? "_rows" + ll(wide) : "");
+  }
+
+  /** The micro-kernel `name` with `wide` rows on AVX-512 hosts: its file-scope definition. */
+  std::pair<std::string, std::string> tile(const std::string& name, int64_t wide) const {
+    CodeWriter w;
+    w.line("// c[kiln_mr, " + ll(nr_) + "] " + (split_ ? "(+)= " : "= ") + "the sliver of A (" +
+           (stride_ ? "rows " + ll(stride_) + " apart" : "packed") + ") times a panel of B.");
+    w.open("__attribute__((noinline)) KILN_WIDE_VECTORS static void " + name + "(const " + t_ +
+           "* __restrict a, const " + t_ + "* __restrict b, " + t_ +
+           "* __restrict c, long long kc, int first)");
+    for (const auto& t : kTiles) {
+      w.line(branch(t.condition, &t == kTiles));
+      tile_body(w, static_cast<int>(std::min<int64_t>(rows(t.rows), wide)), t.vector_bytes);
+    }
+    w.line("#endif");
+    w.close();
+    return {name, w.str()};
+  }
+
+  /**
+   * Calls the tile on the sliver kiln_a and the panel at `b`, into `c`. With a tail tile, a short
+   * sliver of at most two tails' rows takes it once or twice (its rows are copied, zero-padded to
+   * MR, so the tails never read past them).
+   */
+  void call_tile(const std::string& b, const std::string& c, const std::string& kc,
+                 const std::string& first) {
+    const std::string args = ", " + kc + ", " + first + ");";
+    if (!tail_) {
+      w_.line(tile_ + "(kiln_a, " + b + ", " + c + args);
+      return;
+    }
+    w_.open("if (kiln_sliver_rows <= 2 * kiln_tail_mr)");
+    w_.line("KILN_ROLLED");
+    w_.line("for (long long kiln_q = 0; kiln_q < kiln_sliver_rows; kiln_q += kiln_tail_mr) " +
+            tile_name(kTailRows) + "(kiln_a + kiln_q * " + ll(stride_) + ", " + b + ", " + c +
+            " + kiln_q * " + ll(nr_) + args);
+    w_.reopen("else");
+    w_.line(tile_ + "(kiln_a, " + b + ", " + c + args);
+    w_.close();
+  }
+
   /**
    * Opens the loop over the slivers of MR rows. When the product can be worth threads (a dynamic
    * row count, or at least kCpuParallelFlops per sweep over the rows), the loop is the body of a
@@ -333,6 +389,9 @@ private:
     for (const auto& tile : kTiles) {
       w_.line(branch(tile.condition, &tile == kTiles));
       w_.line("const long long kiln_mr = " + ll(rows(tile.rows)) + ";");
+      if (tail_)
+        w_.line("const long long kiln_tail_mr = " +
+                ll(std::min<int64_t>(rows(tile.rows), kTailRows)) + ";");
     }
     w_.line("#endif");
   }
@@ -374,8 +433,8 @@ private:
       w.line("const kiln_vec bv" + ll(v) + " = *(const kiln_vec*)(b + k * " + ll(nr_) +
              (v ? " + " + ll(v * lanes_) : "") + ");");
     for (int r = 0; r < mr; ++r) {
-      // Packed slivers are k-major (MR values per k); in-place rows have stride K.
-      const std::string a = direct_ ? "a[" + (r ? ll(r * k_) + " + " : "") + "k]"
+      // Packed slivers are k-major (MR values per k); rows (in place or copied) are stride_ apart.
+      const std::string a = stride_ ? "a[" + (r ? ll(r * stride_) + " + " : "") + "k]"
                                     : "a[k * " + ll(mr) + (r ? " + " + ll(r) : "") + "]";
       std::string line;
       for (int64_t v = 0; v < nv; ++v)
@@ -397,6 +456,31 @@ private:
     loop("kiln_jr", "0", "kiln_nc", nr);
     w_.line("const long long kiln_cols = " + c_min("kiln_nc - kiln_jr", nr) + ";");
     w_.line(t_ + "* __restrict kiln_dst = kiln_pb + kiln_jr * " + k + ";");
+    if (d_.tb) {
+      // B^T's rows run along k: a cache line of each at a time. k outer read NR rows at once,
+      // 4 KiB apart in W5's forward (a batch of 9216-wide rows), so in one L1 set: 0.55 ms of
+      // its 1.9, 0.3 this way.
+      const int64_t line = 64 / ir::dtype_bytes(d_.dtype);
+      loop("kiln_k0", "0", k, ll(line));
+      w_.line("const long long kiln_k1 = kiln_k0 + " + c_min(k + " - kiln_k0", ll(line)) + ";");
+      loop("jj", "0", "kiln_cols", "1");
+      loop("kk", "kiln_k0", "kiln_k1", "1");
+      e_.push_scope();
+      w_.line("kiln_dst[kk * " + nr +
+              " + jj] = " + B(dynamic_ ? depth("kk") : "kk", "(kiln_jc + kiln_jr + jj)") + ";");
+      e_.pop_scope();
+      w_.close();
+      w_.close();
+      w_.close();
+      w_.open("if (kiln_cols < " + nr + ")");
+      loop("kk", "0", k, "1");
+      w_.line("for (long long jj = kiln_cols; jj < " + nr + "; ++jj) kiln_dst[kk * " + nr +
+              " + jj] = " + zero_ + ";");
+      w_.close();
+      w_.close();
+      w_.close();
+      return;
+    }
     // k outer with a runtime-bound inner loop for both layouts: an inner loop over the static
     // depth would be unrolled whole (slow to compile, and slower for tb: scatters).
     loop("kk", "0", k, "1");
@@ -436,6 +520,22 @@ private:
               "; ++kk) kiln_pa[kk] = " + zero_ + ";");
       w_.line("kiln_a = kiln_pa;");
       w_.close();
+      return;
+    }
+    if (stride_) {
+      // Row by row (a stream along each), zero rows up to MR.
+      loop("ii", "0", "kiln_sliver_rows", "1");
+      w_.line("KILN_ROLLED_VECTOR");
+      w_.open("for (long long kk = 0; kk < " + kc() + "; ++kk)");
+      e_.push_scope();
+      w_.line("kiln_pa[ii * " + ll(stride_) + " + kk] = " + A("(kiln_i0 + ii)", depth("kk")) + ";");
+      e_.pop_scope();
+      w_.close();
+      w_.close();
+      w_.line("KILN_ROLLED");
+      w_.line("for (long long kk = kiln_sliver_rows * " + ll(stride_) + "; kk < kiln_mr * " +
+              ll(stride_) + "; ++kk) kiln_pa[kk] = " + zero_ + ";");
+      w_.line("const " + t_ + "* __restrict kiln_a = kiln_pa;");
       return;
     }
     // Packed k-major. A whole sliver copies MR values per k with a constant count, which the
@@ -522,14 +622,15 @@ private:
   /** The depth is N: blocks of kc over every row (see the constants above). */
   const bool dynamic_;
   const bool split_, direct_;
+  /** A's rows are this far apart in the tile's sliver (in place: K; copied: kc), else 0. */
+  const int64_t stride_;
   /** The slivers may split over threads (see slivers). */
   const bool parallel_;
   /** MR of the AVX-512 tile (see wide_rows). */
   const int64_t wide_rows_;
-  /**
-   * The micro-kernel's name, after what its code depends on (element type, A's layout, whether
-   * it adds to partial sums): every product of a step with the same three shares one function.
-   */
+  /** A short last sliver may take the tail tile of kTailRows rows (see call_tile). */
+  const bool tail_;
+  /** The micro-kernel of whole slivers (see tile_name). */
   const std::string tile_;
 };
 
@@ -600,7 +701,8 @@ void emit_blocked_matmul(CodeWriter& w, ExprEmitter& e, const MatmulDesc& d,
               " does not fit the blocked GEMM");
   KILN_ASSERT(!d.workspace.empty(), "emit_blocked_matmul: no workspace for %", d.node);
   GemmEmitter emitter(w, e, d);
-  tiles.insert(emitter.tile());
+  for (auto& tile : emitter.tiles())
+    tiles.insert(std::move(tile));
   emitter.emit(epilogue);
 }
 

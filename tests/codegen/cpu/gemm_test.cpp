@@ -122,8 +122,9 @@ TEST_CASE(
     "blocked GEMM: every transpose combination, on and off the tile grid, equals the interpreter") {
   // 61 x 45 is off the grid of 14 x 32 (f32) or 14 x 16 (f64) tiles in both dims; 56 x 64 is on
   // it. 300 columns take several B panels. Rows of 4 KiB (depth 1024 in f32, 512 in f64) would
-  // alias in L1, so A is packed rather than read in place. Depths over 2 KiB per row are summed
-  // in blocks (ragged ones here), and 130 rows take two blocks of partial sums.
+  // alias in L1, so A's rows are copied, block by block, rather than read in place. Depths over 2
+  // KiB per row are summed in blocks (ragged ones here), and 130 rows take two blocks of partial
+  // sums.
   for (DType t : {DType::F32, DType::F64}) {
     const int64_t deep = t == DType::F32 ? 1100 : 600;
     std::vector<Product> products;
@@ -142,10 +143,12 @@ TEST_CASE(
     Executable exe =
         Executable::compile(g, {.name = "gemm_grid", .cpu_units = 1}); // one text to inspect
     CHECK(count(exe.kernel().source, "blocked GEMM") == products.size());
-    // The three products with ta, and the one with 4 KiB rows.
-    CHECK(count(exe.kernel().source, "A packed") == 4);
+    // The three products with ta; the one with 4 KiB rows copies them.
+    CHECK(count(exe.kernel().source, "A packed") == 3);
+    CHECK(count(exe.kernel().source, "A copied by rows") == 1);
     CHECK(count(exe.kernel().source, "in blocks of") == 3);
-    // One micro-kernel per layout of A (packed, or rows 70, 64, 512 or `deep` apart), mode (one
+    // One micro-kernel per layout of A (packed, or rows 70, 64, 512 or `deep` apart in place, or
+    // copied 1 KiB apart), mode (one
     // pass, or adding to partial sums) and row count, shared by the products that need it: 7 for
     // 9. The AVX-512 tile's rows split a static row count evenly: 61 rows as 5 x 13 (not 4 x 14
     // and 5), 17 as 2 x 9, 20 as 2 x 10, 130 as 10 x 13; 56 keeps 4 x 14.
@@ -167,16 +170,23 @@ TEST_CASE(
     // A repeated layer: the same code up to buffer names, so one shared function (the tiles are
     // file-scope functions, not part of the blocks), called with each layer's buffers.
     add_product(b, {kBatch, 64, 64}, t, Epilogue::BiasTanh, "4");
+    // Rows of 4 KiB, copied per depth block.
+    add_product(b, {kBatch, 40, t == DType::F32 ? 1024 : 512}, t, Epilogue::None, "5");
     const ir::Graph g = b.graph();
     Executable exe =
         Executable::compile(g, {.name = "gemm_batch", .cpu_units = 1}); // one text to inspect
-    REQUIRE(count(exe.kernel().source, "blocked GEMM") == 5); // comments stay at the calls
-    CHECK(count(exe.kernel().source, "in blocks of") == 1);
+    REQUIRE(count(exe.kernel().source, "blocked GEMM") == 6); // comments stay at the calls
+    CHECK(count(exe.kernel().source, "in blocks of") == 2);
+    CHECK(count(exe.kernel().source, "A copied by rows") == 1);
+    // A short last sliver of rows read in place or copied (not packed: product 2) takes the
+    // 4-row tail tile once or twice: batches 29, 33, 36 and 141 end in 1, 5, 8 and 1 rows.
+    CHECK(count(exe.kernel().source, "static void kiln_tile_") == 9);
+    CHECK(count(exe.kernel().source, "_rows4(const") == 4);
     CHECK(count(exe.kernel().source, "// Shared by 2 groups of this step.") == 1);
     // The rule switches to the blocked GEMM at N = max(8, ceil(48^3 / (cols * depth))), here in
     // the shared function, whose first parameter is N.
     CHECK(exe.kernel().source.find("if (P0 >= 27)") != std::string::npos);
-    for (int64_t batch : {1, 13, 26, 27, 29, 100, 141}) {
+    for (int64_t batch : {1, 13, 26, 27, 29, 33, 36, 100, 141}) {
       INFO(to_string(t) << " batch " << batch);
       check(exe, g, random_values(g, batch, static_cast<uint64_t>(batch)), t);
     }
