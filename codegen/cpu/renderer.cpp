@@ -8,6 +8,7 @@
 #include "base/hash.h"
 #include "codegen/c_like.h"
 #include "codegen/cpu/conv.h"
+#include "codegen/cpu/epoch.h"
 #include "codegen/cpu/evaluate.h"
 #include "codegen/cpu/gemm.h"
 #include "codegen/cpu/gradient_ready.h"
@@ -586,82 +587,6 @@ std::string signature_block(const Schedule& sc, std::vector<ScratchSize>& scratc
   return w.str();
 }
 
-/** Per-sample element count of a data input [N, ...]. */
-int64_t row_elems(const Slot& s) {
-  return s.type.shape.static_numel();
-}
-
-size_t find_slot(const Schedule& sc, Slot::Role role, const std::string& name, const char* what) {
-  for (size_t i = 0; i < sc.slots.size(); ++i)
-    if (sc.slots[i].role == role && sc.slots[i].name == name)
-      return i;
-  throw Error(str("[epoch] the step graph has no ", what, " named '", name, "'"));
-}
-
-/**
- * The fused epoch: shuffles the resident data set with kiln's PCG32 (the same stream as
- * kiln::Rng(seed), so the host can reproduce it), then runs the step over every mini-batch,
- * summing each metric times the batch size into stats.
- */
-std::string epoch_function(const CpuKernel& k, const EpochSpec& spec) {
-  const Schedule& sc = k.schedule;
-  CodeWriter w;
-  w.open("extern \"C\" void " + k.epoch_name +
-         "(long long n, long long batch, int shuffle, unsigned long long seed, void* const* data, "
-         "void* const* slots, void* workspace, double* stats)");
-  w.line("char* ws = (char*)workspace;");
-  w.line("void* step_ws = ws;");
-  w.line("ws += kiln_align64(kiln_step_workspace(batch));");
-  w.line("long long* perm = (long long*)ws;");
-  w.line("ws += kiln_align64((long long)sizeof(long long) * n);");
-  w.line("void* s[" + std::to_string(sc.slots.size()) + "];");
-  w.line("for (int i = 0; i < " + std::to_string(sc.slots.size()) + "; ++i) s[i] = slots[i];");
-  std::vector<size_t> data_slots;
-  for (size_t d = 0; d < spec.data.size(); ++d) {
-    const size_t slot = find_slot(sc, Slot::Role::Input, spec.data[d], "input");
-    data_slots.push_back(slot);
-    const std::string t = c_type_of(sc.slots[slot].type.dtype);
-    w.line(t + "* buf" + std::to_string(d) + " = (" + t + "*)ws;");
-    w.line("ws += kiln_align64((long long)sizeof(" + t + ") * batch * " +
-           std::to_string(row_elems(sc.slots[slot])) + ");");
-    w.line("s[" + std::to_string(slot) + "] = buf" + std::to_string(d) + ";");
-  }
-  w.line("for (long long i = 0; i < n; ++i) perm[i] = i;");
-  w.open("if (shuffle)");
-  w.line("kiln_pcg32 rng = kiln_pcg32_seed(seed);");
-  w.open("for (long long i = n - 1; i > 0; --i)");
-  w.line("const long long j = (long long)kiln_pcg32_below(&rng, (unsigned)(i + 1));");
-  w.line("const long long t = perm[i]; perm[i] = perm[j]; perm[j] = t;");
-  w.close();
-  w.close();
-  w.open("for (long long b0 = 0; b0 < n; b0 += batch)");
-  w.line("const long long nb = n - b0 < batch ? n - b0 : batch;");
-  w.open("for (long long r = 0; r < nb; ++r)");
-  w.line("const long long src = perm[b0 + r];");
-  for (size_t d = 0; d < spec.data.size(); ++d) {
-    const Slot& sl = sc.slots[data_slots[d]];
-    const std::string t = c_type_of(sl.type.dtype), row = std::to_string(row_elems(sl));
-    w.line("__builtin_memcpy(buf" + std::to_string(d) + " + r * " + row + ", (const " + t +
-           "*)data[" + std::to_string(d) + "] + src * " + row + ", sizeof(" + t + ") * " + row +
-           ");");
-  }
-  w.close();
-  w.line("kiln_run(nb, s, step_ws);");
-  for (size_t m = 0; m < spec.metrics.size(); ++m) {
-    const size_t slot = find_slot(sc, Slot::Role::Output, spec.metrics[m], "output");
-    if (!sc.slots[slot].type.shape.is_scalar())
-      throw Error(str("[epoch] metric '", spec.metrics[m], "' must be a scalar output, got ",
-                      sc.slots[slot].type));
-    const std::string t = c_type_of(sc.slots[slot].type.dtype);
-    w.line("stats[" + std::to_string(m) + "] += (double)((const " + t + "*)s[" +
-           std::to_string(slot) + "])[0] * (double)nb;");
-  }
-  w.close();
-  w.line("stats[" + std::to_string(spec.metrics.size()) + "] += (double)n;");
-  w.close();
-  return w.str();
-}
-
 } // namespace
 
 int64_t CpuKernel::workspace_bytes(int64_t N) const {
@@ -675,8 +600,8 @@ int64_t CpuKernel::epoch_workspace_bytes(int64_t n, int64_t batch) const {
   auto align = [](int64_t b) { return (b + 63) & ~int64_t{63}; };
   int64_t total = align(workspace_bytes(batch)) + align(8 * n);
   for (const std::string& name : epoch_data) {
-    const Slot& s = schedule.slots[find_slot(schedule, Slot::Role::Input, name, "input")];
-    total += align(ir::dtype_bytes(s.type.dtype) * batch * row_elems(s));
+    const Slot& s = schedule.slots[epoch_slot(schedule, Slot::Role::Input, name, "input")];
+    total += align(ir::dtype_bytes(s.type.dtype) * batch * s.type.shape.static_numel());
   }
   return total;
 }

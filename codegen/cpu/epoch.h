@@ -1,0 +1,26 @@
+#pragma once
+// The fused epoch of a CPU kernel: the whole mini-batch loop (shuffle, gather, step, metrics) in
+// one call into generated code, over a data set resident in memory.
+
+#include <cstddef>
+#include <string>
+
+#include "codegen/cpu/renderer.h"
+
+namespace kiln::codegen {
+
+/** The slot of `role` named `name`; throws kiln::Error "[epoch] the step graph has no <what>
+    named '<name>'". */
+size_t epoch_slot(const Schedule& sc, Slot::Role role, const std::string& name, const char* what);
+
+/**
+ * The source of `<k.epoch_name>`: shuffles the resident data set with kiln's PCG32 (the same
+ * stream as kiln::Rng(seed), so the host can reproduce it), then runs the step over every
+ * mini-batch, summing each metric times the batch size into stats:
+ *   void <name>(long long n, long long batch, int shuffle, unsigned long long seed,
+ *               void* const* data, void* const* slots, void* workspace, double* stats);
+ * Uses kiln_run, kiln_step_workspace, kiln_align64 and the kiln_pcg32 functions.
+ */
+std::string epoch_function(const CpuKernel& k, const EpochSpec& spec);
+
+} // namespace kiln::codegen
