@@ -17,6 +17,7 @@
 #include "base/error.h"
 #include "base/hash.h"
 #include "io/data.h"
+#include "tests/trainer/mpi/compare_params.h"
 #include "trainer/trainer.h"
 
 using namespace kiln;
@@ -57,22 +58,8 @@ Trainer classifier(int hidden = 10, int hidden2 = 0) {
                  Loss::cross_entropy(), std::make_shared<optim::Adam>(1e-2));
 }
 
-double max_difference(const Trainer& a, const Trainer& b) {
-  double worst = 0;
-  for (const std::string& p : a.param_names())
-    worst = std::max(worst, static_cast<double>((a.param(p) - b.param(p)).cwiseAbs().maxCoeff()));
-  return worst;
-}
-
-/** A hash of every parameter's bits: equal on every rank when the ranks stayed in step. */
-uint64_t params_hash(const Trainer& t) {
-  uint64_t h = 0;
-  for (const std::string& p : t.param_names()) {
-    const MatrixRM m = t.param(p);
-    h = hash_bytes(m.data(), static_cast<size_t>(m.size()) * sizeof(float), h);
-  }
-  return h;
-}
+using test::max_difference;
+using test::params_hash;
 
 void check_same_on_every_rank(const Trainer& t, const std::string& what) {
   std::string error;

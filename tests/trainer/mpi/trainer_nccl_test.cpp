@@ -20,10 +20,10 @@
 #include <string>
 
 #include "base/error.h"
-#include "base/hash.h"
 #include "io/data.h"
 #include "runtime/cuda/cuda_driver.h"
 #include "tests/runtime/cuda/cuda_emulator.h"
+#include "tests/trainer/mpi/compare_params.h"
 #include "trainer/trainer.h"
 
 using namespace kiln;
@@ -79,21 +79,8 @@ Trainer regression_trainer(std::shared_ptr<optim::Optimizer> opt) {
                  std::move(opt));
 }
 
-double max_difference(const Trainer& a, const Trainer& b) {
-  double worst = 0;
-  for (const std::string& p : a.param_names())
-    worst = std::max(worst, static_cast<double>((a.param(p) - b.param(p)).cwiseAbs().maxCoeff()));
-  return worst;
-}
-
-uint64_t params_hash(const Trainer& t) {
-  uint64_t h = 0;
-  for (const std::string& p : t.param_names()) {
-    const MatrixRM m = t.param(p);
-    h = hash_bytes(m.data(), static_cast<size_t>(m.size()) * sizeof(float), h);
-  }
-  return h;
-}
+using test::max_difference;
+using test::params_hash;
 
 // As on the CPU (trainer_mpi_test.cpp): two halves of a batch summed apart, then added, differ
 // from one sum by float rounding, ~1e-7 per step; a row counted twice or a share not weighted
