@@ -22,20 +22,24 @@ struct KilnCnn::State {
   std::vector<std::vector<float>> outputs; // outputs other than the loss
 };
 
+nn::Sequential cnn_network(const CnnSpec& spec) {
+  return nn::Sequential{nn::Unflatten(1, {1, 28, 28}),
+                        nn::Conv2d(1, 32, 3, 1),
+                        nn::ReLU(),
+                        nn::Conv2d(32, 64, 3, 1),
+                        nn::ReLU(),
+                        nn::MaxPool2d(2),
+                        nn::Dropout(spec.dropout1, 1),
+                        nn::Flatten(),
+                        nn::Linear(9216, 128),
+                        nn::ReLU(),
+                        nn::Dropout(spec.dropout2, 2),
+                        nn::Linear(128, 10)};
+}
+
 KilnCnn::KilnCnn(const CnnSpec& spec) : s_(std::make_unique<State>()) {
   s_->spec = spec;
-  nn::Sequential net{nn::Unflatten(1, {1, 28, 28}),
-                     nn::Conv2d(1, 32, 3, 1),
-                     nn::ReLU(),
-                     nn::Conv2d(32, 64, 3, 1),
-                     nn::ReLU(),
-                     nn::MaxPool2d(2),
-                     nn::Dropout(spec.dropout1, 1),
-                     nn::Flatten(),
-                     nn::Linear(9216, 128),
-                     nn::ReLU(),
-                     nn::Dropout(spec.dropout2, 2),
-                     nn::Linear(128, 10)};
+  const nn::Sequential net = cnn_network(spec);
   for (const Param<>& p : net.parameters())
     s_->params.push_back(p.name());
   // The Trainer's problem: a step lowered for training, Adam's update fused in.

@@ -7,8 +7,12 @@
 #include <span>
 
 #include "bench/peers/cnn_spec.h"
+#include "frontend/nn.h"
 
 namespace kiln::bench {
+
+/** The course's CNN in kiln's layers: images [N, 784] in, 10 logits out (dropout per `spec`). */
+nn::Sequential cnn_network(const CnnSpec& spec);
 
 class KilnCnn {
 public:
