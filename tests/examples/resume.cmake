@@ -8,22 +8,13 @@ file(REMOVE_RECURSE "${OUT}")
 set(ckpt "${OUT}/run.safetensors")
 string(REPLACE "|" ";" LAUNCH "${LAUNCH}")
 
+include(${CMAKE_CURRENT_LIST_DIR}/run_example.cmake)
 function(run expect_stderr)
   set(cmd "${EXE}")
   if(distributed)
     set(cmd ${LAUNCH} "${EXE}" --distributed)
   endif()
-  execute_process(COMMAND ${cmd} ${ARGN} --out "${OUT}" RESULT_VARIABLE rc
-                  OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 300)
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "${EXE} ${ARGN} exited with '${rc}'; stderr:\n${err}")
-  endif()
-  # A run that resumes says from where; one that does not says nothing about it.
-  string(FIND "${err}" "resumed" said)
-  string(FIND "${err}" "${expect_stderr}" at)
-  if((expect_stderr STREQUAL "" AND NOT said EQUAL -1) OR at EQUAL -1)
-    message(FATAL_ERROR "${EXE} ${ARGN}: expected '${expect_stderr}' on stderr:\n${err}")
-  endif()
+  run_example("${expect_stderr}" ${cmd} ${ARGN} --out "${OUT}")
 endfunction()
 
 # Epoch 1, as if the run had been killed then; --resume with no checkpoint yet starts afresh.
