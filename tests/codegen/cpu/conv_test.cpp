@@ -18,6 +18,7 @@
 #include "runtime/cpu/cpu_jit.h"
 #include "runtime/cpu/thread_pool.h"
 #include "runtime/executable.h"
+#include "tests/codegen/cpu/run_kernel.h"
 #include "tests/ir/random_bindings.h"
 #include "tests/support/compare.h"
 
@@ -132,34 +133,12 @@ TEST_CASE("direct convolution: the variant for hosts without AVX-512 gives the s
     auto* fn = module->function<void(long long, void* const*, void*)>(k.name);
     const int64_t batch = 2;
     const ir::Bindings v = random_bindings(g, batch, 5);
-    std::vector<std::vector<double>> f64(k.schedule.slots.size());
-    std::vector<std::vector<float>> f32(k.schedule.slots.size());
-    std::vector<void*> slots;
-    for (size_t s = 0; s < k.schedule.slots.size(); ++s) {
-      const codegen::Slot& sl = k.schedule.slots[s];
-      f64[s].assign(static_cast<size_t>(sl.type.shape.numel(batch)), 0.0);
-      if (auto it = v.find(sl.name); it != v.end() && sl.role != codegen::Slot::Role::Output)
-        f64[s] = it->second.data;
-      f32[s].assign(f64[s].begin(), f64[s].end());
-      slots.push_back(t == DType::F64 ? static_cast<void*>(f64[s].data())
-                                      : static_cast<void*>(f32[s].data()));
-    }
-    const auto bytes = static_cast<size_t>(k.workspace_bytes(batch) + 127) & ~size_t{63};
-    std::unique_ptr<std::byte[], void (*)(std::byte*)> ws(
-        static_cast<std::byte*>(std::aligned_alloc(64, bytes)), [](std::byte* p) { std::free(p); });
-    fn(batch, slots.data(), ws.get());
+    const auto got = run_kernel(k, fn, v, batch, t);
     const std::vector<ir::Tensor> want = ir::interpret(g, v, ir::Precision::Native);
-    size_t o = 0;
-    for (size_t s = 0; s < k.schedule.slots.size(); ++s) {
-      const codegen::Slot& sl = k.schedule.slots[s];
-      if (sl.role != codegen::Slot::Role::Output)
-        continue;
-      ir::Tensor got(sl.type.dtype, sl.type.shape.concrete(batch));
-      for (size_t i = 0; i < got.data.size(); ++i)
-        got.data[i] = t == DType::F64 ? f64[s][i] : f32[s][i];
-      INFO("output " << sl.name << "\n" << side_by_side(got, want[o]));
-      CHECK(max_rel_error(got, want[o++]) <= (t == DType::F32 ? 1e-4 : 1e-12));
+    REQUIRE(got.size() == want.size());
+    for (size_t o = 0; o < got.size(); ++o) {
+      INFO("output " << got[o].first << "\n" << side_by_side(got[o].second, want[o]));
+      CHECK(max_rel_error(got[o].second, want[o]) <= (t == DType::F32 ? 1e-4 : 1e-12));
     }
-    CHECK(o == want.size());
   }
 }

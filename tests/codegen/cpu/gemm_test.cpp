@@ -18,6 +18,7 @@
 #include "ir/val.h"
 #include "runtime/cpu/cpu_jit.h"
 #include "runtime/executable.h"
+#include "tests/codegen/cpu/run_kernel.h"
 #include "tests/support/compare.h"
 
 using namespace kiln;
@@ -297,39 +298,13 @@ TEST_CASE("blocked GEMM: the variant for hosts without AVX-512 gives the same pr
     // Ragged for 2- and 3-row slivers, and two depth blocks (256 + 45) of the gradient.
     const int64_t batch = 301;
     const ir::Bindings values = random_values(g, batch, 3);
-    std::vector<std::vector<double>> f64(k.schedule.slots.size());
-    std::vector<std::vector<float>> f32(k.schedule.slots.size());
-    std::vector<void*> slots;
-    for (size_t s = 0; s < k.schedule.slots.size(); ++s) {
-      const codegen::Slot& sl = k.schedule.slots[s];
-      const int64_t n = sl.type.shape.numel(batch);
-      f64[s].assign(static_cast<size_t>(n), 0.0);
-      if (auto it = values.find(sl.name);
-          it != values.end() && sl.role != codegen::Slot::Role::Output)
-        f64[s] = it->second.data;
-      f32[s].assign(f64[s].begin(), f64[s].end());
-      slots.push_back(t == DType::F64 ? static_cast<void*>(f64[s].data())
-                                      : static_cast<void*>(f32[s].data()));
-    }
-    const auto bytes = static_cast<size_t>(k.workspace_bytes(batch) + 64);
-    std::unique_ptr<std::byte[], void (*)(std::byte*)> ws(
-        static_cast<std::byte*>(std::aligned_alloc(64, (bytes + 63) & ~size_t{63})),
-        [](std::byte* p) { std::free(p); });
-    fn(batch, slots.data(), ws.get());
-
+    const auto got = run_kernel(k, fn, values, batch, t);
     const std::vector<ir::Tensor> want = ir::interpret(g, values, ir::Precision::Native);
-    size_t o = 0;
-    for (size_t s = 0; s < k.schedule.slots.size(); ++s) {
-      const codegen::Slot& sl = k.schedule.slots[s];
-      if (sl.role != codegen::Slot::Role::Output)
-        continue;
-      ir::Tensor got(sl.type.dtype, sl.type.shape.concrete(batch));
-      for (size_t i = 0; i < got.data.size(); ++i)
-        got.data[i] = t == DType::F64 ? f64[s][i] : f32[s][i];
-      INFO(to_string(t) << " output " << sl.name << "\n" << side_by_side(got, want[o]));
-      CHECK(max_rel_error(got, want[o]) <= tolerance(t));
-      ++o;
+    REQUIRE(got.size() == want.size());
+    for (size_t o = 0; o < got.size(); ++o) {
+      INFO(to_string(t) << " output " << got[o].first << "\n"
+                        << side_by_side(got[o].second, want[o]));
+      CHECK(max_rel_error(got[o].second, want[o]) <= tolerance(t));
     }
-    CHECK(o == want.size());
   }
 }
