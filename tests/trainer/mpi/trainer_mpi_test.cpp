@@ -24,15 +24,9 @@ using namespace kiln;
 
 namespace {
 
-std::shared_ptr<Communicator> comm;
-int failures = 0;
-
-void expect(bool ok, const std::string& what) {
-  std::printf("rank %d: %s: %s\n", comm->rank(), ok ? "ok" : "FAILED", what.c_str());
-  std::fflush(stdout);
-  if (!ok)
-    ++failures;
-}
+using test::comm;
+using test::expect;
+using test::failures;
 
 data::Dataset regression_set(int n) {
   return data::regression_1d([](double x) { return std::sin(x); }, -3, 3, n, 0.1, 1);

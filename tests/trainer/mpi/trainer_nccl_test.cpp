@@ -30,15 +30,9 @@ using namespace kiln;
 
 namespace {
 
-std::shared_ptr<Communicator> comm;
-int failures = 0;
-
-void expect(bool ok, const std::string& what) {
-  std::printf("rank %d: %s: %s\n", comm->rank(), ok ? "ok" : "FAILED", what.c_str());
-  std::fflush(stdout);
-  if (!ok)
-    ++failures;
-}
+using test::comm;
+using test::expect;
+using test::failures;
 
 const std::filesystem::path& dump_dir() {
   static const std::filesystem::path d = std::filesystem::temp_directory_path() /
