@@ -205,6 +205,11 @@ public:
            p.cols % lanes(g_.node(p.b).type.dtype) == 0;
   }
 
+  /** Whether the kernel updates parameters (a training step, called once per mini-batch). */
+  bool trains() const {
+    return std::any_of(sc_.slots.begin(), sc_.slots.end(), [](const Slot& s) { return s.written; });
+  }
+
   /** The padded copy of a Row product's B as [depth, cols padded], zero past cols. */
   void copy_weights(size_t gi) {
     const NodeId m = sc_.groups[gi].roots[0];
@@ -215,8 +220,11 @@ public:
     w_.line("// weights of %" + std::to_string(m) + " as [" + std::to_string(p.depth) + ", " +
             std::to_string(cp) + "], zero-padded");
     const int s = sc_.slot_of[p.b];
-    if (p.tb && s >= 0 && g_.node(p.b).op != ir::Op::Constant) {
-      // W^T of a layer's weights W, read straight from its buffer.
+    if (p.tb && s >= 0 && g_.node(p.b).op != ir::Op::Constant && trains()) {
+      // W^T of a layer's weights W, read straight from its buffer: a training step copies it on
+      // every call of a few rows, so it goes through registers. Evaluation and prediction run
+      // over data sets and copy once per call; there the loops below do (the shuffle network
+      // took a fifth of the compile time of W1's prediction kernel, 10 of 51 ms).
       emit_transpose(w_, dt, ExprEmitter::slot_name(s), p.cols, p.depth, bt, cp);
       return;
     }
@@ -634,31 +642,6 @@ public:
   std::vector<Accumulator> acc_;
 };
 
-/** What the row-block source needs besides the prelude: vectors and their loads and stores. */
-constexpr const char* kVectors =
-    R"KILN(// Whole vectors of the row blocks (GCC/Clang vector extensions: no headers, any ISA).
-// Loads and stores go through pointers to these types, which may alias their elements and sit
-// anywhere (no function returns one: that would change the ABI where AVX-512 is off).
-typedef float kiln_vf __attribute__((vector_size(64), aligned(4), __may_alias__));
-typedef double kiln_vd __attribute__((vector_size(64), aligned(8), __may_alias__));
-#ifdef __clang__
-#define KILN_LANES _Pragma("clang loop vectorize(enable) vectorize_predicate(enable) unroll(disable)")
-// The rows of a block are independent iterations that the core overlaps by itself; unrolled,
-// they only multiplied the code that Clang had to compile.
-#define KILN_ROWS _Pragma("clang loop vectorize(disable) interleave(disable) unroll(disable)")
-#define KILN_SHUFFLE_F(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
-#define KILN_SHUFFLE_D(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
-#else
-#define KILN_LANES _Pragma("GCC ivdep")
-#define KILN_ROWS
-typedef int kiln_vif __attribute__((vector_size(64)));
-typedef long long kiln_vid __attribute__((vector_size(64)));
-#define KILN_SHUFFLE_F(a, b, ...) __builtin_shuffle(a, b, (kiln_vif){__VA_ARGS__})
-#define KILN_SHUFFLE_D(a, b, ...) __builtin_shuffle(a, b, (kiln_vid){__VA_ARGS__})
-#endif
-
-)KILN";
-
 /** Appends the part of the writer's text since `*mark` to `blocks` and moves the mark. */
 void cut(const CodeWriter& w, size_t* mark, std::vector<std::string>& blocks) {
   blocks.push_back(w.str().substr(*mark));
@@ -702,6 +685,8 @@ SharedGroups render_row_block(GroupEmitter& ge, const RowBlockPlan& plan,
     case Group::Kind::MatMul:
       rb.row_matmul(gi);
       break;
+    case Group::Kind::Window: // plan_row_block gives windows no Row phase
+      throw InternalError("[row_block] a window group in the row phase: " + ge.title(grp));
     }
     cut(w, &mark, rows);
   }

@@ -37,6 +37,31 @@ inline int64_t padded(int64_t n, ir::DType t) {
   return (n + lanes(t) - 1) / lanes(t) * lanes(t);
 }
 
+/** What the row-block source needs besides the prelude: vectors and their loads and stores. */
+inline constexpr const char* kVectors =
+    R"KILN(// Whole vectors of the row blocks (GCC/Clang vector extensions: no headers, any ISA).
+// Loads and stores go through pointers to these types, which may alias their elements and sit
+// anywhere (no function returns one: that would change the ABI where AVX-512 is off).
+typedef float kiln_vf __attribute__((vector_size(64), aligned(4), __may_alias__));
+typedef double kiln_vd __attribute__((vector_size(64), aligned(8), __may_alias__));
+#ifdef __clang__
+#define KILN_LANES _Pragma("clang loop vectorize(enable) vectorize_predicate(enable) unroll(disable)")
+// The rows of a block are independent iterations that the core overlaps by itself; unrolled,
+// they only multiplied the code that Clang had to compile.
+#define KILN_ROWS _Pragma("clang loop vectorize(disable) interleave(disable) unroll(disable)")
+#define KILN_SHUFFLE_F(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
+#define KILN_SHUFFLE_D(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
+#else
+#define KILN_LANES _Pragma("GCC ivdep")
+#define KILN_ROWS
+typedef int kiln_vif __attribute__((vector_size(64)));
+typedef long long kiln_vid __attribute__((vector_size(64)));
+#define KILN_SHUFFLE_F(a, b, ...) __builtin_shuffle(a, b, (kiln_vif){__VA_ARGS__})
+#define KILN_SHUFFLE_D(a, b, ...) __builtin_shuffle(a, b, (kiln_vid){__VA_ARGS__})
+#endif
+
+)KILN";
+
 /** Group gi's partial sums and padded weights in the generated source. */
 inline std::string acc_name(size_t gi) {
   return "kiln_acc" + std::to_string(gi);

@@ -14,6 +14,22 @@ void emit_transpose(CodeWriter& w, ir::DType t, const std::string& src, int64_t 
   const std::string vec = f64 ? "kiln_vd" : "kiln_vf",
                     shuffle = f64 ? "KILN_SHUFFLE_D" : "KILN_SHUFFLE_F";
   const std::string type = c_type_of(t);
+  if (cols == 1) {
+    // One column: its transpose is the same floats in a row, so whole vectors are copied. (The
+    // network below would spend a shuffle per row; each costs compile time, ~0.3 ms.)
+    w.line("// one column: copied as a row");
+    for (int64_t bi = 0; bi * lanes < pitch; ++bi) {
+      w.open("");
+      w.line(vec + " kiln_s = {};");
+      if (bi * lanes < rows)
+        w.line("__builtin_memcpy(&kiln_s, " + src + " + " + std::to_string(bi * lanes) +
+               ", sizeof(" + type + ") * " + std::to_string(std::min(lanes, rows - bi * lanes)) +
+               ");");
+      w.line("*(" + vec + "*)(" + dst + " + " + std::to_string(bi * lanes) + ") = kiln_s;");
+      w.close();
+    }
+    return;
+  }
   w.line("// transposed in blocks of " + std::to_string(lanes) + " x " + std::to_string(lanes));
   for (int64_t bi = 0; bi * lanes < rows; ++bi)
     for (int64_t bj = 0; bj * lanes < cols; ++bj) {

@@ -15,7 +15,7 @@ namespace kiln::codegen {
  * Emits one block of statements that copies the row-major [rows, cols] matrix at `src` (a C
  * pointer) into `dst` as [cols][pitch], zero from `rows` up to `pitch` (a multiple of the
  * vector's lanes, at least `rows`). Reads no element past the matrix. Needs the row-block
- * vectors and KILN_SHUFFLE_F / KILN_SHUFFLE_D (codegen/cpu/row_block_emit.cpp).
+ * vectors and KILN_SHUFFLE_F / KILN_SHUFFLE_D (codegen/cpu/row_block_util.h).
  */
 void emit_transpose(CodeWriter& w, ir::DType t, const std::string& src, int64_t rows, int64_t cols,
                     const std::string& dst, int64_t pitch);

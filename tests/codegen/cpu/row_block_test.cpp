@@ -205,3 +205,33 @@ TEST_CASE("random graphs that take row blocks match the interpreter") {
   }
   CHECK(taken >= 5);
 }
+
+TEST_CASE("evaluation kernels copy transposed weights by loops and match the interpreter") {
+  // A training step copies W^T on every call of a few rows, through the shuffle network (one
+  // column: one vector copy); a kernel without updates runs over data sets and uses loops,
+  // which compile in a fraction of the time.
+  for (ir::DType t : {ir::DType::F32, ir::DType::F64})
+    for (const CourseNet& net : course_nets(t)) {
+      INFO(net.name << " (" << to_string(t) << ")");
+      const StepGraph sg = adam_step(net.lowered);
+      const codegen::CpuKernel step =
+          codegen::render_cpu(sg.graph, {.updates = sg.updates, .batch_hint = 5});
+      REQUIRE(row_blocks(step));
+      CHECK(step.source.find("transposed in blocks") != std::string::npos);
+      const ir::Graph eval = ir::optimize(net.lowered.graph);
+      REQUIRE(row_blocks(codegen::render_cpu(eval)));
+      CHECK(codegen::render_cpu(eval).source.find("transposed in blocks") == std::string::npos);
+      Executable exe = Executable::compile(eval, {.optimize = false, .name = "eval"});
+      for (int64_t n : {1, 5, 13, 37}) {
+        INFO("batch " << n);
+        const ir::Bindings v = random_values(eval, n, static_cast<uint64_t>(n) + 3);
+        const std::vector<ir::Tensor> got = exe.run_tensors(v);
+        const std::vector<ir::Tensor> want = ir::interpret(eval, v, ir::Precision::Native);
+        REQUIRE(got.size() == want.size());
+        for (size_t i = 0; i < got.size(); ++i) {
+          INFO("output " << eval.outputs()[i].name << "\n" << side_by_side(got[i], want[i]));
+          CHECK(max_rel_error(got[i], want[i]) <= tolerance(t));
+        }
+      }
+    }
+}
