@@ -8,11 +8,13 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <future>
+#include <functional>
+#include <optional>
 
 #include "base/atomic_file.h"
 #include "base/error.h"
 #include "base/hash.h"
+#include "base/side_by_side.h"
 #include "io/safetensors.h"
 #include "ir/print.h"
 #include "train/problem.h"
@@ -163,37 +165,41 @@ struct Trainer::State {
   /** Compiles step (or the split step's update and `gradients`), eval and predict on `on`. */
   void compile_kernels(const train::ProblemGraphs& g, const StepGraph& sg, Device on, int64_t batch,
                        bool tf32, const Communicator* comm, std::optional<Executable>& gradients) {
-    // The kernels, compiled side by side (the JIT is thread-safe).
-    auto step_f = std::async(std::launch::async, [&] {
-      return Executable::compile(sg.graph, {.name = g.split ? "update" : "step",
-                                            .updates = sg.updates,
-                                            .epoch = g.split ? std::nullopt : g.epoch,
-                                            .batch_hint = batch,
-                                            .device = on,
-                                            .tf32 = tf32});
-    });
-    std::future<Executable> grad_f;
+    // The kernels, compiled side by side (the JIT is thread-safe), the step first: it takes the
+    // longest (the prediction's compile is a third of it).
+    std::optional<Executable> step_e, eval_e, predict_e;
+    std::vector<std::function<void()>> jobs{[&] {
+      step_e.emplace(Executable::compile(sg.graph, {.name = g.split ? "update" : "step",
+                                                    .updates = sg.updates,
+                                                    .epoch = g.split ? std::nullopt : g.epoch,
+                                                    .batch_hint = batch,
+                                                    .device = on,
+                                                    .tf32 = tf32}));
+    }};
     if (g.split) {
       // Every rank runs its share of a batch: ceil(batch / ranks) rows at most.
       const int64_t local = (batch + comm->size() - 1) / comm->size();
-      // `local` by value: this block ends before the compile does.
-      grad_f = std::async(std::launch::async, [&, local] {
+      jobs.push_back([&, local] {
         // On the CPU it reports each gradient as it is final (FitOptions::overlap_allreduce).
-        return Executable::compile(g.split->gradients, {.name = "gradients",
-                                                        .batch_hint = local,
-                                                        .device = on,
-                                                        .gradient_ready_hook = !on.is_cuda()});
+        gradients.emplace(
+            Executable::compile(g.split->gradients, {.name = "gradients",
+                                                     .batch_hint = local,
+                                                     .device = on,
+                                                     .gradient_ready_hook = !on.is_cuda()}));
       });
     }
     // The evaluation of a whole data set is one call (the fused evaluation), data read in place.
-    auto eval_f = std::async(std::launch::async, [&] {
-      return Executable::compile(g.eval, {.name = "eval", .evaluate = g.epoch, .device = on});
+    jobs.push_back([&] {
+      eval_e.emplace(
+          Executable::compile(g.eval, {.name = "eval", .evaluate = g.epoch, .device = on}));
     });
-    predict.emplace(Executable::compile(g.predict, {.name = "predict", .device = on}));
-    eval.emplace(eval_f.get());
-    step.emplace(step_f.get());
-    if (g.split)
-      gradients.emplace(grad_f.get());
+    jobs.push_back([&] {
+      predict_e.emplace(Executable::compile(g.predict, {.name = "predict", .device = on}));
+    });
+    run_side_by_side(jobs);
+    step.emplace(std::move(*step_e));
+    eval.emplace(std::move(*eval_e));
+    predict.emplace(std::move(*predict_e));
   }
 
   void set_all(const std::string& name, double v) {

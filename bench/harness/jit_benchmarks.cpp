@@ -2,12 +2,13 @@
 
 #include <atomic>
 #include <filesystem>
-#include <future>
+#include <optional>
 #include <string>
 #include <unistd.h>
 
 #include <benchmark/benchmark.h>
 
+#include "base/side_by_side.h"
 #include "bench/harness/pinn_benchmarks.h"
 #include "bench/peers/kiln_mlp.h"
 #include "frontend/kiln.h"
@@ -32,7 +33,7 @@ using Compile = std::function<bool(runtime::KernelCache*)>;
 
 // The kernels the Trainer compiles for `spec` (as Trainer::fit does, trainer/trainer.cpp): the
 // step with its fused epoch and its batch, the evaluation with its fused evaluation and the
-// prediction, side by side on three threads.
+// prediction, side by side on the machine's threads, the step first.
 bool trainer_set(const MlpSpec& spec, runtime::KernelCache* cache) {
   const nn::Sequential net = kiln_network(spec);
   const bool ce = spec.loss == Loss::kCrossEntropy;
@@ -40,19 +41,23 @@ bool trainer_set(const MlpSpec& spec, runtime::KernelCache* cache) {
       net, spec.inputs(), spec.outputs(), ce ? kiln::Loss::cross_entropy() : kiln::Loss::mse(),
       std::make_shared<optim::Adam>(spec.adam.lr)));
   const StepGraph& sg = *g.step;
-  auto step = std::async(std::launch::async, [&] {
-    return Executable::compile(sg.graph, {.name = "step",
-                                          .cache = cache,
-                                          .updates = sg.updates,
-                                          .epoch = g.epoch,
-                                          .batch_hint = spec.max_batch});
-  });
-  auto eval = std::async(std::launch::async, [&] {
-    return Executable::compile(g.eval, {.name = "eval", .cache = cache, .evaluate = g.epoch});
-  });
-  const Executable predict = Executable::compile(g.predict, {.name = "predict", .cache = cache});
-  const Executable e = eval.get(), s = step.get();
-  return predict.from_cache() && e.from_cache() && s.from_cache();
+  std::optional<Executable> step, eval, predict;
+  run_side_by_side(
+      {[&] {
+         step.emplace(Executable::compile(sg.graph, {.name = "step",
+                                                     .cache = cache,
+                                                     .updates = sg.updates,
+                                                     .epoch = g.epoch,
+                                                     .batch_hint = spec.max_batch}));
+       },
+       [&] {
+         eval.emplace(
+             Executable::compile(g.eval, {.name = "eval", .cache = cache, .evaluate = g.epoch}));
+       },
+       [&] {
+         predict.emplace(Executable::compile(g.predict, {.name = "predict", .cache = cache}));
+       }});
+  return predict->from_cache() && eval->from_cache() && step->from_cache();
 }
 
 // Everything a user waits for when a model is first compiled: graphs, passes, codegen, clang
