@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "bench/peers/kiln_slots.h"
 #include "frontend/kiln.h"
 #include "runtime/executable.h"
 #include "train/problem.h"
@@ -15,11 +16,8 @@ struct KilnCnn::State {
   std::optional<Executable> exe;
   std::vector<std::string> params; // in the flat layout's order
   std::vector<std::pair<std::string, double>> optimizer_state;
-  std::vector<void*> slots;
-  size_t label_slot = 0, y_slot = 0, lr_slot = 0;
-  float lr = 0, loss = 0;
+  StepSlots slots;
   std::vector<int32_t> labels;
-  std::vector<std::vector<float>> outputs; // outputs other than the loss
 };
 
 nn::Sequential cnn_network(const CnnSpec& spec) {
@@ -49,31 +47,8 @@ KilnCnn::KilnCnn(const CnnSpec& spec) : s_(std::make_unique<State>()) {
   s_->optimizer_state = sg.state;
   s_->exe.emplace(Executable::compile(
       sg.graph, {.name = "bench_cnn_step", .updates = sg.updates, .batch_hint = spec.batch}));
-  s_->lr = static_cast<float>(spec.lr);
   s_->labels.resize(static_cast<size_t>(spec.batch));
-  const auto& slots = s_->exe->kernel().schedule.slots;
-  s_->slots.assign(slots.size(), nullptr);
-  s_->outputs.reserve(slots.size());
-  for (size_t i = 0; i < slots.size(); ++i) {
-    const codegen::Slot& sl = slots[i];
-    if (sl.role == codegen::Slot::Role::Param)
-      s_->slots[i] = s_->exe->param_data(sl.name);
-    if (sl.role == codegen::Slot::Role::Output) {
-      if (sl.name == "loss") {
-        s_->slots[i] = &s_->loss;
-      } else {
-        s_->outputs.emplace_back(static_cast<size_t>(sl.type.shape.numel(spec.batch)));
-        s_->slots[i] = s_->outputs.back().data();
-      }
-    }
-    if (sl.name == "c")
-      s_->label_slot = i;
-    if (sl.name == "y")
-      s_->y_slot = i;
-    if (sl.name == "lr")
-      s_->lr_slot = i;
-  }
-  s_->slots[s_->lr_slot] = &s_->lr;
+  s_->slots.bind(*s_->exe, static_cast<float>(spec.lr), spec.batch);
   s_->exe->set_params(init_parameters(g.params, 0, ir::DType::F64));
 }
 
@@ -101,10 +76,10 @@ float KilnCnn::step(const float* x, const float* labels, int batch) {
   State& s = *s_;
   for (int i = 0; i < batch; ++i)
     s.labels[static_cast<size_t>(i)] = static_cast<int32_t>(labels[i]);
-  s.slots[s.y_slot] = const_cast<float*>(x);
-  s.slots[s.label_slot] = s.labels.data();
-  s.exe->call(batch, s.slots.data());
-  return s.loss;
+  s.slots.table[s.slots.y] = const_cast<float*>(x);
+  s.slots.table[s.slots.c] = s.labels.data();
+  s.exe->call(batch, s.slots.table.data());
+  return s.slots.loss;
 }
 
 } // namespace kiln::bench

@@ -5,6 +5,7 @@
 
 #include "base/error.h"
 #include "base/hash.h"
+#include "bench/peers/kiln_slots.h"
 #include "frontend/kiln.h"
 #include "runtime/executable.h"
 #include "train/step.h"
@@ -16,12 +17,8 @@ struct KilnMlp::State {
   std::optional<Executable> exe, eval;
   std::vector<std::string> params; // W0, b0, W1, b1, ... as in the flat layout
   std::vector<std::pair<std::string, double>> optimizer_state;
-  std::vector<void*> slots;
-  size_t label_slot = 0, y_slot = 0, lr_slot = 0;
-  float lr = 0, loss = 0;
+  StepSlots slots;
   std::vector<int32_t> labels; // cross-entropy labels as integers (the harness stores floats)
-  std::vector<std::vector<float>>
-      outputs; // outputs other than the loss (updates not done in place)
 };
 
 nn::Sequential kiln_network(const MlpSpec& spec) {
@@ -69,31 +66,8 @@ KilnMlp::KilnMlp(const MlpSpec& spec, const KilnMlpOptions& options)
     co.batch_hint = spec.max_batch;
   }
   s_->exe.emplace(Executable::compile(sg.graph, co));
-  s_->lr = static_cast<float>(spec.adam.lr);
   s_->labels.resize(static_cast<size_t>(spec.max_batch));
-  const auto& slots = s_->exe->kernel().schedule.slots;
-  s_->slots.assign(slots.size(), nullptr);
-  s_->outputs.reserve(slots.size()); // pointers into it must stay put
-  for (size_t i = 0; i < slots.size(); ++i) {
-    const codegen::Slot& sl = slots[i];
-    if (sl.role == codegen::Slot::Role::Param)
-      s_->slots[i] = s_->exe->param_data(sl.name);
-    if (sl.role == codegen::Slot::Role::Output) {
-      if (sl.name == "loss") {
-        s_->slots[i] = &s_->loss;
-      } else {
-        s_->outputs.emplace_back(static_cast<size_t>(sl.type.shape.static_numel()));
-        s_->slots[i] = s_->outputs.back().data();
-      }
-    }
-    if (sl.name == "c")
-      s_->label_slot = i;
-    if (sl.name == "y")
-      s_->y_slot = i;
-    if (sl.name == "lr")
-      s_->lr_slot = i;
-  }
-  s_->slots[s_->lr_slot] = &s_->lr;
+  s_->slots.bind(*s_->exe, static_cast<float>(spec.adam.lr), spec.max_batch);
   s_->exe->set_params(init_parameters(l.params, 0, ir::DType::F64));
   if (options.eval_kernel) {
     s_->eval.emplace(
@@ -145,16 +119,16 @@ bool KilnMlp::kernel_from_cache() const {
 
 float KilnMlp::step(const float* x, const float* target, int batch) {
   State& s = *s_;
-  s.slots[s.y_slot] = const_cast<float*>(x);
+  s.slots.table[s.slots.y] = const_cast<float*>(x);
   if (s.spec.loss == Loss::kCrossEntropy) {
     for (int i = 0; i < batch; ++i)
       s.labels[static_cast<size_t>(i)] = static_cast<int32_t>(target[i]);
-    s.slots[s.label_slot] = s.labels.data();
+    s.slots.table[s.slots.c] = s.labels.data();
   } else {
-    s.slots[s.label_slot] = const_cast<float*>(target);
+    s.slots.table[s.slots.c] = const_cast<float*>(target);
   }
-  s.exe->call(batch, s.slots.data());
-  return s.loss;
+  s.exe->call(batch, s.slots.table.data());
+  return s.slots.loss;
 }
 
 float KilnMlp::evaluate(const DataView<float>& data) {
@@ -179,7 +153,7 @@ float KilnMlp::run_epochs(const DataView<float>& data, int epochs, int batch, ui
     target = labels.data();
   }
   MatrixRM lr(1, 1);
-  lr(0, 0) = s.lr;
+  lr(0, 0) = s.slots.lr;
   double last = 0;
   for (int e = 0; e < epochs; ++e)
     last = s.exe->run_epoch(data.count, batch, true, hash_combine(seed, static_cast<uint64_t>(e)),
