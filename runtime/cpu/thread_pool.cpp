@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <exception>
+#include <system_error>
 #include <utility>
 
 namespace kiln::runtime {
@@ -75,11 +77,16 @@ void ThreadPool::worker_loop(int index) {
     const PoolBody body = body_;
     void* arg = arg_;
     lock.unlock();
-    {
+    std::exception_ptr failed;
+    try {
       InRun in;
       body(arg, lo, hi, index);
+    } catch (...) { // e.g. a runtime body's allocation: run() rethrows it on the caller
+      failed = std::current_exception();
     }
     lock.lock();
+    if (failed && !error_)
+      error_ = failed;
     if (--pending_ == 0)
       done_.notify_one();
   }
@@ -93,16 +100,22 @@ void ThreadPool::run(long long n, PoolBody body, void* arg) {
     return;
   }
   std::unique_lock<std::mutex> run(run_mutex_, std::try_to_lock);
-  const int parts = run.owns_lock() ? static_cast<int>(std::min<long long>(threads_, n)) : 1;
+  int parts = run.owns_lock() ? static_cast<int>(std::min<long long>(threads_, n)) : 1;
+  // Workers start with the first run that needs them and stay; fewer threads leave some asleep.
+  // Where no thread can be started the run uses the ones there are: run() is also called from
+  // generated code, which no exception may cross.
+  try {
+    while (static_cast<int>(workers_.size()) < parts - 1) {
+      const int index = static_cast<int>(workers_.size()) + 1;
+      workers_.emplace_back([this, index] { worker_loop(index); });
+    }
+  } catch (const std::system_error&) {
+    parts = static_cast<int>(workers_.size()) + 1;
+  }
   if (parts <= 1) {
     InRun in;
     body(arg, 0, n, tls_worker);
     return;
-  }
-  // Workers start with the first run that needs them and stay; fewer threads leave some asleep.
-  while (static_cast<int>(workers_.size()) < parts - 1) {
-    const int index = static_cast<int>(workers_.size()) + 1;
-    workers_.emplace_back([this, index] { worker_loop(index); });
   }
   {
     std::lock_guard<std::mutex> lock(m_);
@@ -114,13 +127,22 @@ void ThreadPool::run(long long n, PoolBody body, void* arg) {
     ++generation_;
   }
   start_.notify_all();
-  {
+  std::exception_ptr failed;
+  try {
     InRun in;
     const auto [lo, hi] = range(n, parts, 0);
     body(arg, lo, hi, 0);
+  } catch (...) {
+    failed = std::current_exception();
   }
   std::unique_lock<std::mutex> lock(m_);
   done_.wait(lock, [&] { return pending_ == 0; });
+  // The calling thread's failure if its range threw, else the first worker's.
+  if (!failed)
+    failed = std::exchange(error_, nullptr);
+  error_ = nullptr;
+  if (failed)
+    std::rethrow_exception(failed);
 }
 
 } // namespace kiln::runtime

@@ -7,6 +7,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -52,7 +53,8 @@ public:
    * body(arg, lo, hi, worker) on each, range i on worker i, range 0 on the calling thread;
    * returns when all are done. A call from inside a body (nested) runs the whole range on the
    * calling worker, with its index; while another thread's run holds the pool, a call runs on
-   * the calling thread as worker 0.
+   * the calling thread as worker 0. An exception from a body (a runtime body; generated ones
+   * throw none) is rethrown here once every range has ended; the pool stays usable.
    */
   void run(long long n, PoolBody body, void* arg);
 
@@ -81,6 +83,8 @@ private:
   int parts_ = 0, pending_ = 0;
   PoolBody body_ = nullptr;
   void* arg_ = nullptr;
+  std::exception_ptr error_; // a worker's body threw in the current run
+
   bool stop_ = false;
   KilnPoolApi api_;
 };

@@ -6,8 +6,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <mutex>
+#include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -70,6 +73,34 @@ TEST_CASE("thread pool: a range splits into contiguous parts, part i on worker i
   }
   Threads clamp(100);
   CHECK(ThreadPool::instance().threads() == ThreadPool::kMaxWorkers);
+}
+
+TEST_CASE("thread pool: a body's exception reaches the caller once every range ended") {
+  // A runtime body (the chunked evaluation allocates per worker) may throw; on a worker thread
+  // that used to end the process. Now run() rethrows it, after the other ranges finished.
+  struct Job {
+    int throw_on;
+    std::atomic<int> finished{0};
+    static void body(void* arg, long long, long long, int worker) {
+      auto* j = static_cast<Job*>(arg);
+      if (worker == j->throw_on)
+        throw std::runtime_error("range of worker " + std::to_string(worker) + " failed");
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      ++j->finished;
+    }
+  };
+  Threads use(3);
+  for (int throw_on : {0, 1, 2}) {
+    INFO("the body throws on worker " << throw_on);
+    Job job{throw_on};
+    CHECK_THROWS_WITH(ThreadPool::instance().run(3, &Job::body, &job),
+                      "range of worker " + std::to_string(throw_on) + " failed");
+    CHECK(job.finished == 2);
+  }
+  // The pool goes on: a run after the failures splits and completes as before.
+  Recorder rec;
+  ThreadPool::instance().run(3, &Recorder::body, &rec);
+  CHECK(rec.ranges.size() == 3);
 }
 
 TEST_CASE("thread pool: a nested run stays on its worker, with its index") {
