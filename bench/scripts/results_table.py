@@ -210,9 +210,10 @@ def markdown(summary):
         + ".",
         "",
         "Median wall-clock time per step or per whole run; ratios are kiln \u00f7 peer "
-        "(below 1: kiln is faster). compile-* rows: kiln's JIT latency for W1 (cold: empty disk "
-        "cache; step: the step alone; trainer: the step, its batch-specialized copy and the "
-        "fused epoch).",
+        "(below 1: kiln is faster). compile-* rows: kiln's JIT latency (cold: empty disk cache; "
+        "warm: loaded from it; step: the step alone, on one thread; trainer: the Trainer's "
+        "kernels, the step with its fused epoch, the evaluation and the prediction, compiled "
+        "side by side on the machine's threads although the row says 1 thread).",
         "",
         "Command: `kiln_bench --benchmark_enable_random_interleaving=true "
         "--benchmark_out=raw.json --benchmark_out_format=json` (built with "
