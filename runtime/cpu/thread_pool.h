@@ -5,6 +5,7 @@
 // needs no header and no OpenMP runtime. Large products split their rows over it; small steps
 // never call it (waking a thread costs more than their whole step).
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
@@ -77,15 +78,17 @@ private:
   std::condition_variable start_, done_;
   std::vector<std::thread> workers_;
   int threads_ = 1;
-  // The current run: generation counts runs so that a worker never runs one twice.
-  uint64_t generation_ = 0;
+  // The current run: generation counts runs so that a worker never runs one twice. Written
+  // under m_; generation_, pending_ and stop_ are also polled without it (thread_pool.cpp).
+  std::atomic<uint64_t> generation_{0};
   long long n_ = 0;
-  int parts_ = 0, pending_ = 0;
+  int parts_ = 0;
+  std::atomic<int> pending_{0};
   PoolBody body_ = nullptr;
   void* arg_ = nullptr;
   std::exception_ptr error_; // a worker's body threw in the current run
 
-  bool stop_ = false;
+  std::atomic<bool> stop_{false};
   KilnPoolApi api_;
 };
 
