@@ -51,6 +51,17 @@ double tolerance(ir::DType t) {
   return t == ir::DType::F32 ? 3e-5 : 1e-12;
 }
 
+/** Runs `exe` (compiled from `g`) on `v` and checks every output against the interpreter's. */
+void check_outputs(Executable& exe, const ir::Graph& g, const ir::Bindings& v, ir::DType t) {
+  const std::vector<ir::Tensor> got = exe.run_tensors(v);
+  const std::vector<ir::Tensor> want = ir::interpret(g, v, ir::Precision::Native);
+  REQUIRE(got.size() == want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    INFO("output " << g.outputs()[i].name << "\n" << side_by_side(got[i], want[i]));
+    CHECK(max_rel_error(got[i], want[i]) <= tolerance(t));
+  }
+}
+
 /** A net of widths 3-80-80-2: its products are too large for row blocks. */
 Lowered wide_net(ir::DType t) {
   nn::Sequential net{nn::Linear(3, 80), nn::Tanh(), nn::Linear(80, 80), nn::Tanh(),
@@ -75,14 +86,8 @@ TEST_CASE("the course's training steps run as row blocks and match the interpret
         REQUIRE(row_blocks(exe.kernel()));
         for (int64_t n : {1, 4, 5, 7, 13, 37}) {
           INFO("batch " << n);
-          const ir::Bindings v = random_values(sg.graph, n, static_cast<uint64_t>(n) + 11);
-          const std::vector<ir::Tensor> got = exe.run_tensors(v);
-          const std::vector<ir::Tensor> want = ir::interpret(sg.graph, v, ir::Precision::Native);
-          REQUIRE(got.size() == want.size());
-          for (size_t i = 0; i < got.size(); ++i) {
-            INFO("output " << sg.graph.outputs()[i].name << "\n" << side_by_side(got[i], want[i]));
-            CHECK(max_rel_error(got[i], want[i]) <= tolerance(t));
-          }
+          check_outputs(exe, sg.graph, random_values(sg.graph, n, static_cast<uint64_t>(n) + 11),
+                        t);
         }
       }
     }
@@ -196,12 +201,7 @@ TEST_CASE("random graphs that take row blocks match the interpreter") {
     ++taken;
     INFO("random graph seed " << seed);
     Executable exe = Executable::compile(g, {.optimize = false, .name = "test"});
-    const std::vector<ir::Tensor> got = exe.run_tensors(r.values);
-    const std::vector<ir::Tensor> want = ir::interpret(g, r.values, ir::Precision::Native);
-    for (size_t i = 0; i < got.size(); ++i) {
-      INFO("output " << g.outputs()[i].name << "\n" << side_by_side(got[i], want[i]));
-      CHECK(max_rel_error(got[i], want[i]) <= tolerance(t));
-    }
+    check_outputs(exe, g, r.values, t);
   }
   CHECK(taken >= 5);
 }
@@ -224,14 +224,7 @@ TEST_CASE("evaluation kernels copy transposed weights by loops and match the int
       Executable exe = Executable::compile(eval, {.optimize = false, .name = "eval"});
       for (int64_t n : {1, 5, 13, 37}) {
         INFO("batch " << n);
-        const ir::Bindings v = random_values(eval, n, static_cast<uint64_t>(n) + 3);
-        const std::vector<ir::Tensor> got = exe.run_tensors(v);
-        const std::vector<ir::Tensor> want = ir::interpret(eval, v, ir::Precision::Native);
-        REQUIRE(got.size() == want.size());
-        for (size_t i = 0; i < got.size(); ++i) {
-          INFO("output " << eval.outputs()[i].name << "\n" << side_by_side(got[i], want[i]));
-          CHECK(max_rel_error(got[i], want[i]) <= tolerance(t));
-        }
+        check_outputs(exe, eval, random_values(eval, n, static_cast<uint64_t>(n) + 3), t);
       }
     }
 }
