@@ -90,6 +90,7 @@ std::optional<RowBlockPlan> plan_row_block(const Schedule& sc, std::optional<int
   }
   plan.rows =
       batch_hint && *batch_hint >= 1 && *batch_hint <= kMaxHintRows ? *batch_hint : kDefaultRows;
+  plan.per_batch = batch_hint.has_value();
   while (plan.rows > 1 && plan.rows * row_bytes > kMaxStackBytes)
     plan.rows = (plan.rows + 1) / 2;
   if (plan.rows * row_bytes > kMaxStackBytes)

@@ -205,9 +205,11 @@ public:
            p.cols % lanes(g_.node(p.b).type.dtype) == 0;
   }
 
-  /** Whether the kernel updates parameters (a training step, called once per mini-batch). */
-  bool trains() const {
-    return std::any_of(sc_.slots.begin(), sc_.slots.end(), [](const Slot& s) { return s.written; });
+  /** Whether the kernel runs once per mini-batch: it updates parameters (a training step) or
+      was compiled for a batch size (a data-parallel rank's gradients). */
+  bool per_batch() const {
+    return plan_.per_batch ||
+           std::any_of(sc_.slots.begin(), sc_.slots.end(), [](const Slot& s) { return s.written; });
   }
 
   /** The padded copy of a Row product's B as [depth, cols padded], zero past cols. */
@@ -220,11 +222,11 @@ public:
     w_.line("// weights of %" + std::to_string(m) + " as [" + std::to_string(p.depth) + ", " +
             std::to_string(cp) + "], zero-padded");
     const int s = sc_.slot_of[p.b];
-    if (p.tb && s >= 0 && g_.node(p.b).op != ir::Op::Constant && trains()) {
-      // W^T of a layer's weights W, read straight from its buffer: a training step copies it on
-      // every call of a few rows, so it goes through registers. Evaluation and prediction run
-      // over data sets and copy once per call; there the loops below do (the shuffle network
-      // took a fifth of the compile time of W1's prediction kernel, 10 of 51 ms).
+    if (p.tb && s >= 0 && g_.node(p.b).op != ir::Op::Constant && per_batch()) {
+      // W^T of a layer's weights W, read straight from its buffer: a step copies it on every
+      // call of a few rows, so it goes through registers. Evaluation and prediction run over
+      // data sets and copy once per call; there the loops below do (the shuffle network took a
+      // fifth of the compile time of W1's prediction kernel, 10 of 51 ms).
       emit_transpose(w_, dt, ExprEmitter::slot_name(s), p.cols, p.depth, bt, cp);
       return;
     }

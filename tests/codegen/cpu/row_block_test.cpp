@@ -208,8 +208,8 @@ TEST_CASE("random graphs that take row blocks match the interpreter") {
 
 TEST_CASE("evaluation kernels copy transposed weights by loops and match the interpreter") {
   // A training step copies W^T on every call of a few rows, through the shuffle network (one
-  // column: one vector copy); a kernel without updates runs over data sets and uses loops,
-  // which compile in a fraction of the time.
+  // column: one vector copy); a kernel without updates or batch size runs over data sets and
+  // uses loops, which compile in a fraction of the time.
   for (ir::DType t : {ir::DType::F32, ir::DType::F64})
     for (const CourseNet& net : course_nets(t)) {
       INFO(net.name << " (" << to_string(t) << ")");
@@ -221,6 +221,9 @@ TEST_CASE("evaluation kernels copy transposed weights by loops and match the int
       const ir::Graph eval = ir::optimize(net.lowered.graph);
       REQUIRE(row_blocks(codegen::render_cpu(eval)));
       CHECK(codegen::render_cpu(eval).source.find("transposed in blocks") == std::string::npos);
+      // Compiled for a batch size (a data-parallel rank's gradients), it runs once per batch.
+      CHECK(codegen::render_cpu(eval, {.batch_hint = 5}).source.find("transposed in blocks") !=
+            std::string::npos);
       Executable exe = Executable::compile(eval, {.optimize = false, .name = "eval"});
       for (int64_t n : {1, 5, 13, 37}) {
         INFO("batch " << n);
