@@ -5,11 +5,25 @@
 
 namespace kiln::codegen {
 
-size_t epoch_slot(const Schedule& sc, Slot::Role role, const std::string& name, const char* what) {
+size_t epoch_slot(const Schedule& sc, Slot::Role role, const std::string& name, const char* what,
+                  const char* op, const char* graph) {
   for (size_t i = 0; i < sc.slots.size(); ++i)
     if (sc.slots[i].role == role && sc.slots[i].name == name)
       return i;
-  throw Error(str("[epoch] the step graph has no ", what, " named '", name, "'"));
+  throw Error(str("[", op, "] the ", graph, " has no ", what, " named '", name, "'"));
+}
+
+void emit_metric_sums(CodeWriter& w, const Schedule& sc, const EpochSpec& spec, const char* op,
+                      const char* graph) {
+  for (size_t m = 0; m < spec.metrics.size(); ++m) {
+    const size_t slot = epoch_slot(sc, Slot::Role::Output, spec.metrics[m], "output", op, graph);
+    if (!sc.slots[slot].type.shape.is_scalar())
+      throw Error(str("[", op, "] metric '", spec.metrics[m], "' must be a scalar output, got ",
+                      sc.slots[slot].type));
+    w.line("stats[" + std::to_string(m) + "] += (double)((const " +
+           c_type_of(sc.slots[slot].type.dtype) + "*)s[" + std::to_string(slot) +
+           "])[0] * (double)nb;");
+  }
 }
 
 std::string epoch_function(const CpuKernel& k, const EpochSpec& spec) {
@@ -71,15 +85,7 @@ std::string epoch_function(const CpuKernel& k, const EpochSpec& spec) {
   }
   w.close();
   w.line("kiln_run(nb, s, step_ws);");
-  for (size_t m = 0; m < spec.metrics.size(); ++m) {
-    const size_t slot = epoch_slot(sc, Slot::Role::Output, spec.metrics[m], "output");
-    if (!sc.slots[slot].type.shape.is_scalar())
-      throw Error(str("[epoch] metric '", spec.metrics[m], "' must be a scalar output, got ",
-                      sc.slots[slot].type));
-    const std::string t = c_type_of(sc.slots[slot].type.dtype);
-    w.line("stats[" + std::to_string(m) + "] += (double)((const " + t + "*)s[" +
-           std::to_string(slot) + "])[0] * (double)nb;");
-  }
+  emit_metric_sums(w, sc, spec, "epoch", "step graph");
   w.close();
   w.line("stats[" + std::to_string(spec.metrics.size()) + "] += (double)n;");
   w.close();

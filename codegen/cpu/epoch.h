@@ -5,13 +5,23 @@
 #include <cstddef>
 #include <string>
 
+#include "codegen/code_writer.h"
 #include "codegen/cpu/renderer.h"
 
 namespace kiln::codegen {
 
-/** The slot of `role` named `name`; throws kiln::Error "[epoch] the step graph has no <what>
-    named '<name>'". */
-size_t epoch_slot(const Schedule& sc, Slot::Role role, const std::string& name, const char* what);
+/** The slot of `role` named `name`; throws kiln::Error "[<op>] the <graph> has no <what> named
+    '<name>'". */
+size_t epoch_slot(const Schedule& sc, Slot::Role role, const std::string& name, const char* what,
+                  const char* op = "epoch", const char* graph = "step graph");
+
+/**
+ * Emits, after a call of the step on `nb` rows, stats[m] += metric m * nb for every metric of
+ * `spec` (the fused epoch's and the fused evaluation's shared tail). A metric must be a scalar
+ * output: else kiln::Error "[<op>] metric '<name>' must be a scalar output, got <type>".
+ */
+void emit_metric_sums(CodeWriter& w, const Schedule& sc, const EpochSpec& spec, const char* op,
+                      const char* graph);
 
 /**
  * The source of `<k.epoch_name>`: shuffles the resident data set with kiln's PCG32 (the same

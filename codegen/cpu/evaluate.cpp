@@ -3,6 +3,7 @@
 #include "base/error.h"
 #include "codegen/c_like.h"
 #include "codegen/code_writer.h"
+#include "codegen/cpu/epoch.h"
 
 namespace kiln::codegen {
 
@@ -10,13 +11,6 @@ namespace {
 
 /** A group-by-group step passes every row through its workspace: 256 rows keep it in L2. */
 constexpr int64_t kGroupBlock = 256;
-
-size_t slot_named(const Schedule& sc, Slot::Role role, const std::string& name, const char* what) {
-  for (size_t i = 0; i < sc.slots.size(); ++i)
-    if (sc.slots[i].role == role && sc.slots[i].name == name)
-      return i;
-  throw Error(str("[evaluate] the graph has no ", what, " named '", name, "'"));
-}
 
 } // namespace
 
@@ -35,7 +29,8 @@ std::string evaluate_function(const CpuKernel& k, const EpochSpec& spec) {
   w.open("for (long long b0 = 0; b0 < n; b0 += " + block + ")");
   w.line("const long long nb = n - b0 < " + block + " ? n - b0 : " + block + ";");
   for (size_t d = 0; d < spec.data.size(); ++d) {
-    const size_t slot = slot_named(sc, Slot::Role::Input, spec.data[d], "input");
+    const size_t slot =
+        epoch_slot(sc, Slot::Role::Input, spec.data[d], "input", "evaluate", "graph");
     const Slot& sl = sc.slots[slot];
     if (!sl.type.shape.has_batch() || sl.type.shape[0] != ir::kBatch)
       throw Error(str("[evaluate] data input '", spec.data[d], "' must have rows, got ", sl.type));
@@ -44,15 +39,7 @@ std::string evaluate_function(const CpuKernel& k, const EpochSpec& spec) {
            "] + b0 * " + std::to_string(sl.type.shape.static_numel()) + ");");
   }
   w.line("kiln_run(nb, s, workspace);");
-  for (size_t m = 0; m < spec.metrics.size(); ++m) {
-    const size_t slot = slot_named(sc, Slot::Role::Output, spec.metrics[m], "output");
-    if (!sc.slots[slot].type.shape.is_scalar())
-      throw Error(str("[evaluate] metric '", spec.metrics[m], "' must be a scalar output, got ",
-                      sc.slots[slot].type));
-    w.line("stats[" + std::to_string(m) + "] += (double)((const " +
-           c_type_of(sc.slots[slot].type.dtype) + "*)s[" + std::to_string(slot) +
-           "])[0] * (double)nb;");
-  }
+  emit_metric_sums(w, sc, spec, "evaluate", "graph");
   w.close();
   w.line("stats[" + std::to_string(spec.metrics.size()) + "] += (double)n;");
   w.close();
