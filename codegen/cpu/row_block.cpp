@@ -1,5 +1,7 @@
 #include "codegen/cpu/row_block.h"
 
+#include <algorithm>
+
 #include "codegen/cpu/row_block_util.h"
 
 namespace kiln::codegen {
@@ -90,7 +92,8 @@ std::optional<RowBlockPlan> plan_row_block(const Schedule& sc, std::optional<int
   }
   plan.rows =
       batch_hint && *batch_hint >= 1 && *batch_hint <= kMaxHintRows ? *batch_hint : kDefaultRows;
-  plan.per_batch = batch_hint.has_value();
+  plan.per_batch = batch_hint.has_value() || std::any_of(sc.slots.begin(), sc.slots.end(),
+                                                         [](const Slot& s) { return s.written; });
   while (plan.rows > 1 && plan.rows * row_bytes > kMaxStackBytes)
     plan.rows = (plan.rows + 1) / 2;
   if (plan.rows * row_bytes > kMaxStackBytes)

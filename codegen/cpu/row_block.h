@@ -34,7 +34,8 @@ struct RowBlockPlan {
   std::vector<Phase> phase;
   /** Rows per block. */
   int64_t rows = 0;
-  /** Compiled for a batch size (a hint): called once per mini-batch, as training steps are. */
+  /** Called once per mini-batch: it updates parameters (a training step) or was compiled for a
+      batch size (a data-parallel rank's gradients). */
   bool per_batch = false;
   /** Per slot: a row value that lives in the block's stack arrays instead of the workspace. */
   std::vector<bool> local;

@@ -205,13 +205,6 @@ public:
            p.cols % lanes(g_.node(p.b).type.dtype) == 0;
   }
 
-  /** Whether the kernel runs once per mini-batch: it updates parameters (a training step) or
-      was compiled for a batch size (a data-parallel rank's gradients). */
-  bool per_batch() const {
-    return plan_.per_batch ||
-           std::any_of(sc_.slots.begin(), sc_.slots.end(), [](const Slot& s) { return s.written; });
-  }
-
   /** The padded copy of a Row product's B as [depth, cols padded], zero past cols. */
   void copy_weights(size_t gi) {
     const NodeId m = sc_.groups[gi].roots[0];
@@ -222,7 +215,7 @@ public:
     w_.line("// weights of %" + std::to_string(m) + " as [" + std::to_string(p.depth) + ", " +
             std::to_string(cp) + "], zero-padded");
     const int s = sc_.slot_of[p.b];
-    if (p.tb && s >= 0 && g_.node(p.b).op != ir::Op::Constant && per_batch()) {
+    if (p.tb && s >= 0 && g_.node(p.b).op != ir::Op::Constant && plan_.per_batch) {
       // W^T of a layer's weights W, read straight from its buffer: a step copies it on every
       // call of a few rows, so it goes through registers. Evaluation and prediction run over
       // data sets and copy once per call; there the loops below do (the shuffle network took a
