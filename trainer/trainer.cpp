@@ -167,14 +167,13 @@ struct Trainer::State {
                        bool tf32, const Communicator* comm, std::optional<Executable>& gradients) {
     // The kernels, compiled side by side (the JIT is thread-safe), the step first: it takes the
     // longest (the prediction's compile is a third of it).
-    std::optional<Executable> step_e, eval_e, predict_e;
     std::vector<std::function<void()>> jobs{[&] {
-      step_e.emplace(Executable::compile(sg.graph, {.name = g.split ? "update" : "step",
-                                                    .updates = sg.updates,
-                                                    .epoch = g.split ? std::nullopt : g.epoch,
-                                                    .batch_hint = batch,
-                                                    .device = on,
-                                                    .tf32 = tf32}));
+      step.emplace(Executable::compile(sg.graph, {.name = g.split ? "update" : "step",
+                                                  .updates = sg.updates,
+                                                  .epoch = g.split ? std::nullopt : g.epoch,
+                                                  .batch_hint = batch,
+                                                  .device = on,
+                                                  .tf32 = tf32}));
     }};
     if (g.split) {
       // Every rank runs its share of a batch: ceil(batch / ranks) rows at most.
@@ -190,16 +189,13 @@ struct Trainer::State {
     }
     // The evaluation of a whole data set is one call (the fused evaluation), data read in place.
     jobs.push_back([&] {
-      eval_e.emplace(
+      eval.emplace(
           Executable::compile(g.eval, {.name = "eval", .evaluate = g.epoch, .device = on}));
     });
     jobs.push_back([&] {
-      predict_e.emplace(Executable::compile(g.predict, {.name = "predict", .device = on}));
+      predict.emplace(Executable::compile(g.predict, {.name = "predict", .device = on}));
     });
     run_side_by_side(jobs);
-    step.emplace(std::move(*step_e));
-    eval.emplace(std::move(*eval_e));
-    predict.emplace(std::move(*predict_e));
   }
 
   void set_all(const std::string& name, double v) {
