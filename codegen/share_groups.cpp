@@ -42,7 +42,8 @@ bool is_outer(std::string_view id) {
   // Buffers b<k>, and a row-block step's partial sums and padded weights (cpu/row_block.h).
   return (id[0] == 'b' && digits_from(id, 1)) ||
          (id.starts_with("kiln_acc") && digits_from(id, 8)) ||
-         (id.starts_with("kiln_bt") && digits_from(id, 7));
+         (id.starts_with("kiln_bt") && digits_from(id, 7)) ||
+         (id.starts_with("kiln_sums") && digits_from(id, 9));
 }
 
 /** A generated temporary or loop variable: lower-case letters, digits, '_' (not kiln_*). */

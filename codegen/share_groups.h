@@ -26,13 +26,13 @@ struct SharedGroups {
 /**
  * Rewrites a sequence of group code blocks (statements at one nesting level, as rendered by
  * CpuEmitter). Blocks equal up to the names of their outer variables (buffers `b<k>`, `N`,
- * `kiln_ws`; in a row-block step also `kiln_rows`, `kiln_r0`, partial sums `kiln_acc<g>` and padded
- * weights `kiln_bt<g>`) and of their own temporaries are rendered once as a static function and
- * called at each place; blocks that occur once are kept as they are. `param_type(name)` gives the C
- * type of an outer buffer (e.g. "const float* __restrict"). Other kiln_* names are the block's
- * own and stay as written, so a group's own variables must not take the outer names (the blocked
- * GEMM's kiln_sliver_rows). Comment lines are kept at the call sites and do not count when
- * comparing. Pure.
+ * `kiln_ws`; in a row-block step also `kiln_rows`, `kiln_r0`, partial sums `kiln_acc<g>` (and their
+ * row-major copies `kiln_sums<g>`) and padded weights `kiln_bt<g>`) and of their own temporaries
+ * are rendered once as a static function and called at each place; blocks that occur once are kept
+ * as they are. `param_type(name)` gives the C type of an outer buffer (e.g. "const float*
+ * __restrict"). Other kiln_* names are the block's own and stay as written, so a group's own
+ * variables must not take the outer names (the blocked GEMM's kiln_sliver_rows). Comment lines are
+ * kept at the call sites and do not count when comparing. Pure.
  */
 SharedGroups
 share_repeated_groups(const std::vector<std::string>& blocks,

@@ -101,11 +101,13 @@ std::optional<RowBlockPlan> plan_row_block(const Schedule& sc, std::optional<int
   return plan;
 }
 std::string row_block_buffer_type(const Schedule& sc, const std::string& name) {
-  const bool acc = name.starts_with("kiln_acc") && digits_after(name, 8);
-  const bool bt = name.starts_with("kiln_bt") && digits_after(name, 7);
-  if (!acc && !bt)
+  size_t digits = 0;
+  for (const std::string_view prefix : {"kiln_acc", "kiln_bt", "kiln_sums"})
+    if (name.starts_with(prefix) && digits_after(name, prefix.size()))
+      digits = prefix.size();
+  if (digits == 0)
     return "";
-  const size_t gi = std::stoul(name.substr(acc ? 8 : 7));
+  const size_t gi = std::stoul(name.substr(digits));
   const ir::DType dt = sc.graph.node(sc.groups[gi].roots[0]).type.dtype;
   return c_type_of(dt) + "* __restrict";
 }

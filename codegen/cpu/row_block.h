@@ -54,7 +54,8 @@ std::optional<RowBlockPlan> plan_row_block(const Schedule& sc, std::optional<int
  * block function and the groups shared by repeated layers) as `functions`, and the step's body
  * as one block. `usual(group)` renders a Pre or Post group (and a Reduce group's epilogue needs
  * nothing else) as the group-by-group path does; `buffer_type(name)` is the C type of an outer
- * buffer of share_repeated_groups, kiln_acc<g> and kiln_bt<g> included (row_block_buffer_type).
+ * buffer of share_repeated_groups, kiln_acc<g>, kiln_sums<g> and kiln_bt<g> included
+ * (row_block_buffer_type).
  */
 SharedGroups render_row_block(GroupEmitter& ge, const RowBlockPlan& plan,
                               const std::function<void(const Group&)>& usual,
@@ -62,7 +63,8 @@ SharedGroups render_row_block(GroupEmitter& ge, const RowBlockPlan& plan,
 
 /**
  * The C type of the block function's buffer `name` when it is a group's accumulator
- * (kiln_acc<g>) or a transposed weight (kiln_bt<g>); "" for other names.
+ * (kiln_acc<g>), their row-major copy (kiln_sums<g>) or a transposed weight (kiln_bt<g>); "" for
+ * other names.
  */
 std::string row_block_buffer_type(const Schedule& sc, const std::string& name);
 

@@ -69,6 +69,10 @@ inline std::string acc_name(size_t gi) {
 inline std::string bt_name(size_t gi) {
   return "kiln_bt" + std::to_string(gi);
 }
+/** A flat result's partial sums copied to row-major order (row_major_sums). */
+inline std::string sums_name(size_t gi) {
+  return "kiln_sums" + std::to_string(gi);
+}
 
 /** Whether `id` has only digits from `from` on (and at least one). */
 inline bool digits_after(const std::string& id, size_t from) {

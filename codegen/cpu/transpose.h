@@ -1,7 +1,7 @@
 #pragma once
-// A matrix copied transposed in whole vectors: 64-byte rows loaded, transposed in registers by
-// shuffles (16 x 16 floats or 8 x 8 doubles at a time) and stored whole. Element by element,
-// a 10 x 14 layer's weights took a tenth of the course's training step.
+// A matrix copied transposed in whole vectors: rows cut from the matrix's 64-byte vectors,
+// transposed in registers by shuffles (16 x 16 floats or 8 x 8 doubles at a time) and stored
+// whole. Element by element, a 10 x 14 layer's weights took a tenth of the course's training step.
 
 #include <cstdint>
 #include <string>
