@@ -314,4 +314,21 @@ std::string Schedule::describe() const {
   return s;
 }
 
+size_t slot_named(const Schedule& sc, Slot::Role role, const std::string& name, const char* op,
+                  const char* graph) {
+  for (size_t i = 0; i < sc.slots.size(); ++i)
+    if (sc.slots[i].role == role && sc.slots[i].name == name)
+      return i;
+  throw Error(str("[", op, "] the ", graph, " has no ",
+                  role == Slot::Role::Input ? "input" : "output", " named '", name, "'"));
+}
+
+size_t metric_slot(const Schedule& sc, const std::string& name, const char* op, const char* graph) {
+  const size_t slot = slot_named(sc, Slot::Role::Output, name, op, graph);
+  if (!sc.slots[slot].type.shape.is_scalar())
+    throw Error(
+        str("[", op, "] metric '", name, "' must be a scalar output, got ", sc.slots[slot].type));
+  return slot;
+}
+
 } // namespace kiln::codegen

@@ -98,4 +98,19 @@ struct Schedule {
  */
 Schedule schedule(const ir::Graph& g, const std::vector<Update>& updates = {});
 
+/**
+ * The index of the slot of `role` (Input or Output) named `name`, as an epoch or an evaluation
+ * names its data and metrics; throws kiln::Error "[<op>] the <graph> has no input (output)
+ * named '<name>'".
+ */
+size_t slot_named(const Schedule& sc, Slot::Role role, const std::string& name,
+                  const char* op = "epoch", const char* graph = "step graph");
+
+/**
+ * The slot of metric `name`: a scalar output (slot_named); else kiln::Error "[<op>] metric
+ * '<name>' must be a scalar output, got <type>".
+ */
+size_t metric_slot(const Schedule& sc, const std::string& name, const char* op = "epoch",
+                   const char* graph = "step graph");
+
 } // namespace kiln::codegen

@@ -5,21 +5,10 @@
 
 namespace kiln::codegen {
 
-size_t epoch_slot(const Schedule& sc, Slot::Role role, const std::string& name, const char* what,
-                  const char* op, const char* graph) {
-  for (size_t i = 0; i < sc.slots.size(); ++i)
-    if (sc.slots[i].role == role && sc.slots[i].name == name)
-      return i;
-  throw Error(str("[", op, "] the ", graph, " has no ", what, " named '", name, "'"));
-}
-
 void emit_metric_sums(CodeWriter& w, const Schedule& sc, const EpochSpec& spec, const char* op,
                       const char* graph) {
   for (size_t m = 0; m < spec.metrics.size(); ++m) {
-    const size_t slot = epoch_slot(sc, Slot::Role::Output, spec.metrics[m], "output", op, graph);
-    if (!sc.slots[slot].type.shape.is_scalar())
-      throw Error(str("[", op, "] metric '", spec.metrics[m], "' must be a scalar output, got ",
-                      sc.slots[slot].type));
+    const size_t slot = metric_slot(sc, spec.metrics[m], op, graph);
     w.line("stats[" + std::to_string(m) + "] += (double)((const " +
            c_type_of(sc.slots[slot].type.dtype) + "*)s[" + std::to_string(slot) +
            "])[0] * (double)nb;");
@@ -51,7 +40,7 @@ std::string epoch_function(const CpuKernel& k, const EpochSpec& spec) {
   w.line("__builtin_memcpy(s, slots, sizeof(s));");
   std::vector<size_t> data_slots;
   for (size_t d = 0; d < spec.data.size(); ++d) {
-    const size_t slot = epoch_slot(sc, Slot::Role::Input, spec.data[d], "input");
+    const size_t slot = slot_named(sc, Slot::Role::Input, spec.data[d]);
     data_slots.push_back(slot);
     const std::string t = c_type_of(sc.slots[slot].type.dtype);
     w.line(t + "* buf" + std::to_string(d) + " = (" + t + "*)ws;");

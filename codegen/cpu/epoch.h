@@ -10,15 +10,10 @@
 
 namespace kiln::codegen {
 
-/** The slot of `role` named `name`; throws kiln::Error "[<op>] the <graph> has no <what> named
-    '<name>'". */
-size_t epoch_slot(const Schedule& sc, Slot::Role role, const std::string& name, const char* what,
-                  const char* op = "epoch", const char* graph = "step graph");
-
 /**
  * Emits, after a call of the step on `nb` rows, stats[m] += metric m * nb for every metric of
- * `spec` (the fused epoch's and the fused evaluation's shared tail). A metric must be a scalar
- * output: else kiln::Error "[<op>] metric '<name>' must be a scalar output, got <type>".
+ * `spec` (the fused epoch's and the fused evaluation's shared tail); each is a scalar output
+ * (metric_slot, whose errors name `op` and `graph`).
  */
 void emit_metric_sums(CodeWriter& w, const Schedule& sc, const EpochSpec& spec, const char* op,
                       const char* graph);

@@ -29,8 +29,7 @@ std::string evaluate_function(const CpuKernel& k, const EpochSpec& spec) {
   w.open("for (long long b0 = 0; b0 < n; b0 += " + block + ")");
   w.line("const long long nb = n - b0 < " + block + " ? n - b0 : " + block + ";");
   for (size_t d = 0; d < spec.data.size(); ++d) {
-    const size_t slot =
-        epoch_slot(sc, Slot::Role::Input, spec.data[d], "input", "evaluate", "graph");
+    const size_t slot = slot_named(sc, Slot::Role::Input, spec.data[d], "evaluate", "graph");
     const Slot& sl = sc.slots[slot];
     if (!sl.type.shape.has_batch() || sl.type.shape[0] != ir::kBatch)
       throw Error(str("[evaluate] data input '", spec.data[d], "' must have rows, got ", sl.type));

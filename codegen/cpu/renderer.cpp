@@ -600,7 +600,7 @@ int64_t CpuKernel::epoch_workspace_bytes(int64_t n, int64_t batch) const {
   auto align = [](int64_t b) { return (b + 63) & ~int64_t{63}; };
   int64_t total = align(workspace_bytes(batch)) + align(8 * n);
   for (const std::string& name : epoch_data) {
-    const Slot& s = schedule.slots[epoch_slot(schedule, Slot::Role::Input, name, "input")];
+    const Slot& s = schedule.slots[slot_named(schedule, Slot::Role::Input, name)];
     total += align(ir::dtype_bytes(s.type.dtype) * batch * s.type.shape.static_numel());
   }
   return total;

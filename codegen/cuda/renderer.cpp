@@ -202,19 +202,10 @@ CudaPlan per_group_plan(const Schedule& sc, std::vector<std::string>& texts) {
 namespace {
 
 void check_epoch_names(const Schedule& sc, const EpochSpec& spec) {
-  auto find = [&](Slot::Role role, const std::string& name, const char* what) -> const Slot& {
-    for (const Slot& s : sc.slots)
-      if (s.role == role && s.name == name)
-        return s;
-    throw Error(str("[epoch] the step graph has no ", what, " named '", name, "'"));
-  };
   for (const std::string& d : spec.data)
-    find(Slot::Role::Input, d, "input");
-  for (const std::string& m : spec.metrics) {
-    const Slot& s = find(Slot::Role::Output, m, "output");
-    if (!s.type.shape.is_scalar())
-      throw Error(str("[epoch] metric '", m, "' must be a scalar output, got ", s.type));
-  }
+    slot_named(sc, Slot::Role::Input, d);
+  for (const std::string& m : spec.metrics)
+    metric_slot(sc, m);
 }
 
 } // namespace

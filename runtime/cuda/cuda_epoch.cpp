@@ -15,17 +15,11 @@ std::vector<double> CudaProgram::run_epoch(int64_t n, int64_t batch, bool shuffl
   Impl& m = *impl_;
   KILN_ASSERT(m.epoch, "run_epoch on a program compiled without an epoch");
   const auto& slots = m.k.schedule.slots;
-  auto slot_named = [&](const std::string& name, Slot::Role role) {
-    for (size_t s = 0; s < slots.size(); ++s)
-      if (slots[s].role == role && slots[s].name == name)
-        return s;
-    throw Error(str("[epoch] the step graph has no slot named '", name, "'"));
-  };
   std::vector<size_t> data_slot, metric_slots;
   for (const std::string& name : m.epoch->data)
-    data_slot.push_back(slot_named(name, Slot::Role::Input));
+    data_slot.push_back(slot_named(m.k.schedule, Slot::Role::Input, name));
   for (const std::string& name : m.epoch->metrics)
-    metric_slots.push_back(slot_named(name, Slot::Role::Output));
+    metric_slots.push_back(slot_named(m.k.schedule, Slot::Role::Output, name));
   KILN_ASSERT(data_slot.size() == data.size(), "epoch data do not match the step's inputs");
   std::vector<double> stats(metric_slots.size() + 1, 0.0);
   const bool fused = !m.k.epoch_kernel.empty() && batch <= m.k.epoch_max_batch &&

@@ -219,3 +219,26 @@ TEST_CASE("schedule: the course's classification step") {
   CHECK(sc.copy_back.empty());
   CHECK(got.size() <= 20);
 }
+
+TEST_CASE("slot_named and metric_slot find an epoch's data and metrics, or name what is missing") {
+  const Schedule sc = schedule_of(R"(graph {
+    %x = input {name="x"} : f32[N,3]
+    %s = sum(%x) {axes=[0,1]} : f32[]
+    %r = sum(%x) {axes=[1]} : f32[N]
+    output loss = %s
+    output rows = %r
+  })");
+  const size_t x = codegen::slot_named(sc, Slot::Role::Input, "x");
+  CHECK(sc.slots[x].name == "x");
+  CHECK(sc.slots[x].role == Slot::Role::Input);
+  const size_t loss = codegen::metric_slot(sc, "loss");
+  CHECK(sc.slots[loss].name == "loss");
+  CHECK(sc.slots[loss].role == Slot::Role::Output);
+  // An input is not an output of that name, and the messages name the op and the graph.
+  CHECK_THROWS_WITH(codegen::slot_named(sc, Slot::Role::Output, "x", "evaluate", "graph"),
+                    "[evaluate] the graph has no output named 'x'");
+  CHECK_THROWS_WITH(codegen::slot_named(sc, Slot::Role::Input, "y"),
+                    "[epoch] the step graph has no input named 'y'");
+  CHECK_THROWS_WITH(codegen::metric_slot(sc, "rows"),
+                    "[epoch] metric 'rows' must be a scalar output, got f32[N]");
+}
