@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "base/rng.h"
+#include "bench/peers/kiln_cnn.h"
 #include "codegen/cpu/renderer.h"
 #include "frontend/kiln.h"
 #include "ir/passes.h"
@@ -61,21 +62,11 @@ double thread_seconds() {
 
 int main(int argc, char** argv) {
   const int steps = argc > 1 ? std::atoi(argv[1]) : 20;
-  const int64_t batch = 32;
-  nn::Sequential net{nn::Unflatten(1, {1, 28, 28}),
-                     nn::Conv2d(1, 32, 3, 1),
-                     nn::ReLU(),
-                     nn::Conv2d(32, 64, 3, 1),
-                     nn::ReLU(),
-                     nn::MaxPool2d(2),
-                     nn::Dropout(0.25, 1),
-                     nn::Flatten(),
-                     nn::Linear(9216, 128),
-                     nn::ReLU(),
-                     nn::Dropout(0.5, 2),
-                     nn::Linear(128, 10)};
-  const train::ProblemGraphs g = train::build(
-      train::supervised(net, 784, 10, Loss::cross_entropy(), std::make_shared<optim::Adam>(1e-3)));
+  const bench::CnnSpec spec;
+  const int64_t batch = spec.batch;
+  const train::ProblemGraphs g =
+      train::build(train::supervised(bench::cnn_network(spec), 784, 10, Loss::cross_entropy(),
+                                     std::make_shared<optim::Adam>(spec.lr)));
   const codegen::CpuKernel k =
       codegen::render_cpu(ir::optimize(g.step->graph), {.updates = g.step->updates});
   // A mark at every group title ("  // [dims]: op %id ...") of the step, one at its end.
@@ -119,7 +110,7 @@ int main(int argc, char** argv) {
         static_cast<int32_t*>(p)[i] = static_cast<int32_t>(rng.below(10));
     else
       for (int64_t i = 0; i < n; ++i)
-        static_cast<float*>(p)[i] = s.name == "lr" ? 1e-3f
+        static_cast<float*>(p)[i] = s.name == "lr" ? static_cast<float>(spec.lr)
                                     : s.role == codegen::Slot::Role::Param &&
                                             s.name.find('.') != std::string::npos &&
                                             s.name.find("weight") == std::string::npos &&
