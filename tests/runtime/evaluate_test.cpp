@@ -21,13 +21,38 @@ Lowered classifier(const nn::Layer& net) {
   return lower({{"loss", cross_entropy(net(y), c)}, {"acc", accuracy(net(y), c)}});
 }
 
+/** The course's 2-14-10-3 classifier and a 2-96-96-3 one (group-by-group path). */
+const nn::Sequential& small_net() {
+  static const nn::Sequential net{nn::Linear(2, 14), nn::Tanh(), nn::Linear(14, 10), nn::Sigmoid(),
+                                  nn::Linear(10, 3)};
+  return net;
+}
+const nn::Sequential& wide_net() {
+  static const nn::Sequential net{nn::Linear(2, 96), nn::Tanh(), nn::Linear(96, 96), nn::Tanh(),
+                                  nn::Linear(96, 3)};
+  return net;
+}
+
+/** n random points in [-2, 2]^2 and labels in [0, 3). */
+struct Points {
+  MatrixRM y;
+  Eigen::VectorXi c;
+};
+Points random_points(int64_t n, uint64_t seed) {
+  Rng rng(seed);
+  Points p{MatrixRM(n, 2), Eigen::VectorXi(n)};
+  for (int64_t i = 0; i < n; ++i) {
+    p.y(i, 0) = static_cast<float>(rng.uniform(-2, 2));
+    p.y(i, 1) = static_cast<float>(rng.uniform(-2, 2));
+    p.c(i) = static_cast<int>(rng.below(3));
+  }
+  return p;
+}
+
 } // namespace
 
 TEST_CASE("the fused evaluation equals one run over every row") {
-  const nn::Sequential small{nn::Linear(2, 14), nn::Tanh(), nn::Linear(14, 10), nn::Sigmoid(),
-                             nn::Linear(10, 3)};
-  const nn::Sequential wide{nn::Linear(2, 96), nn::Tanh(), nn::Linear(96, 96), nn::Tanh(),
-                            nn::Linear(96, 3)};
+  const nn::Sequential &small = small_net(), &wide = wide_net();
   for (const nn::Sequential* net : {&small, &wide}) {
     const Lowered l = classifier(*net);
     Executable exe = Executable::compile(
@@ -35,14 +60,7 @@ TEST_CASE("the fused evaluation equals one run over every row") {
     exe.set_params(init_parameters(l.params, 2, ir::DType::F64));
     for (int64_t n : {1, 7, 300, 2500}) {
       INFO("net width " << (net == &small ? 14 : 96) << ", " << n << " rows");
-      Rng rng(static_cast<uint64_t>(n));
-      MatrixRM y(n, 2);
-      Eigen::VectorXi c(n);
-      for (int64_t i = 0; i < n; ++i) {
-        y(i, 0) = static_cast<float>(rng.uniform(-2, 2));
-        y(i, 1) = static_cast<float>(rng.uniform(-2, 2));
-        c(i) = static_cast<int>(rng.below(3));
-      }
+      const auto [y, c] = random_points(n, static_cast<uint64_t>(n));
       const std::vector<double> fused = exe.evaluate(n, {y.data(), c.data()});
       const auto whole = exe.run({{"y", y}, {"c", c}});
       REQUIRE(fused.size() == 2);
@@ -53,10 +71,7 @@ TEST_CASE("the fused evaluation equals one run over every row") {
 }
 
 TEST_CASE("a large set's fused evaluation splits over threads with the same result on any number") {
-  const nn::Sequential small{nn::Linear(2, 14), nn::Tanh(), nn::Linear(14, 10), nn::Sigmoid(),
-                             nn::Linear(10, 3)};
-  const nn::Sequential wide{nn::Linear(2, 96), nn::Tanh(), nn::Linear(96, 96), nn::Tanh(),
-                            nn::Linear(96, 3)};
+  const nn::Sequential &small = small_net(), &wide = wide_net();
   runtime::ThreadPool& pool = runtime::ThreadPool::instance();
   const int saved = pool.threads();
   for (const nn::Sequential* net : {&small, &wide}) {
@@ -69,14 +84,7 @@ TEST_CASE("a large set's fused evaluation splits over threads with the same resu
     const int64_t n = 3 * chunk + chunk / 2;
     INFO("net width " << (net == &small ? 14 : 96) << ", chunks of " << chunk << " rows");
     REQUIRE(chunk % 256 == 0);
-    Rng rng(5);
-    MatrixRM y(n, 2);
-    Eigen::VectorXi c(n);
-    for (int64_t i = 0; i < n; ++i) {
-      y(i, 0) = static_cast<float>(rng.uniform(-2, 2));
-      y(i, 1) = static_cast<float>(rng.uniform(-2, 2));
-      c(i) = static_cast<int>(rng.below(3));
-    }
+    const auto [y, c] = random_points(n, 5);
     std::vector<std::vector<double>> got;
     for (int threads : {1, 2, 3}) {
       pool.set_threads(threads);

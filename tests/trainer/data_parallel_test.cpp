@@ -118,6 +118,25 @@ Trainer make_classifier(int hidden = 10) {
                  Loss::cross_entropy(), std::make_shared<optim::Adam>(1e-2));
 }
 
+/** A data-parallel fit of fresh classifiers on `ranks` fake ranks: the trained ranks and their
+    histories. */
+struct RankFit {
+  std::vector<Trainer> trainers;
+  std::vector<History> histories;
+};
+RankFit fit_ranks(int ranks, const data::Dataset& d, const data::Dataset* v, const FitOptions& o) {
+  RankFit f;
+  for (int r = 0; r < ranks; ++r)
+    f.trainers.push_back(make_classifier());
+  f.histories.resize(static_cast<size_t>(ranks));
+  run_ranks(ranks, [&](int r, std::shared_ptr<Communicator> c) {
+    FitOptions od = o;
+    od.comm = c;
+    f.histories[static_cast<size_t>(r)] = f.trainers[static_cast<size_t>(r)].fit(d, v, od);
+  });
+  return f;
+}
+
 double max_difference(const Trainer& a, const Trainer& b) {
   double worst = 0;
   for (const std::string& p : a.param_names())
@@ -158,15 +177,9 @@ TEST_CASE("three ranks train to the parameters of one process with the global ba
   const FitOptions o{.epochs = 3, .batch_size = 16, .seed = 4, .progress = false};
   Trainer one = make_classifier();
   const History h1 = one.fit(d, nullptr, o);
-  std::vector<Trainer> ranks;
-  for (int r = 0; r < 3; ++r)
-    ranks.push_back(make_classifier());
-  std::vector<History> hs(3);
-  run_ranks(3, [&](int r, std::shared_ptr<Communicator> c) {
-    FitOptions od = o;
-    od.comm = c;
-    hs[static_cast<size_t>(r)] = ranks[static_cast<size_t>(r)].fit(d, nullptr, od);
-  });
+  const RankFit f = fit_ranks(3, d, nullptr, o);
+  const std::vector<Trainer>& ranks = f.trainers;
+  const std::vector<History>& hs = f.histories;
   // Row sums taken per rank and then added round differently from one sum over the batch (~1e-7
   // relative per step); over 57 Adam steps the weights stay within 1e-5.
   CHECK(max_difference(one, ranks[0]) < 1e-5);
@@ -184,15 +197,7 @@ TEST_CASE("the ranks evaluate shares of the rows and all get one process's numbe
   const FitOptions o{.epochs = 2, .batch_size = 16, .seed = 4, .progress = false};
   Trainer one = make_classifier();
   const History h1 = one.fit(d, &v, o);
-  std::vector<Trainer> ranks;
-  for (int r = 0; r < 3; ++r)
-    ranks.push_back(make_classifier());
-  std::vector<History> hs(3);
-  run_ranks(3, [&](int r, std::shared_ptr<Communicator> c) {
-    FitOptions od = o;
-    od.comm = c;
-    hs[static_cast<size_t>(r)] = ranks[static_cast<size_t>(r)].fit(d, &v, od);
-  });
+  const std::vector<History> hs = fit_ranks(3, d, &v, o).histories;
   for (size_t e = 0; e < h1.epochs.size(); ++e) {
     const EpochStats &a = hs[0].epochs[e], &b = h1.epochs[e];
     // Before training the weights are the same: only the order of the float sums over blocks of

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "base/error.h"
 #include "codegen/cpu/renderer.h"
 #include "ir/autodiff.h"
 #include "ir/interpret.h"
@@ -20,7 +21,7 @@
 #include "runtime/executable.h"
 #include "tests/codegen/cpu/run_kernel.h"
 #include "tests/ir/random_bindings.h"
-#include "tests/support/compare.h"
+#include "tests/support/check_outputs.h"
 
 using namespace kiln;
 using namespace kiln::test;
@@ -56,13 +57,8 @@ void check(const ir::Graph& g, int64_t batch, DType t, int expect_direct) {
     ++direct;
   CHECK(direct == static_cast<size_t>(expect_direct));
   const ir::Bindings v = random_bindings(g, batch, 9);
-  const std::vector<ir::Tensor> got = exe.run_tensors(v);
-  const std::vector<ir::Tensor> want = ir::interpret(ir::optimize(g), v, ir::Precision::Native);
-  for (size_t i = 0; i < got.size(); ++i) {
-    INFO("output " << g.outputs()[i].name << " (" << to_string(t) << ")\n"
-                   << side_by_side(got[i], want[i]));
-    CHECK(max_rel_error(got[i], want[i]) <= (t == DType::F32 ? 1e-4 : 1e-12));
-  }
+  check_outputs(exe.run_tensors(v), ir::interpret(ir::optimize(g), v, ir::Precision::Native), g,
+                t == DType::F32 ? 1e-4 : 1e-12, str("(", to_string(t), ") "));
 }
 
 } // namespace

@@ -10,7 +10,7 @@
 #include "ir/print.h"
 #include "runtime/executable.h"
 #include "tests/codegen/cuda/cuda_graphs.h"
-#include "tests/support/compare.h"
+#include "tests/support/check_outputs.h"
 #include "tests/support/op_table.h"
 #include "tests/support/random_graph.h"
 
@@ -29,15 +29,9 @@ void check_against_interpreter(const ir::Graph& g, const ir::Bindings& values, i
                                const std::string& what) {
   INFO(what << " (" << to_string(t) << ")");
   Executable exe = Executable::compile(g, {.name = "test"});
-  const std::vector<ir::Tensor> got = exe.run_tensors(values);
-  const std::vector<ir::Tensor> want = ir::interpret(g, values, ir::Precision::Native);
-  REQUIRE(got.size() == want.size());
-  for (size_t i = 0; i < got.size(); ++i) {
-    INFO("output " << g.outputs()[i].name << "\n"
-                   << side_by_side(got[i], want[i]) << "kernel:\n"
-                   << exe.kernel().source.substr(exe.kernel().source.find("extern \"C\"")));
-    CHECK(max_rel_error(got[i], want[i]) <= tolerance(t));
-  }
+  check_outputs(
+      exe.run_tensors(values), ir::interpret(g, values, ir::Precision::Native), g, tolerance(t),
+      "kernel:\n" + exe.kernel().source.substr(exe.kernel().source.find("extern \"C\"")) + "\n");
 }
 
 /**

@@ -19,7 +19,7 @@
 #include "runtime/cpu/cpu_jit.h"
 #include "runtime/executable.h"
 #include "tests/codegen/cpu/run_kernel.h"
-#include "tests/support/compare.h"
+#include "tests/support/check_outputs.h"
 
 using namespace kiln;
 using namespace kiln::test;
@@ -107,14 +107,8 @@ size_t count(const std::string& source, const std::string& what) {
 
 /** Runs `exe` on `values` and checks every output against the interpreter. */
 void check(Executable& exe, const ir::Graph& g, const ir::Bindings& values, DType t) {
-  const std::vector<ir::Tensor> got = exe.run_tensors(values);
-  const std::vector<ir::Tensor> want =
-      ir::interpret(ir::optimize(g), values, ir::Precision::Native);
-  REQUIRE(got.size() == want.size());
-  for (size_t i = 0; i < got.size(); ++i) {
-    INFO("output " << g.outputs()[i].name << "\n" << side_by_side(got[i], want[i]));
-    CHECK(max_rel_error(got[i], want[i]) <= tolerance(t));
-  }
+  check_outputs(exe.run_tensors(values),
+                ir::interpret(ir::optimize(g), values, ir::Precision::Native), g, tolerance(t));
 }
 
 } // namespace

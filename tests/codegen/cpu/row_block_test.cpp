@@ -14,7 +14,7 @@
 #include "ir/passes.h"
 #include "runtime/executable.h"
 #include "tests/codegen/cuda/cuda_graphs.h"
-#include "tests/support/compare.h"
+#include "tests/support/check_outputs.h"
 #include "tests/support/random_graph.h"
 
 using namespace kiln;
@@ -55,13 +55,8 @@ double tolerance(ir::DType t) {
 
 /** Runs `exe` (compiled from `g`) on `v` and checks every output against the interpreter's. */
 void check_outputs(Executable& exe, const ir::Graph& g, const ir::Bindings& v, ir::DType t) {
-  const std::vector<ir::Tensor> got = exe.run_tensors(v);
-  const std::vector<ir::Tensor> want = ir::interpret(g, v, ir::Precision::Native);
-  REQUIRE(got.size() == want.size());
-  for (size_t i = 0; i < got.size(); ++i) {
-    INFO("output " << g.outputs()[i].name << "\n" << side_by_side(got[i], want[i]));
-    CHECK(max_rel_error(got[i], want[i]) <= tolerance(t));
-  }
+  test::check_outputs(exe.run_tensors(v), ir::interpret(g, v, ir::Precision::Native), g,
+                      tolerance(t));
 }
 
 /** A net of widths 3-80-80-2: its products are too large for row blocks. */

@@ -14,7 +14,7 @@
 #include "ir/print.h"
 #include "runtime/executable.h"
 #include "tests/codegen/cuda/cuda_graphs.h"
-#include "tests/support/compare.h"
+#include "tests/support/check_outputs.h"
 #include "tests/support/random_graph.h"
 #include "tests/support/skip.h"
 #include "train/problem.h"
@@ -54,13 +54,8 @@ void check_on_device(const ir::Graph& g, const ir::Bindings& values, ir::DType t
   INFO(what << " (" << to_string(t) << ", " << plan_name(plans) << " plan)");
   Executable exe =
       Executable::compile(g, {.name = "test", .device = Device::cuda(0), .cuda_plans = plans});
-  const std::vector<ir::Tensor> got = exe.run_tensors(values);
-  const std::vector<ir::Tensor> want = ir::interpret(g, values, ir::Precision::Native);
-  REQUIRE(got.size() == want.size());
-  for (size_t i = 0; i < got.size(); ++i) {
-    INFO("output " << g.outputs()[i].name << "\n" << side_by_side(got[i], want[i]));
-    CHECK(max_rel_error(got[i], want[i]) <= tolerance(t));
-  }
+  check_outputs(exe.run_tensors(values), ir::interpret(g, values, ir::Precision::Native), g,
+                tolerance(t));
 }
 
 constexpr CudaPlanChoice kPlans[] = {CudaPlanChoice::PerGroup, CudaPlanChoice::SingleBlock,
@@ -174,12 +169,8 @@ TEST_CASE("a small CNN (convolutions, max pooling, dropout), forward and backwar
       check_on_device(g, v, t, n.name, plans);
     // The same dropout mask on the CPU: both sides equal the interpreter.
     Executable cpu = Executable::compile(g, {.name = "test"});
-    const std::vector<ir::Tensor> got = cpu.run_tensors(v);
-    const std::vector<ir::Tensor> want = ir::interpret(g, v, ir::Precision::Native);
-    for (size_t i = 0; i < got.size(); ++i) {
-      INFO("CPU output " << g.outputs()[i].name);
-      CHECK(max_rel_error(got[i], want[i]) <= tolerance(t));
-    }
+    check_outputs(cpu.run_tensors(v), ir::interpret(g, v, ir::Precision::Native), g, tolerance(t),
+                  "CPU ");
   }
 }
 
@@ -192,10 +183,7 @@ TEST_CASE("fast math stays within the approximations' error") {
       v.emplace(name, value);
     const ir::Graph g = ir::grad(n.lowered.graph, "loss", n.params);
     Executable exe = Executable::compile(g, {.device = Device::cuda(0), .fast_math = true});
-    const auto got = exe.run_tensors(v);
-    const auto want = ir::interpret(g, v);
-    for (size_t i = 0; i < got.size(); ++i)
-      CHECK(max_rel_error(got[i], want[i]) <= 2e-3);
+    check_outputs(exe.run_tensors(v), ir::interpret(g, v), g, 2e-3);
   }
 }
 
@@ -217,10 +205,7 @@ TEST_CASE("one device executable serves every batch size, switching plans") {
         e = rng.uniform(-2, 2);
       v[name] = x;
     }
-    const auto got = exe.run_tensors(v);
-    const auto want = ir::interpret(g, v);
-    for (size_t i = 0; i < got.size(); ++i)
-      CHECK(max_rel_error(got[i], want[i]) < tolerance(ir::DType::F32));
+    check_outputs(exe.run_tensors(v), ir::interpret(g, v), g, tolerance(ir::DType::F32));
   }
   CHECK(single);
   CHECK(chunked);
