@@ -4,7 +4,6 @@
 #include <chrono>
 #include <cstdlib>
 #include <exception>
-#include <system_error>
 #include <utility>
 
 namespace kiln::runtime {
@@ -64,6 +63,9 @@ int ThreadPool::worker() {
 }
 
 ThreadPool::ThreadPool() : api_{run_on, this, &ThreadPool::worker} {
+  // Room for every worker now: run() adds them from generated code, where growing the vector
+  // could throw.
+  workers_.reserve(kMaxWorkers);
   int n = static_cast<int>(std::thread::hardware_concurrency());
   if (const char* env = std::getenv("KILN_THREADS"); env && std::atoi(env) > 0)
     n = std::atoi(env);
@@ -126,14 +128,14 @@ void ThreadPool::run(long long n, PoolBody body, void* arg) {
   std::unique_lock<std::mutex> run(run_mutex_, std::try_to_lock);
   int parts = run.owns_lock() ? static_cast<int>(std::min<long long>(threads_, n)) : 1;
   // Workers start with the first run that needs them and stay; fewer threads leave some asleep.
-  // Where no thread can be started the run uses the ones there are: run() is also called from
-  // generated code, which no exception may cross.
+  // Where no thread can be started (system_error, or bad_alloc for its state) the run uses the
+  // ones there are: run() is also called from generated code, which no exception may cross.
   try {
     while (static_cast<int>(workers_.size()) < parts - 1) {
       const int index = static_cast<int>(workers_.size()) + 1;
       workers_.emplace_back([this, index] { worker_loop(index); });
     }
-  } catch (const std::system_error&) {
+  } catch (const std::exception&) {
     parts = static_cast<int>(workers_.size()) + 1;
   }
   if (parts <= 1) {
