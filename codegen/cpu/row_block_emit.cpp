@@ -10,6 +10,7 @@
 #include "codegen/c_like.h"
 #include "codegen/cpu/row_block.h"
 #include "codegen/cpu/row_block_util.h"
+#include "codegen/cpu/thin_dots.h"
 #include "codegen/cpu/transpose.h"
 
 namespace kiln::codegen {
@@ -19,27 +20,6 @@ using ir::NodeId;
 using namespace row_block;
 
 namespace {
-
-/** The identifiers of `text` that match `keep`, once each. */
-std::set<std::string> identifiers(const std::string& text,
-                                  const std::function<bool(const std::string&)>& keep) {
-  std::set<std::string> out;
-  for (size_t i = 0; i < text.size();) {
-    if (std::isalpha(static_cast<unsigned char>(text[i])) || text[i] == '_') {
-      size_t j = i;
-      while (j < text.size() &&
-             (std::isalnum(static_cast<unsigned char>(text[j])) || text[j] == '_'))
-        ++j;
-      const std::string id = text.substr(i, j - i);
-      if (keep(id))
-        out.insert(id);
-      i = j;
-    } else {
-      ++i;
-    }
-  }
-  return out;
-}
 
 /** Where a Reduce group keeps its partial sums. */
 struct Accumulator {
@@ -82,14 +62,6 @@ public:
     const int s = sc_.slot_of[n];
     return sc_.storage[n] == Storage::Root && s >= 0 && plan_.local[static_cast<size_t>(s)] &&
            pitch_of(static_cast<size_t>(s)) % lanes(g_.node(n).type.dtype) == 0;
-  }
-  /** The vector at `address` (a C pointer expression), as an rvalue. */
-  static std::string load(ir::DType dt, const std::string& address) {
-    return "(*(const " + vector_type(dt) + "*)(" + address + "))";
-  }
-  /** The statement storing vector `v` at `address`. */
-  static std::string store(ir::DType dt, const std::string& address, const std::string& v) {
-    return "*(" + vector_type(dt) + "*)(" + address + ") = " + v + ";";
   }
   /** Vector c of row r of local row value n ("(*(const kiln_vf*)(b23 + r*16 + 16))"). */
   std::string row_vector(NodeId n, const std::string& r, int64_t c) const {
@@ -185,13 +157,23 @@ public:
     w_.line(line + ";");
     return v;
   }
-  static std::string vector_type(ir::DType dt) {
-    return dt == ir::DType::F64 ? "kiln_vd" : "kiln_vf";
-  }
-  static int64_t lanes(ir::DType dt) { return kVectorBytes / ir::dtype_bytes(dt); }
 
   /** Whether Row product of group gi reads a padded copy of its weights (kiln_bt<gi>). */
-  bool copied(size_t gi) const { return broadcast_form(gi) && !direct(gi); }
+  bool copied(size_t gi) const { return (broadcast_form(gi) && !direct(gi)) || thin_form(gi); }
+  /**
+   * Whether Row product gi (2 to 4 columns of W^T, its A row one padded vector) runs as one
+   * vector product per column summed together (codegen/cpu/thin_dots.h), its weight rows
+   * padded in kiln_bt<gi> as [cols][lanes].
+   */
+  bool thin_form(size_t gi) const {
+    const Group& grp = sc_.groups[gi];
+    if (plan_.phase[gi] != Phase::Row || grp.kind != Group::Kind::MatMul)
+      return false;
+    const Product p = product(g_, grp.roots[0]);
+    const ir::DType dt = g_.node(grp.roots[0]).type.dtype;
+    return p.tb && !p.ta && p.cols >= 2 && p.cols <= 4 && p.depth <= lanes(dt) && local_row(p.a) &&
+           pitch_of(static_cast<size_t>(sc_.slot_of[p.a])) == lanes(dt);
+  }
   /** Whether Row product gi runs as broadcast FMAs into row vectors (else dot products). */
   bool broadcast_form(size_t gi) const {
     const Group& grp = sc_.groups[gi];
@@ -213,6 +195,20 @@ public:
     const ir::DType dt = g_.node(m).type.dtype;
     const int64_t cp = padded(p.cols, dt);
     const std::string bt = bt_name(gi), zero = c_literal(0, dt);
+    if (thin_form(gi)) {
+      w_.line("// weight rows of %" + std::to_string(m) + " as [" + std::to_string(p.cols) + ", " +
+              std::to_string(lanes(dt)) + "], zero-padded");
+      const Index q = loops({p.cols * lanes(dt)}, "q", true);
+      w_.line(bt + "[" + q[0] + "] = " + zero + ";");
+      close(1);
+      const Index j = loops({p.cols}, "j", false), k = loops({p.depth}, "k", true);
+      e_.push_scope();
+      w_.line(bt + "[" + j[0] + "*" + std::to_string(lanes(dt)) + " + " + k[0] +
+              "] = " + e_.value(p.b, {j[0], k[0]}) + ";");
+      e_.pop_scope();
+      close(2);
+      return;
+    }
     w_.line("// weights of %" + std::to_string(m) + " as [" + std::to_string(p.depth) + ", " +
             std::to_string(cp) + "], zero-padded");
     const int s = sc_.slot_of[p.b];
@@ -298,6 +294,8 @@ public:
     const std::string t = c_type_of(dt), zero = c_literal(0, dt);
     if (broadcast_form(gi))
       return tiled_matmul(gi);
+    if (thin_form(gi))
+      return thin_matmul(gi);
     const std::string r = open_rows();
     e_.push_scope();
     {
@@ -317,6 +315,35 @@ public:
       e_.pop_scope();
       close(1);
     }
+    e_.pop_scope();
+    close(1);
+  }
+
+  /** A thin Row product (thin_form): per row, a product per column, summed together. */
+  void thin_matmul(size_t gi) {
+    const Group& grp = sc_.groups[gi];
+    const NodeId m = grp.roots[0];
+    const Product p = product(g_, m);
+    const ir::DType dt = g_.node(m).type.dtype;
+    const std::string vt = vector_type(dt);
+    std::vector<std::string> rows;
+    for (int64_t j = 0; j < p.cols; ++j) {
+      rows.push_back(e_.fresh("wr"));
+      w_.line("const " + vt + " " + rows.back() + " = " +
+              load(dt, bt_name(gi) + " + " + std::to_string(j * lanes(dt))) + ";");
+    }
+    const std::string r = open_rows();
+    e_.push_scope();
+    const std::string a = e_.fresh("ar");
+    w_.line("const " + vt + " " + a + " = " + row_vector(p.a, r, 0) + ";");
+    std::vector<std::string> products;
+    for (const std::string& row : rows)
+      products.push_back(a + " * " + row);
+    const std::string sums = e_.fresh("dots");
+    const std::vector<int64_t> at = emit_summed_together(w_, dt, products, sums);
+    for (int64_t j = 0; j < p.cols; ++j)
+      ge_.finish_root(grp, m, {r, std::to_string(j)},
+                      sums + "[" + std::to_string(at[static_cast<size_t>(j)]) + "]");
     e_.pop_scope();
     close(1);
   }
@@ -608,8 +635,9 @@ public:
       const std::string t = c_type_of(n.type.dtype);
       if (copied(gi)) {
         const Product p = product(g_, sc_.groups[gi].roots[0]);
-        w_.line(t + " " + bt_name(gi) + "[" +
-                std::to_string(p.depth * padded(p.cols, n.type.dtype)) +
+        const int64_t size =
+            thin_form(gi) ? p.cols * lanes(n.type.dtype) : p.depth * padded(p.cols, n.type.dtype);
+        w_.line(t + " " + bt_name(gi) + "[" + std::to_string(size) +
                 "] __attribute__((aligned(64)));");
       }
       if (plan_.phase[gi] != Phase::Reduce)
@@ -642,18 +670,6 @@ public:
   std::map<size_t, std::string> sums_; // row_major_sums: a flat result's partial sums
 };
 
-/** Appends the part of the writer's text since `*mark` to `blocks` and moves the mark. */
-void cut(const CodeWriter& w, size_t* mark, std::vector<std::string>& blocks) {
-  blocks.push_back(w.str().substr(*mark));
-  *mark = w.str().size();
-}
-
-/** Functions of `s` not yet in `out` (sharing runs twice; a block could repeat across both). */
-void merge_functions(const SharedGroups& s, SharedGroups& out) {
-  for (const auto& [name, text] : s.function_text)
-    if (out.function_text.emplace(name, text).second)
-      out.functions += text;
-}
 } // namespace
 
 SharedGroups render_row_block(GroupEmitter& ge, const RowBlockPlan& plan,
@@ -742,11 +758,7 @@ SharedGroups render_row_block(GroupEmitter& ge, const RowBlockPlan& plan,
   text += "KILN_ROWS\n";
   text += "for (long long kiln_r0 = 0; kiln_r0 < N; kiln_r0 += " + r + ") {\n";
   text += "  const long long kiln_rows = N - kiln_r0 < " + r + " ? N - kiln_r0 : " + r + ";\n";
-  for (size_t pos = 0; pos < row_shared.body.size();) {
-    const size_t eol = row_shared.body.find('\n', pos);
-    text += "  " + row_shared.body.substr(pos, eol - pos) + "\n";
-    pos = eol + 1;
-  }
+  text += indented(row_shared.body);
   text += "}\n" + sums + after_shared.body;
 
   std::string locals;
@@ -773,13 +785,7 @@ SharedGroups render_row_block(GroupEmitter& ge, const RowBlockPlan& plan,
       "// partial sums), the sums' results with their epilogues, the Post groups.\n"
       "__attribute__((noinline)) static void kiln_row_step(" +
       params + ") {\n  (void)N;\n";
-  const std::string whole = setup + locals + text;
-  for (size_t pos = 0; pos < whole.size();) {
-    const size_t eol = whole.find('\n', pos);
-    fn += "  " + whole.substr(pos, eol - pos) + "\n";
-    pos = eol + 1;
-  }
-  out.functions += fn + "}\n\n";
+  out.functions += fn + indented(setup + locals + text) + "}\n\n";
   const std::string body = "kiln_row_step(" + args + ");\n";
   out.body = body;
   out.blocks = {body};

@@ -1,11 +1,16 @@
 #pragma once
 // Internal to the row-block path (codegen/cpu/row_block.h): sizes and names its files share.
 
+#include <cctype>
 #include <cstdint>
+#include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "codegen/code_writer.h"
 #include "codegen/schedule.h"
+#include "codegen/share_groups.h"
 #include "ir/node.h"
 
 namespace kiln::codegen::row_block {
@@ -62,6 +67,43 @@ typedef long long kiln_vid __attribute__((vector_size(64)));
 
 )KILN";
 
+/** The vector type of `dt` in the generated source. */
+inline std::string vector_type(ir::DType dt) {
+  return dt == ir::DType::F64 ? "kiln_vd" : "kiln_vf";
+}
+/** The vector at `address` (a C pointer expression), as an rvalue. */
+inline std::string load(ir::DType dt, const std::string& address) {
+  return "(*(const " + vector_type(dt) + "*)(" + address + "))";
+}
+/** The statement storing vector `v` at `address`. */
+inline std::string store(ir::DType dt, const std::string& address, const std::string& v) {
+  return "*(" + vector_type(dt) + "*)(" + address + ") = " + v + ";";
+}
+
+/** `text` (whole lines) with every line indented by two spaces. */
+inline std::string indented(const std::string& text) {
+  std::string out;
+  for (size_t pos = 0; pos < text.size();) {
+    const size_t eol = text.find('\n', pos);
+    out += "  " + text.substr(pos, eol - pos) + "\n";
+    pos = eol == std::string::npos ? text.size() : eol + 1;
+  }
+  return out;
+}
+
+/** Appends the part of the writer's text since `*mark` to `blocks` and moves the mark. */
+inline void cut(const CodeWriter& w, size_t* mark, std::vector<std::string>& blocks) {
+  blocks.push_back(w.str().substr(*mark));
+  *mark = w.str().size();
+}
+
+/** Functions of `s` not yet in `out` (sharing runs twice; a block could repeat across both). */
+inline void merge_functions(const SharedGroups& s, SharedGroups& out) {
+  for (const auto& [name, text] : s.function_text)
+    if (out.function_text.emplace(name, text).second)
+      out.functions += text;
+}
+
 /** Group gi's partial sums and padded weights in the generated source. */
 inline std::string acc_name(size_t gi) {
   return "kiln_acc" + std::to_string(gi);
@@ -72,6 +114,27 @@ inline std::string bt_name(size_t gi) {
 /** A flat result's partial sums copied to row-major order (row_major_sums). */
 inline std::string sums_name(size_t gi) {
   return "kiln_sums" + std::to_string(gi);
+}
+
+/** The identifiers of `text` that match `keep`, once each. */
+inline std::set<std::string> identifiers(const std::string& text,
+                                         const std::function<bool(const std::string&)>& keep) {
+  std::set<std::string> out;
+  for (size_t i = 0; i < text.size();) {
+    if (std::isalpha(static_cast<unsigned char>(text[i])) || text[i] == '_') {
+      size_t j = i;
+      while (j < text.size() &&
+             (std::isalnum(static_cast<unsigned char>(text[j])) || text[j] == '_'))
+        ++j;
+      const std::string id = text.substr(i, j - i);
+      if (keep(id))
+        out.insert(id);
+      i = j;
+    } else {
+      ++i;
+    }
+  }
+  return out;
 }
 
 /** Whether `id` has only digits from `from` on (and at least one). */

@@ -229,6 +229,37 @@ TEST_CASE("evaluation kernels copy transposed weights by loops and match the int
     }
 }
 
+TEST_CASE("thin products sum their columns' dot products together and match the interpreter") {
+  // 2 to 4 output columns over a depth of one vector (16 floats, 8 doubles) run as one vector
+  // product per column, summed by one tree of shuffles; wider or deeper ones do not.
+  struct Case {
+    int64_t in, hidden, out;
+    bool thin_f32, thin_f64;
+  };
+  const std::vector<Case> cases = {{2, 10, 4, true, false},
+                                   {3, 16, 2, true, false},
+                                   {2, 6, 3, true, true},
+                                   {2, 8, 1, false, false},
+                                   {2, 20, 3, false, false}};
+  for (ir::DType t : {ir::DType::F32, ir::DType::F64})
+    for (const Case& c : cases) {
+      INFO(c.in << "-" << c.hidden << "-" << c.out << " (" << to_string(t) << ")");
+      nn::Sequential net{nn::Linear(c.in, c.hidden), nn::Sigmoid(), nn::Linear(c.hidden, c.out)};
+      Input y{{c.in}, "y"};
+      Target z{{c.out}, "z"};
+      const StepGraph sg = adam_step(lower({{"loss", mse(net(y), z)}}, t));
+      Executable exe =
+          Executable::compile(sg.graph, {.optimize = false, .name = "step", .batch_hint = 5});
+      REQUIRE(row_blocks(exe.kernel()));
+      CHECK((exe.kernel().source.find("weight rows of") != std::string::npos) ==
+            (t == ir::DType::F32 ? c.thin_f32 : c.thin_f64));
+      for (int64_t n : {1, 5, 7}) {
+        INFO("batch " << n);
+        check_outputs(exe, sg.graph, random_values(sg.graph, n, static_cast<uint64_t>(n) + 9), t);
+      }
+    }
+}
+
 TEST_CASE("a step's transposed weights of any shape match the interpreter") {
   // W^T is cut from the weights' whole vectors: two columns take every other lane, other widths
   // go through the 16 x 16 (8 x 8) network, blocks of rows and columns past one vector included.
