@@ -295,7 +295,7 @@ public:
     if (broadcast_form(gi))
       return tiled_matmul(gi);
     if (thin_form(gi))
-      return thin_matmul(gi);
+      return thin_matmul(gi, grp, p, dt);
     const std::string r = open_rows();
     e_.push_scope();
     {
@@ -320,11 +320,7 @@ public:
   }
 
   /** A thin Row product (thin_form): per row, a product per column, summed together. */
-  void thin_matmul(size_t gi) {
-    const Group& grp = sc_.groups[gi];
-    const NodeId m = grp.roots[0];
-    const Product p = product(g_, m);
-    const ir::DType dt = g_.node(m).type.dtype;
+  void thin_matmul(size_t gi, const Group& grp, const Product& p, ir::DType dt) {
     const std::string vt = vector_type(dt);
     std::vector<std::string> rows;
     for (int64_t j = 0; j < p.cols; ++j) {
@@ -342,7 +338,7 @@ public:
     const std::string sums = e_.fresh("dots");
     const std::vector<int64_t> at = emit_summed_together(w_, dt, products, sums);
     for (int64_t j = 0; j < p.cols; ++j)
-      ge_.finish_root(grp, m, {r, std::to_string(j)},
+      ge_.finish_root(grp, grp.roots[0], {r, std::to_string(j)},
                       sums + "[" + std::to_string(at[static_cast<size_t>(j)]) + "]");
     e_.pop_scope();
     close(1);
