@@ -229,12 +229,6 @@ std::optional<CudaPlan> single_block_plan(const Schedule& sc, std::string& sourc
 
 void epoch_kernel(CudaKernel& k, const EpochSpec& spec, int64_t max_batch, std::string& source) {
   const Schedule& sc = k.schedule;
-  auto find = [&](Slot::Role role, const std::string& name, const char* what) {
-    for (size_t i = 0; i < sc.slots.size(); ++i)
-      if (sc.slots[i].role == role && sc.slots[i].name == name)
-        return static_cast<int>(i);
-    throw Error(str("[epoch] the step graph has no ", what, " named '", name, "'"));
-  };
   k.epoch_kernel = str(kNamePrefix, "_epoch");
   k.epoch_block = kBlock;
   k.epoch_max_batch = max_batch;
@@ -249,7 +243,7 @@ void epoch_kernel(CudaKernel& k, const EpochSpec& spec, int64_t max_batch, std::
   w.line("long long kiln_off = kiln_align256(4LL * n);");
   std::vector<std::pair<int, std::string>> buffers;
   for (size_t d = 0; d < spec.data.size(); ++d) {
-    const int slot = find(Slot::Role::Input, spec.data[d], "input");
+    const int slot = static_cast<int>(slot_named(sc, Slot::Role::Input, spec.data[d]));
     const std::string t = c_type_of(sc.slots[static_cast<size_t>(slot)].type.dtype);
     const std::string row =
         std::to_string(sc.slots[static_cast<size_t>(slot)].type.shape.static_numel());
@@ -290,7 +284,7 @@ void epoch_kernel(CudaKernel& k, const EpochSpec& spec, int64_t max_batch, std::
   w.open("if (threadIdx.x == 0)");
   for (size_t m = 0; m < spec.metrics.size(); ++m)
     w.line("kiln_stats[" + std::to_string(m) + "] += (double)" +
-           ExprEmitter::slot_name(find(Slot::Role::Output, spec.metrics[m], "output")) +
+           ExprEmitter::slot_name(static_cast<int>(metric_slot(sc, spec.metrics[m]))) +
            "[0] * (double)nb;");
   w.close();
   w.close();

@@ -61,10 +61,10 @@ const CudaPlan& CudaKernel::plan_for(int64_t N) const {
 int64_t CudaKernel::epoch_workspace_bytes(int64_t n, int64_t batch) const {
   auto align = [](int64_t b) { return (b + 255) & ~int64_t{255}; };
   int64_t total = align(4 * n);
-  for (const std::string& name : epoch_data)
-    for (const Slot& s : schedule.slots)
-      if (s.role == Slot::Role::Input && s.name == name)
-        total += align(ir::dtype_bytes(s.type.dtype) * batch * s.type.shape.static_numel());
+  for (const std::string& name : epoch_data) {
+    const Slot& s = schedule.slots[slot_named(schedule, Slot::Role::Input, name)];
+    total += align(ir::dtype_bytes(s.type.dtype) * batch * s.type.shape.static_numel());
+  }
   return total;
 }
 
