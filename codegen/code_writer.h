@@ -38,4 +38,15 @@ private:
   int indent_ = 0;
 };
 
+/** `text` with every line indented by two spaces (a block's body placed inside braces). */
+inline std::string indented(std::string_view text) {
+  std::string out;
+  for (size_t pos = 0; pos < text.size();) {
+    const size_t eol = text.find('\n', pos);
+    out.append("  ").append(text.substr(pos, eol - pos)).append("\n");
+    pos = eol == std::string_view::npos ? text.size() : eol + 1;
+  }
+  return out;
+}
+
 } // namespace kiln::codegen

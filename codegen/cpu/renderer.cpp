@@ -657,14 +657,6 @@ CpuKernel render_cpu(const ir::Graph& g, const CpuOptions& options) {
     }
     return out;
   };
-  auto indented = [](const std::string& text) {
-    std::string out;
-    for (size_t pos = 0, next; pos < text.size(); pos = next + 1) {
-      next = text.find('\n', pos);
-      out += "  " + text.substr(pos, next - pos) + "\n";
-    }
-    return out;
-  };
   constexpr size_t kMaxSpecializedSource = 60000;
   // A row-block step already takes the hint as its block of rows: no second copy.
   const bool fixed = !rows && options.batch_hint && *options.batch_hint > 0 &&

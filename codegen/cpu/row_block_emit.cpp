@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <map>
 #include <set>
 
 #include "base/error.h"
@@ -561,20 +560,19 @@ public:
   }
 
   /**
-   * Group gi's partial sums in row-major order, for its flat result (flat_result): the
-   * accumulator, or a copy of it without its rows' padding (Rows) or transposed back (Cols).
-   * Every copy is made before any result is computed: a result's whole-vector loads right after
-   * the copy's narrower stores would wait for those to reach the cache (a load is forwarded
-   * from one store, not from several): W2's step, dumped and called in a loop, 0.537 -> 0.510 us.
+   * Group gi's partial sums copied to row-major order for its flat result (flat_result) where
+   * the accumulator is not already (sums_copied): without its rows' padding (Rows) or transposed
+   * back (Cols). Every copy is made before any result is computed: a result's whole-vector loads
+   * right after the copy's narrower stores would wait for those to reach the cache (a load is
+   * forwarded from one store, not from several): W2's step, dumped and called in a loop, 0.537 ->
+   * 0.510 us.
    */
   void row_major_sums(size_t gi) {
+    if (!sums_copied(gi))
+      return;
     const Accumulator& a = acc_[gi];
     const ir::Shape& d = sc_.groups[gi].domain;
     const bool rows = a.layout == Accumulator::Layout::Rows;
-    if (a.layout == Accumulator::Layout::Flat || (rows && a.pitch == d[1])) {
-      sums_[gi] = acc_name(gi);
-      return;
-    }
     const std::string sums = sums_name(gi);
     w_.line(c_type_of(g_.node(sc_.groups[gi].roots[0]).type.dtype) + " " + sums + "[" +
             std::to_string(d.static_numel()) + "] __attribute__((aligned(64)));");
@@ -583,7 +581,12 @@ public:
     w_.line(sums + "[" + i[0] + "*" + std::to_string(d[1]) + " + " + j[0] +
             "] = " + acc_at(gi, {i[0], j[0]}) + ";");
     close(2);
-    sums_[gi] = sums;
+  }
+  /** Whether flat result gi reads a copy of its partial sums (else the accumulator itself). */
+  bool sums_copied(size_t gi) const {
+    const Accumulator& a = acc_[gi];
+    return !(a.layout == Accumulator::Layout::Flat ||
+             (a.layout == Accumulator::Layout::Rows && a.pitch == sc_.groups[gi].domain[1]));
   }
 
   /** After the rows: a Reduce group's result from its partial sums, then its epilogue. */
@@ -598,7 +601,7 @@ public:
     if (flat) {
       inner = loops({grp.domain.static_numel()}, "i", true);
       idx = {"0", inner[0]};
-      v = sums_.at(gi) + "[" + inner[0] + "]";
+      v = (sums_copied(gi) ? sums_name(gi) : acc_name(gi)) + "[" + inner[0] + "]";
     } else {
       // Dims of 1 get no loop: a [14, 1] update is one loop over 14 lanes, not 14 scalar ones.
       std::vector<int64_t> looped;
@@ -663,7 +666,6 @@ public:
   const ir::Graph& g_;
   const RowBlockPlan& plan_;
   std::vector<Accumulator> acc_;
-  std::map<size_t, std::string> sums_; // row_major_sums: a flat result's partial sums
 };
 
 } // namespace

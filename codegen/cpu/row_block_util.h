@@ -80,17 +80,6 @@ inline std::string store(ir::DType dt, const std::string& address, const std::st
   return "*(" + vector_type(dt) + "*)(" + address + ") = " + v + ";";
 }
 
-/** `text` (whole lines) with every line indented by two spaces. */
-inline std::string indented(const std::string& text) {
-  std::string out;
-  for (size_t pos = 0; pos < text.size();) {
-    const size_t eol = text.find('\n', pos);
-    out += "  " + text.substr(pos, eol - pos) + "\n";
-    pos = eol == std::string::npos ? text.size() : eol + 1;
-  }
-  return out;
-}
-
 /** Appends the part of the writer's text since `*mark` to `blocks` and moves the mark. */
 inline void cut(const CodeWriter& w, size_t* mark, std::vector<std::string>& blocks) {
   blocks.push_back(w.str().substr(*mark));
