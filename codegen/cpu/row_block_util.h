@@ -67,9 +67,12 @@ typedef long long kiln_vid __attribute__((vector_size(64)));
 
 )KILN";
 
-/** The vector type of `dt` in the generated source. */
+/** The vector type of `dt` in the generated source, and the macro that shuffles two of them. */
 inline std::string vector_type(ir::DType dt) {
   return dt == ir::DType::F64 ? "kiln_vd" : "kiln_vf";
+}
+inline std::string shuffle_macro(ir::DType dt) {
+  return dt == ir::DType::F64 ? "KILN_SHUFFLE_D" : "KILN_SHUFFLE_F";
 }
 /** The vector at `address` (a C pointer expression), as an rvalue. */
 inline std::string load(ir::DType dt, const std::string& address) {

@@ -1,6 +1,7 @@
 #include "codegen/cpu/thin_dots.h"
 
 #include "base/error.h"
+#include "codegen/cpu/row_block_util.h"
 
 namespace kiln::codegen {
 
@@ -8,13 +9,9 @@ std::vector<int64_t> emit_summed_together(CodeWriter& w, ir::DType t,
                                           std::vector<std::string> products,
                                           const std::string& out) {
   KILN_ASSERT(!products.empty() && products.size() <= 4,
-              "emit_summed_together takes 1 to 4 "
-              "products, got ",
-              products.size());
-  const bool f64 = t == ir::DType::F64;
-  const int64_t lanes = f64 ? 8 : 16;
-  const std::string vec = f64 ? "kiln_vd" : "kiln_vf",
-                    shuffle = f64 ? "KILN_SHUFFLE_D" : "KILN_SHUFFLE_F";
+              "emit_summed_together takes 1 to 4 products, got ", products.size());
+  const int64_t lanes = row_block::lanes(t);
+  const std::string vec = row_block::vector_type(t), shuffle = row_block::shuffle_macro(t);
   const size_t count = products.size();
   while ((products.size() & (products.size() - 1)) != 0)
     products.push_back(vec + "{}");

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "codegen/c_like.h"
+#include "codegen/cpu/row_block_util.h"
 
 namespace kiln::codegen {
 namespace {
@@ -20,10 +21,9 @@ class FlatVectors {
 public:
   FlatVectors(CodeWriter& w, ir::DType t, std::string src, int64_t numel)
       : w_(w), src_(std::move(src)), numel_(numel) {
-    const bool f64 = t == ir::DType::F64;
-    lanes_ = f64 ? 8 : 16;
-    vec_ = f64 ? "kiln_vd" : "kiln_vf";
-    shuffle_ = f64 ? "KILN_SHUFFLE_D" : "KILN_SHUFFLE_F";
+    lanes_ = row_block::lanes(t);
+    vec_ = row_block::vector_type(t);
+    shuffle_ = row_block::shuffle_macro(t);
     type_ = c_type_of(t);
     loaded_.assign(static_cast<size_t>((numel + lanes_ - 1) / lanes_), false);
   }
@@ -70,10 +70,8 @@ private:
 
 void emit_transpose(CodeWriter& w, ir::DType t, const std::string& src, int64_t rows, int64_t cols,
                     const std::string& dst, int64_t pitch) {
-  const bool f64 = t == ir::DType::F64;
-  const int64_t lanes = f64 ? 8 : 16;
-  const std::string vec = f64 ? "kiln_vd" : "kiln_vf",
-                    shuffle = f64 ? "KILN_SHUFFLE_D" : "KILN_SHUFFLE_F";
+  const int64_t lanes = row_block::lanes(t);
+  const std::string vec = row_block::vector_type(t), shuffle = row_block::shuffle_macro(t);
   const std::string type = c_type_of(t);
   if (cols == 1) {
     // One column: its transpose is the same floats in a row, so whole vectors are copied. (The
