@@ -6,14 +6,18 @@
 #include "runtime/cpu/clang_frontend.h"
 
 #include <llvm/ADT/StringMap.h>
+#include <llvm/Analysis/AliasAnalysis.h>
 #include <llvm/ExecutionEngine/Orc/CompileUtils.h>
 #include <llvm/ExecutionEngine/Orc/Core.h>
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
 #include <llvm/ExecutionEngine/Orc/ObjectFileInterface.h>
+#include <llvm/IR/DiagnosticInfo.h>
+#include <llvm/IR/DiagnosticPrinter.h>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
+#include <llvm/Passes/PassBuilder.h>
 #include <llvm/Support/CommandLine.h>
 #include <llvm/Support/Host.h>
 #include <llvm/Support/MemoryBuffer.h>
@@ -124,8 +128,63 @@ std::vector<std::string> driver_flags(const CpuCompileOptions& o) {
       "-fno-math-errno"};
   if (o.fast_math)
     f.push_back("-ffast-math");
+  // Clang still emits its -O IR (TBAA, inline hints, loop metadata); kKernelPasses optimize it.
+  if (o.passes == CpuPasses::Kernel && o.opt_level > 0)
+    f.insert(f.end(), {"-Xclang", "-disable-llvm-passes"});
   f.insert(f.end(), o.extra_flags.begin(), o.extra_flags.end());
   return f;
+}
+
+// What kiln's generated kernels need from LLVM's optimizer, in LLVM's pass-pipeline syntax. The
+// kernels keep their values in explicit vectors and padded arrays, and mark the loops the
+// vectorizer must take (KILN_LANES: vectorized with a predicated tail, not unrolled), so:
+//  - inline the prelude's math and the shared groups, each simplified first (SROA, CSE,
+//    InstCombine) as in -O2, so that kiln_pow and its like are small enough to inline;
+//  - rotate the loops (the vectorizer takes rotated loops only) and hoist what does not vary;
+//  - SROA again for the arrays that inlining made constant-indexed, vectorize the marked loops,
+//    then clean up their masks and the blocks they left.
+// clang's -O2 pipeline runs ~60 passes, several of them 3-8 times; on W1's step (1,400 IR
+// instructions) it took ~60 of the ~110 ms compile, this one ~25 ms, for a step as fast
+// (bench/results/2026-12-06-compile-passes.md).
+constexpr const char* kKernelPasses =
+    "always-inline,"
+    "cgscc(inline,function(sroa,early-cse<memssa>,simplifycfg,instcombine)),"
+    "function(loop(loop-rotate),loop-mssa(licm),sroa,loop-vectorize,early-cse,instcombine,"
+    "simplifycfg)";
+
+// Keeps the LLVM optimizer's and code generator's errors; drops remarks and warnings, such as
+// the vectorizer's "loop not vectorized" for a marked loop of one iteration.
+struct ErrorsOnly : llvm::DiagnosticHandler {
+  bool handleDiagnostics(const llvm::DiagnosticInfo& d) override {
+    if (d.getSeverity() == llvm::DS_Error) {
+      llvm::raw_string_ostream out(errors);
+      llvm::DiagnosticPrinterRawOStream printer(out);
+      d.print(printer);
+      out << "\n";
+    }
+    return true;
+  }
+  std::string errors;
+};
+
+// Runs kKernelPasses on `module`, tuned for `tm` (the vectorizer asks it for vector widths).
+llvm::Error run_kernel_passes(llvm::Module& module, llvm::TargetMachine& tm) {
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  llvm::PassBuilder pb(&tm);
+  fam.registerPass([&] { return pb.buildDefaultAAPipeline(); });
+  pb.registerModuleAnalyses(mam);
+  pb.registerCGSCCAnalyses(cgam);
+  pb.registerFunctionAnalyses(fam);
+  pb.registerLoopAnalyses(lam);
+  pb.crossRegisterProxies(lam, fam, cgam, mam);
+  llvm::ModulePassManager passes;
+  if (llvm::Error err = pb.parsePassPipeline(passes, kKernelPasses))
+    return err;
+  passes.run(module, mam);
+  return llvm::Error::success();
 }
 
 [[noreturn]] void throw_compile_error(const std::string& name, const std::string& file_name,
@@ -165,9 +224,11 @@ llvm::CodeGenOpt::Level codegen_level(int opt_level) {
   }
 }
 
-// Object code for `module`, with a TargetMachine of its own so that threads never share one.
+// Object code for `module`, with a TargetMachine of its own so that threads never share one;
+// kKernelPasses run first when `o` asks for them, taking `passes_ms`.
 llvm::Expected<std::string> emit_object(const orc::JITTargetMachineBuilder& host,
-                                        llvm::Module& module, const CpuCompileOptions& o) {
+                                        llvm::Module& module, const CpuCompileOptions& o,
+                                        double& passes_ms) {
   orc::JITTargetMachineBuilder jtmb = host;
   jtmb.setCodeGenOptLevel(codegen_level(o.opt_level));
   jtmb.setRelocationModel(llvm::Reloc::PIC_);
@@ -180,10 +241,22 @@ llvm::Expected<std::string> emit_object(const orc::JITTargetMachineBuilder& host
   auto tm = jtmb.createTargetMachine();
   if (!tm)
     return tm.takeError();
+  module.getContext().setDiagnosticHandler(std::make_unique<ErrorsOnly>());
+  const std::string& errors =
+      static_cast<const ErrorsOnly*>(module.getContext().getDiagHandlerPtr())->errors;
+  if (o.passes == CpuPasses::Kernel && o.opt_level > 0) {
+    const auto start = std::chrono::steady_clock::now();
+    if (llvm::Error err = run_kernel_passes(module, **tm))
+      return err;
+    passes_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  }
   orc::SimpleCompiler compile(**tm);
   auto object = compile(module);
   if (!object)
     return object.takeError();
+  if (!errors.empty())
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), errors);
   return std::string((*object)->getBuffer());
 }
 
@@ -313,7 +386,7 @@ std::shared_ptr<CpuModule> CpuJit::compile(const std::string& source,
 struct CpuJit::UnitTimes {
   std::string key; ///< the unit's cache key
   bool hit = false;
-  double load_ms = 0, frontend_ms = 0, codegen_ms = 0;
+  double load_ms = 0, frontend_ms = 0, passes_ms = 0, codegen_ms = 0;
 };
 
 std::string CpuJit::unit_object(const std::string& source, const std::string& file_name,
@@ -328,6 +401,8 @@ std::string CpuJit::unit_object(const std::string& source, const std::string& fi
 
   // The file name is part of the key: it reaches the object through -main-file-name.
   std::string flag_text = std::string(kObjectFormat) + "\n" + file_name;
+  if (options.passes == CpuPasses::Kernel)
+    flag_text += std::string("\npasses ") + kKernelPasses;
   for (const std::string& f : flags)
     flag_text += "\n" + f;
   times.key = make_cache_key(source, flag_text, impl_->compiler_id, impl_->target_id);
@@ -348,11 +423,11 @@ std::string CpuJit::unit_object(const std::string& source, const std::string& fi
   if (!fe.module)
     throw_compile_error(name, file_name, source, fe.diagnostics);
   t = Clock::now();
-  auto emitted = emit_object(impl_->host, *fe.module, options);
+  auto emitted = emit_object(impl_->host, *fe.module, options, times.passes_ms);
   if (!emitted)
     throw_compile_error(name, file_name, source,
                         "code generation failed: " + llvm::toString(emitted.takeError()));
-  times.codegen_ms = ms_since(t);
+  times.codegen_ms = ms_since(t) - times.passes_ms;
   return std::move(*emitted);
 }
 
@@ -365,6 +440,15 @@ std::shared_ptr<CpuModule> CpuJit::compile(const std::vector<std::string>& sourc
         str("[cpu_jit] ", name, ": opt_level must be 0, 1, 2 or 3, got ", options.opt_level));
   if (sources.empty())
     throw Error(str("[cpu_jit] ", name, ": no source to compile"));
+  if (!options.unit_passes.empty() && options.unit_passes.size() != sources.size())
+    throw Error(str("[cpu_jit] ", name, ": unit_passes names ", options.unit_passes.size(),
+                    " unit(s) for ", sources.size(), " source(s)"));
+  auto unit_options = [&](size_t i) {
+    CpuCompileOptions o = options;
+    if (!options.unit_passes.empty())
+      o.passes = options.unit_passes[i];
+    return o;
+  };
 
   // Units beyond the first compile on threads of their own, the first on this one.
   std::vector<Unit> units(sources.size());
@@ -374,11 +458,11 @@ std::shared_ptr<CpuModule> CpuJit::compile(const std::vector<std::string>& sourc
   std::vector<std::future<std::string>> others;
   for (size_t i = 1; i < sources.size(); ++i)
     others.push_back(std::async(std::launch::async, [&, i] {
-      return unit_object(sources[i], units[i].file_name, options, cache, times[i]);
+      return unit_object(sources[i], units[i].file_name, unit_options(i), cache, times[i]);
     }));
   std::exception_ptr failed;
   try {
-    units[0].object = unit_object(sources[0], units[0].file_name, options, cache, times[0]);
+    units[0].object = unit_object(sources[0], units[0].file_name, unit_options(0), cache, times[0]);
   } catch (...) {
     failed = std::current_exception();
   }
@@ -425,9 +509,11 @@ std::shared_ptr<CpuModule> CpuJit::compile(const std::vector<std::string>& sourc
       if (u.hit)
         std::fprintf(stderr, "[cpu_jit] %s: cache hit, load %.2f ms\n", what.c_str(), u.load_ms);
       else
-        std::fprintf(stderr, "[cpu_jit] %s: cache %s, frontend+opt %.2f ms, codegen %.2f ms\n",
-                     what.c_str(), cache && cache->enabled() ? "miss" : "off", u.frontend_ms,
-                     u.codegen_ms);
+        std::fprintf(stderr,
+                     "[cpu_jit] %s: cache %s, frontend%s %.2f ms, kernel passes %.2f ms, "
+                     "codegen %.2f ms\n",
+                     what.c_str(), cache && cache->enabled() ? "miss" : "off",
+                     u.passes_ms > 0 ? "" : "+opt", u.frontend_ms, u.passes_ms, u.codegen_ms);
     }
     std::fprintf(stderr, "[cpu_jit] %s: %zu unit(s), link %.2f ms, total %.2f ms\n", name.c_str(),
                  units.size(), link_ms, module->compile_ms_);

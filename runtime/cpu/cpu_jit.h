@@ -16,6 +16,19 @@
 
 namespace kiln::runtime {
 
+/** The LLVM optimization passes that run on clang's IR (at opt_level 1 and above). */
+enum class CpuPasses {
+  /** clang's own -O<opt_level> pipeline: right for any C++. */
+  Clang,
+  /**
+   * The few passes that code written for LLVM's vectorizer needs (cpu_jit.cpp, kKernelPasses):
+   * explicit vector types, padded arrays, the loops to vectorize marked, none to unroll. For
+   * such code most of clang's -O2 pipeline finds nothing to do: it spent half of W1's step
+   * compile. Code that leaves more to the optimizer runs slower under it.
+   */
+  Kernel,
+};
+
 /** How CpuJit::compile builds one source. */
 struct CpuCompileOptions {
   /** Module name: names the dumped `<name>.cpp`, diagnostics and log lines. */
@@ -25,6 +38,10 @@ struct CpuCompileOptions {
    * longer to compile kiln's kernels and ran none of the benchmarks faster.
    */
   int opt_level = 2;
+  /** Which optimization passes run (part of the cache key). */
+  CpuPasses passes = CpuPasses::Clang;
+  /** Per source of a compile of several units, in place of `passes`: empty or one each. */
+  std::vector<CpuPasses> unit_passes;
   /** Adds -ffast-math (reassociation, no NaN/Inf, approximate functions). */
   bool fast_math = false;
   /** More clang driver flags, e.g. {"-DN=4"}. They are part of the cache key. */

@@ -176,6 +176,44 @@ TEST_CASE("CpuJit links several translation units into one module, each cached o
                     "[cpu_jit] none: no source to compile");
 }
 
+TEST_CASE("CpuJit runs kiln's short pass pipeline per unit, as a key of its own") {
+  CpuJit& jit = CpuJit::instance();
+  TempDir tmp;
+  KernelCache cache(tmp.path());
+  CpuCompileOptions kernel = named("saxpy");
+  kernel.passes = kiln::runtime::CpuPasses::Kernel;
+  const auto before = jit.stats();
+  ScopedEnv env_debug("KILN_DEBUG", "1");
+  std::string err = kiln::test::capture_stderr([&] {
+    auto m = jit.compile(kSaxpyTanh, kernel, &cache);
+    CHECK_FALSE(m->from_cache());
+    check_saxpy(*m);
+  });
+  // The passes run apart from clang's front end, and the log says how long they took.
+  CHECK_THAT(err, Contains("[cpu_jit] saxpy: cache miss, frontend ") &&
+                      Contains(" ms, kernel passes ") && !Contains("kernel passes 0.00 ms"));
+  // The same source under clang's pipeline is another object; each is then found.
+  CHECK_FALSE(jit.compile(kSaxpyTanh, named("saxpy"), &cache)->from_cache());
+  CHECK(jit.compile(kSaxpyTanh, kernel, &cache)->from_cache());
+  CHECK(jit.compile(kSaxpyTanh, named("saxpy"), &cache)->from_cache());
+  CHECK(jit.stats().clang_compiles == before.clang_compiles + 2);
+
+  // Per unit: unit 0 and 2 under the short passes, unit 1 under clang's.
+  const std::vector<std::string> units{
+      "extern \"C\" int twice(int);\nextern \"C\" int plus_one(int);\n"
+      "extern \"C\" int both(int x) { return plus_one(twice(x)); }\n",
+      "extern \"C\" int twice(int x) { return 2 * x; }\n",
+      "extern \"C\" int plus_one(int x) { int s = x; for (int i = 0; i < 3; ++i) s += i; "
+      "return s - 2; }\n"};
+  using kiln::runtime::CpuPasses;
+  CpuCompileOptions mixed = named("mixed");
+  mixed.unit_passes = {CpuPasses::Kernel, CpuPasses::Clang, CpuPasses::Kernel};
+  CHECK(jit.compile(units, mixed, nullptr)->function<int(int)>("both")(20) == 41);
+  mixed.unit_passes.pop_back();
+  CHECK_THROWS_WITH(jit.compile(units, mixed, nullptr),
+                    "[cpu_jit] mixed: unit_passes names 2 unit(s) for 3 source(s)");
+}
+
 TEST_CASE("CpuJit detects a corrupt cache entry and rebuilds it") {
   CpuJit& jit = CpuJit::instance();
   TempDir tmp;
