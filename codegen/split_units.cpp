@@ -15,8 +15,9 @@ namespace {
 // ordinary line.
 constexpr int64_t kMathCallCost = 4;
 
-/** Compile cost of a piece of code, in lines. */
-int64_t cost(const std::string& text) {
+} // namespace
+
+int64_t compile_cost(const std::string& text) {
   int64_t c = static_cast<int64_t>(std::count(text.begin(), text.end(), '\n'));
   for (std::string_view fn : ir::math_functions()) {
     const std::string call = std::string(fn) + "(";
@@ -26,19 +27,16 @@ int64_t cost(const std::string& text) {
   return c;
 }
 
-} // namespace
-
 std::vector<size_t> unit_starts(const SharedGroups& shared, int max_units) {
-  constexpr int64_t kMinUnitLines = 80;
   std::vector<int64_t> block_cost;
   int64_t total = 0;
   for (const std::string& b : shared.blocks)
-    total += block_cost.emplace_back(cost(b));
+    total += block_cost.emplace_back(compile_cost(b));
   std::map<std::string, int64_t> function_cost;
   for (const auto& [name, text] : shared.function_text)
-    total += function_cost[name] = cost(text);
+    total += function_cost[name] = compile_cost(text);
   const int64_t units =
-      std::clamp<int64_t>(std::min<int64_t>(max_units, total / kMinUnitLines), 1,
+      std::clamp<int64_t>(std::min<int64_t>(max_units, total / kMinUnitCost), 1,
                           static_cast<int64_t>(std::max<size_t>(shared.blocks.size(), 1)));
   std::vector<size_t> starts{0};
   int64_t done = 0;

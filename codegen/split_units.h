@@ -4,11 +4,20 @@
 // consecutive groups compiles in about 1/n of the time.
 
 #include <cstddef>
+#include <cstdint>
+#include <string>
 #include <vector>
 
 #include "codegen/share_groups.h"
 
 namespace kiln::codegen {
+
+/** A unit's least compile cost: below it, the fixed cost of a unit (the prelude, clang's set-up)
+    is not worth paying. */
+constexpr int64_t kMinUnitCost = 80;
+
+/** Compile cost of a piece of code, in lines: a call of a kiln math function counts 5. */
+int64_t compile_cost(const std::string& text);
 
 /**
  * Where each unit's run of `shared.blocks` starts (always 0 first): up to max_units runs of

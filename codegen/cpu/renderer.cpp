@@ -98,15 +98,15 @@ public:
   }
 
   /** The step as row blocks (codegen/cpu/row_block.h): one block of statements. */
-  SharedGroups row_block_body(const RowBlockPlan& plan,
+  RowBlockCode row_block_body(const RowBlockPlan& plan, int max_units,
                               const std::vector<std::vector<int>>& ready) {
-    SharedGroups out = render_row_block(
-        *this, plan, [&](const Group& grp) { group(grp); },
+    RowBlockCode out = render_row_block(
+        *this, plan, max_units, [&](const Group& grp) { group(grp); },
         [&](const std::string& b) { return buffer_type(b); });
-    out.body += tail();
+    out.shared.body += tail();
     if (!ready.empty()) // summed over the blocks: final only now
-      out.body += gradient_ready_calls(sc_, ready.back());
-    out.blocks = {out.body};
+      out.shared.body += gradient_ready_calls(sc_, ready.back());
+    out.shared.blocks = {out.shared.body};
     return out;
   }
 
@@ -616,7 +616,10 @@ CpuKernel render_cpu(const ir::Graph& g, const CpuOptions& options) {
   const std::vector<std::vector<int>> ready =
       options.gradient_ready ? gradients_ready_after(k.schedule, rows.has_value())
                              : std::vector<std::vector<int>>{};
-  const SharedGroups shared = rows ? emitter.row_block_body(*rows, ready) : emitter.body(ready);
+  RowBlockCode row_code;
+  if (rows)
+    row_code = emitter.row_block_body(*rows, options.max_units, ready);
+  const SharedGroups shared = rows ? row_code.shared : emitter.body(ready);
   k.row_block = rows ? rows->rows : 0;
   const std::string& body = shared.body;
   if (emitter.gemm_workspace() > 0)
@@ -645,7 +648,12 @@ CpuKernel render_cpu(const ir::Graph& g, const CpuOptions& options) {
                            (k.pool_symbol.empty() ? "" : parallel_source(k.pool_symbol)) +
                            (k.ready_symbol.empty() ? "" : gradient_ready_source(k.ready_symbol)) +
                            "\n" + tiles;
-  const std::vector<size_t> starts = unit_starts(shared, options.max_units);
+  // A row-block step splits by itself (render_row_block); a step of groups in runs of them.
+  const std::vector<size_t> starts = unit_starts(shared, rows ? 1 : options.max_units);
+  if (!row_code.second_unit.empty()) {
+    k.parts.push_back(head + row_code.second_unit);
+    k.vectorizer_only = true;
+  }
   auto unit = [&](size_t u) { // the body and the shared functions of unit u
     std::pair<std::string, std::string> out;
     std::set<std::string> used;

@@ -100,6 +100,12 @@ struct CpuKernel {
   std::string ready_symbol;
   /** Rows per block when the step runs as row blocks (codegen/cpu/row_block.h), else 0. */
   int64_t row_block = 0;
+  /**
+   * Whether `source` is written for LLVM's vectorizer alone (runtime::CpuPasses::Kernel): the
+   * loop over rows of a row-block step split in two (codegen/cpu/row_block_step.h). Its second
+   * unit, like every other kernel, leaves more to clang's -O2.
+   */
+  bool vectorizer_only = false;
   /** The fused evaluation's symbol ("" when not rendered) and its rows per step call. */
   std::string evaluate_name;
   int64_t evaluate_block = 0;

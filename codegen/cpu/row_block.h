@@ -49,15 +49,24 @@ struct RowBlockPlan {
  */
 std::optional<RowBlockPlan> plan_row_block(const Schedule& sc, std::optional<int64_t> batch_hint);
 
+/** A rendered row-block step. */
+struct RowBlockCode {
+  /** The functions to place before the step (the block function and the groups shared by
+      repeated layers) as `functions`, and the step's body as one block. */
+  SharedGroups shared;
+  /** "" or a second translation unit's functions (codegen/cpu/row_block_step.h), without the
+      prelude; `shared.functions` declares them. */
+  std::string second_unit;
+};
+
 /**
- * Renders the step under `plan` with `ge`: returns the functions to place before the step (the
- * block function and the groups shared by repeated layers) as `functions`, and the step's body
- * as one block. `usual(group)` renders a Pre or Post group (and a Reduce group's epilogue needs
- * nothing else) as the group-by-group path does; `buffer_type(name)` is the C type of an outer
- * buffer of share_repeated_groups, kiln_acc<g>, kiln_sums<g> and kiln_bt<g> included
- * (row_block_buffer_type).
+ * Renders the step under `plan` with `ge`. With max_units > 1 the weight copies and the results
+ * go to a second unit when they are worth one (split_units.h). `usual(group)` renders a Pre or Post
+ * group (and a Reduce group's epilogue needs nothing else) as the group-by-group path does;
+ * `buffer_type(name)` is the C type of an outer buffer of share_repeated_groups, kiln_acc<g>,
+ * kiln_sums<g> and kiln_bt<g> included (row_block_buffer_type).
  */
-SharedGroups render_row_block(GroupEmitter& ge, const RowBlockPlan& plan,
+RowBlockCode render_row_block(GroupEmitter& ge, const RowBlockPlan& plan, int max_units,
                               const std::function<void(const Group&)>& usual,
                               const std::function<std::string(const std::string&)>& buffer_type);
 

@@ -8,9 +8,11 @@
 #include "base/error.h"
 #include "codegen/c_like.h"
 #include "codegen/cpu/row_block.h"
+#include "codegen/cpu/row_block_step.h"
 #include "codegen/cpu/row_block_util.h"
 #include "codegen/cpu/thin_dots.h"
 #include "codegen/cpu/transpose.h"
+#include "codegen/split_units.h"
 
 namespace kiln::codegen {
 
@@ -194,6 +196,14 @@ public:
     const ir::DType dt = g_.node(m).type.dtype;
     const int64_t cp = padded(p.cols, dt);
     const std::string bt = bt_name(gi), zero = c_literal(0, dt);
+    const int s = sc_.slot_of[p.b];
+    const bool in_buffer = s >= 0 && g_.node(p.b).op != ir::Op::Constant && plan_.per_batch;
+    if (thin_form(gi) && in_buffer) {
+      w_.line("// weight rows of %" + std::to_string(m) + " as [" + std::to_string(p.cols) + ", " +
+              std::to_string(lanes(dt)) + "], zero-padded, a vector each");
+      emit_padded_rows(w_, dt, ExprEmitter::slot_name(s), p.cols, p.depth, bt, lanes(dt));
+      return;
+    }
     if (thin_form(gi)) {
       w_.line("// weight rows of %" + std::to_string(m) + " as [" + std::to_string(p.cols) + ", " +
               std::to_string(lanes(dt)) + "], zero-padded");
@@ -210,13 +220,17 @@ public:
     }
     w_.line("// weights of %" + std::to_string(m) + " as [" + std::to_string(p.depth) + ", " +
             std::to_string(cp) + "], zero-padded");
-    const int s = sc_.slot_of[p.b];
-    if (p.tb && s >= 0 && g_.node(p.b).op != ir::Op::Constant && plan_.per_batch) {
+    if (p.tb && in_buffer) {
       // W^T of a layer's weights W, read straight from its buffer: a step copies it on every
       // call of a few rows, so it goes through registers. Evaluation and prediction run over
       // data sets and copy once per call; there the loops below do (the shuffle network took a
       // fifth of the compile time of W1's prediction kernel, 10 of 51 ms).
       emit_transpose(w_, dt, ExprEmitter::slot_name(s), p.cols, p.depth, bt, cp);
+      return;
+    }
+    if (in_buffer) {
+      w_.line("// a vector each");
+      emit_padded_rows(w_, dt, ExprEmitter::slot_name(s), p.depth, p.cols, bt, cp);
       return;
     }
     const Index q = loops({p.depth * cp}, "q", true);
@@ -670,7 +684,7 @@ public:
 
 } // namespace
 
-SharedGroups render_row_block(GroupEmitter& ge, const RowBlockPlan& plan,
+RowBlockCode render_row_block(GroupEmitter& ge, const RowBlockPlan& plan, int max_units,
                               const std::function<void(const Group&)>& usual,
                               const std::function<std::string(const std::string&)>& buffer_type) {
   const Schedule& sc = ge.schedule();
@@ -738,56 +752,48 @@ SharedGroups render_row_block(GroupEmitter& ge, const RowBlockPlan& plan,
       continue;
     cut(w, &mark, after);
   }
-
-  // The step is one function that takes every buffer it names as a __restrict parameter:
-  // LLVM 14 ignores restrict on the step's local pointers and would guard each vectorized loop
-  // with alias checks and a scalar copy of it. Not inlined: Clang would simplify it twice.
-  SharedGroups out;
-  out.functions = kVectors;
-  merge_functions(row_shared, out);
-  const SharedGroups step_shared = share_repeated_groups(step, buffer_type);
   const SharedGroups copy_shared = share_repeated_groups(copies, buffer_type);
-  const SharedGroups after_shared = share_repeated_groups(after, buffer_type);
-  for (const SharedGroups* s : {&step_shared, &copy_shared, &after_shared})
-    merge_functions(*s, out);
-  const std::string r = std::to_string(plan.rows);
-  std::string text = step_shared.body + copy_shared.body;
-  text += "// the rows, in blocks of " + r + "\n";
-  text += "KILN_ROWS\n";
-  text += "for (long long kiln_r0 = 0; kiln_r0 < N; kiln_r0 += " + r + ") {\n";
-  text += "  const long long kiln_rows = N - kiln_r0 < " + r + " ? N - kiln_r0 : " + r + ";\n";
-  text += indented(row_shared.body);
-  text += "}\n" + sums + after_shared.body;
-
-  std::string locals;
-  const std::set<std::string> names = identifiers(text, [](const std::string& id) {
-    return id.size() > 1 && id[0] == 'b' && digits_after(id, 1);
-  });
-  std::string params = "long long N", args = "N";
-  for (const std::string& id : names) {
-    const size_t s = std::stoul(id.substr(1));
-    const Slot& slot = sc.slots[s];
-    if (plan.local[s]) {
-      // Padded rows, at zero once per call: whole vectors of them are read (the padding reaches
-      // only the padding of partial sums) and it is never written.
-      locals += c_type_of(slot.type.dtype) + " " + id + "[" +
-                std::to_string(plan.rows * rb.pitch_of(s)) +
-                "] __attribute__((aligned(64))) = {};\n";
-      continue;
-    }
-    params += ", " + buffer_type(id) + " " + id;
-    args += ", " + id;
+  // Split in two units, the Pre groups that nothing before the results reads run with the
+  // results (an optimizer's bias corrections, each a kiln_pow): the loop's unit is the longer.
+  if (max_units > 1) {
+    const std::vector<std::string> deferred =
+        deferrable_pre(step, row_shared.body + copy_shared.body);
+    after.insert(after.begin(), deferred.begin(), deferred.end());
   }
-  std::string fn =
-      "// The step: Pre groups and padded weights, the rows in blocks (Row groups and\n"
-      "// partial sums), the sums' results with their epilogues, the Post groups.\n"
-      "__attribute__((noinline)) static void kiln_row_step(" +
-      params + ") {\n  (void)N;\n";
-  out.functions += fn + indented(setup + locals + text) + "}\n\n";
-  const std::string body = "kiln_row_step(" + args + ");\n";
-  out.body = body;
-  out.blocks = {body};
-  out.calls = {""};
+  const SharedGroups step_shared = share_repeated_groups(step, buffer_type);
+  const SharedGroups after_shared = share_repeated_groups(after, buffer_type);
+  // What runs before and after the loop gets a unit when it is worth one (split_units.h).
+  const bool split =
+      max_units > 1 && compile_cost(step_shared.body + copy_shared.body + sums + after_shared.body +
+                                    step_shared.functions + copy_shared.functions +
+                                    after_shared.functions) >= kMinUnitCost;
+  RowBlockCode out;
+  out.shared.functions = kVectors;
+  merge_functions(row_shared, out.shared);
+  SharedGroups second;
+  second.functions = kVectors;
+  for (const SharedGroups* s : {&step_shared, &copy_shared, &after_shared})
+    merge_functions(*s, split ? second : out.shared);
+  RowStepText t{.setup = setup,
+                .pre = step_shared.body,
+                .copies = copy_shared.body,
+                .loop = row_loop(plan.rows, row_shared.body),
+                .results = sums + after_shared.body};
+  // Padded rows, at zero once per call: whole vectors of them are read (the padding reaches
+  // only the padding of partial sums) and it is never written.
+  for (const std::string& id : identifiers(t.loop, is_slot))
+    if (const size_t s = std::stoul(id.substr(1)); plan.local[s])
+      t.locals += c_type_of(sc.slots[s].type.dtype) + " " + id + "[" +
+                  std::to_string(plan.rows * rb.pitch_of(s)) +
+                  "] __attribute__((aligned(64))) = {};\n";
+  const RowStep assembled = assemble_row_step(t, split, [&](const std::string& id) {
+    return is_slot(id) && plan.local[std::stoul(id.substr(1))] ? std::string() : buffer_type(id);
+  });
+  out.shared.functions += assembled.functions;
+  out.shared.body = assembled.call;
+  out.shared.blocks = {assembled.call};
+  out.shared.calls = {""};
+  out.second_unit = split ? second.functions + assembled.second_unit : "";
   return out;
 }
 

@@ -139,6 +139,11 @@ inline bool digits_after(const std::string& id, size_t from) {
   return true;
 }
 
+/** Whether `id` names a slot's buffer (b<k>) in the generated source. */
+inline bool is_slot(const std::string& id) {
+  return id.size() > 1 && id[0] == 'b' && digits_after(id, 1);
+}
+
 /** Dims after the batch dim. */
 inline std::vector<int64_t> row_dims(const ir::Shape& s) {
   return {s.dims().begin() + 1, s.dims().end()};

@@ -176,4 +176,23 @@ void emit_transpose(CodeWriter& w, ir::DType t, const std::string& src, int64_t 
     }
 }
 
+void emit_padded_rows(CodeWriter& w, ir::DType t, const std::string& src, int64_t rows,
+                      int64_t cols, const std::string& dst, int64_t pitch) {
+  const int64_t lanes = row_block::lanes(t);
+  const std::string n = std::to_string(cols), p = std::to_string(pitch);
+  w.open("");
+  w.line("KILN_ROWS");
+  w.open("for (long long kiln_k = 0; kiln_k < " + std::to_string(rows) + "; ++kiln_k)");
+  for (int64_t c = 0; c < pitch; c += lanes) {
+    const std::string v = "kiln_v" + std::to_string(c / lanes), at = std::to_string(c);
+    w.line(row_block::vector_type(t) + " " + v + " = {};");
+    if (c < cols)
+      w.line("__builtin_memcpy(&" + v + ", " + src + " + kiln_k*" + n + " + " + at + ", sizeof(" +
+             c_type_of(t) + ") * " + std::to_string(std::min(lanes, cols - c)) + ");");
+    w.line(row_block::store(t, dst + " + kiln_k*" + p + " + " + at, v));
+  }
+  w.close();
+  w.close();
+}
+
 } // namespace kiln::codegen

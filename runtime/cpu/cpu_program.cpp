@@ -66,7 +66,14 @@ CpuProgram::CpuProgram(const ir::Graph& g, const CompileOptions& o) {
   std::vector<std::string> sources{codegen::trim_prelude(kernel_.source)};
   for (const std::string& part : kernel_.parts)
     sources.push_back(codegen::trim_prelude(part));
-  module_ = CpuJit::instance().compile(sources, {.name = kernel_.name}, cache);
+  // The short pipeline for the loop over rows of a split row-block step; clang's -O2 for the
+  // rest, which runs ~5% slower under the short one (W2's Adam updates; the group path's GEMMs,
+  // convolutions and PINN steps up to 40%: bench/results/2026-12-06-compile-passes.md).
+  CpuCompileOptions compile_options{.name = kernel_.name};
+  compile_options.unit_passes.assign(sources.size(), CpuPasses::Clang);
+  if (kernel_.vectorizer_only)
+    compile_options.unit_passes[0] = CpuPasses::Kernel;
+  module_ = CpuJit::instance().compile(sources, compile_options, cache);
   step_ = module_->function<StepFn>(kernel_.name);
   static_assert(ThreadPool::kMaxWorkers <= codegen::kCpuMaxWorkers,
                 "a product's per-worker scratch must cover every worker of the pool");

@@ -26,6 +26,14 @@ bool row_blocks(const codegen::CpuKernel& k) {
   return k.row_block > 0;
 }
 
+/** Every translation unit of `k`: a split step keeps its weight copies in the second. */
+std::string all_units(const codegen::CpuKernel& k) {
+  std::string text = k.source;
+  for (const std::string& part : k.parts)
+    text += part;
+  return text;
+}
+
 /** Random values for every input and param of `g` at batch size n (labels below `classes`). */
 ir::Bindings random_values(const ir::Graph& g, int64_t n, uint64_t seed, int64_t classes = 3) {
   Rng rng(seed);
@@ -251,7 +259,7 @@ TEST_CASE("thin products sum their columns' dot products together and match the 
       Executable exe =
           Executable::compile(sg.graph, {.optimize = false, .name = "step", .batch_hint = 5});
       REQUIRE(row_blocks(exe.kernel()));
-      CHECK((exe.kernel().source.find("weight rows of") != std::string::npos) ==
+      CHECK((all_units(exe.kernel()).find("weight rows of") != std::string::npos) ==
             (t == ir::DType::F32 ? c.thin_f32 : c.thin_f64));
       for (int64_t n : {1, 5, 7}) {
         INFO("batch " << n);
@@ -275,11 +283,48 @@ TEST_CASE("a step's transposed weights of any shape match the interpreter") {
           Executable::compile(sg.graph, {.optimize = false, .name = "step", .batch_hint = 5});
       REQUIRE(row_blocks(exe.kernel()));
       if (a != 3) // 3-7-1's products run without a copy of W^T
-        CHECK(exe.kernel().source.find(a == 2 ? "two columns" : "transposed in blocks") !=
+        CHECK(all_units(exe.kernel()).find(a == 2 ? "two columns" : "transposed in blocks") !=
               std::string::npos);
       for (int64_t n : {5, 7}) {
         INFO("batch " << n);
         check_outputs(exe, sg.graph, random_values(sg.graph, n, static_cast<uint64_t>(n) + 5), t);
+      }
+    }
+}
+
+TEST_CASE("a row-block step split in two units matches the interpreter and the whole step") {
+  // With two units, what runs before the loop over rows (Pre groups, weight copies) and after it
+  // (the results, with the Pre groups nothing before them reads) compiles in a second unit,
+  // under clang's -O2 while the loop's unit takes the short pipeline; the step is the same.
+  for (ir::DType t : {ir::DType::F32, ir::DType::F64})
+    for (const CourseNet& net : course_nets(t)) {
+      INFO(net.name << " (" << to_string(t) << ")");
+      const StepGraph sg = adam_step(net.lowered);
+      for (std::optional<int64_t> hint : {std::optional<int64_t>(5), std::optional<int64_t>()}) {
+        INFO("batch hint " << (hint ? std::to_string(*hint) : "none"));
+        Executable whole = Executable::compile(
+            sg.graph, {.optimize = false, .name = "whole", .batch_hint = hint, .cpu_units = 1});
+        Executable split = Executable::compile(
+            sg.graph, {.optimize = false, .name = "split", .batch_hint = hint, .cpu_units = 2});
+        REQUIRE(row_blocks(split.kernel()));
+        CHECK(whole.kernel().parts.empty());
+        CHECK_FALSE(whole.kernel().vectorizer_only);
+        REQUIRE(split.kernel().parts.size() == 1);
+        CHECK(split.kernel().vectorizer_only);
+        const std::string& part = split.kernel().parts[0];
+        for (const char* fn : {"kiln_before_", "kiln_results_"}) {
+          CHECK(split.kernel().source.find(fn) != std::string::npos);
+          CHECK(part.find(std::string("extern \"C\" void ") + fn) != std::string::npos);
+        }
+        // The optimizer's bias corrections (kiln_pow) run after the loop, in the second unit.
+        CHECK(split.kernel().source.find("= kiln_pow(") == std::string::npos);
+        CHECK(part.find("= kiln_pow(") != std::string::npos);
+        for (int64_t n : {1, 5, 8, 13}) {
+          INFO("batch " << n);
+          const ir::Bindings v = random_values(sg.graph, n, static_cast<uint64_t>(n) + 17);
+          check_outputs(split, sg.graph, v, t);
+          test::check_outputs(split.run_tensors(v), whole.run_tensors(v), sg.graph, tolerance(t));
+        }
       }
     }
 }

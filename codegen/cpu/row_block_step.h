@@ -1,0 +1,54 @@
+#pragma once
+// The row-block step (codegen/cpu/row_block.h) assembled from its rendered pieces: one function,
+// kiln_row_step, or, split, the same function with what runs before the loop (the Pre groups and
+// the weight copies) and after it (the results) called from a second translation unit, so that
+// the unit with the loop over rows and the unit with the rest compile side by side on two cores.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace kiln::codegen {
+
+/**
+ * Takes out of `pre` (the Pre groups' blocks, in order) those that name no slot (`b<k>`) that
+ * `later` (the code up to the loop's end) or a Pre group kept after them names, and returns them
+ * in order: they may run after the loop, before the results. Pure.
+ */
+std::vector<std::string> deferrable_pre(std::vector<std::string>& pre, const std::string& later);
+
+/** The loop over blocks of `rows` rows (kiln_r0 the first, kiln_rows how many) around `body`. */
+std::string row_loop(int64_t rows, const std::string& body);
+
+/** The row-block step's code, in the order it runs. */
+struct RowStepText {
+  std::string setup;   ///< declarations of the partial sums and padded weights
+  std::string locals;  ///< the block's row arrays
+  std::string pre;     ///< the Pre groups
+  std::string copies;  ///< the padded (transposed) weights, filled
+  std::string loop;    ///< the loop over blocks of rows
+  std::string results; ///< the partial sums' results, their epilogues, the Post groups
+};
+
+/** What assemble_row_step renders. */
+struct RowStep {
+  /** Unit 0's definitions: declarations of unit 1's functions, then kiln_row_step. */
+  std::string functions;
+  /** The statement that runs the step: a call of kiln_row_step. */
+  std::string call;
+  /** Unit 1's definitions, or "" unsplit: the extern "C" functions that kiln_row_step calls. */
+  std::string second_unit;
+};
+
+/**
+ * Renders kiln_row_step from `t`; with `split`, `t.pre` with `t.copies`, and `t.results`, become
+ * extern "C" functions of their own (named after their content, so equal code shares one name),
+ * defined in `second_unit`. Every function takes N and the outer buffers its code names (slots
+ * `b<k>`, kiln_acc<g>, kiln_bt<g>) as parameters typed by `param_type(name)` ("" for a name that is
+ * not one, such as a local row array); the outlined code may not name local row arrays. Pure.
+ */
+RowStep assemble_row_step(const RowStepText& t, bool split,
+                          const std::function<std::string(const std::string&)>& param_type);
+
+} // namespace kiln::codegen
