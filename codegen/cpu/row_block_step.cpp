@@ -22,15 +22,15 @@ struct Params {
 };
 
 // What outlined code takes from kiln_row_step: slots and the arrays that live across the loop.
-bool slot_or_array(const std::string& id) {
-  for (const std::string prefix : {"kiln_acc", "kiln_bt"})
+bool slot_or_array(std::string_view id) {
+  for (const std::string_view prefix : {"kiln_acc", "kiln_bt"})
     if (id.starts_with(prefix) && digits_after(id, prefix.size()))
       return true;
   return is_slot(id);
 }
 
 // The parameters for the names in `text` that `outer` picks, in name order.
-Params params_of(const std::string& text, bool (*outer)(const std::string&),
+Params params_of(const std::string& text, bool (*outer)(std::string_view),
                  const std::function<std::string(const std::string&)>& param_type,
                  bool locals_allowed) {
   Params p;
@@ -51,10 +51,10 @@ Params params_of(const std::string& text, bool (*outer)(const std::string&),
 
 std::vector<std::string> deferrable_pre(std::vector<std::string>& pre, const std::string& later) {
   auto slots = [](const std::string& text) { return identifiers(text, is_slot); };
-  std::set<std::string> named = slots(later);
+  row_block::NameSet named = slots(later);
   std::vector<bool> defer(pre.size());
   for (size_t i = pre.size(); i-- > 0;) {
-    const std::set<std::string> own = slots(pre[i]);
+    const row_block::NameSet own = slots(pre[i]);
     defer[i] = std::none_of(own.begin(), own.end(),
                             [&](const std::string& id) { return named.count(id) > 0; });
     if (!defer[i])

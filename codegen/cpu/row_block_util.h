@@ -6,6 +6,7 @@
 #include <functional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "codegen/code_writer.h"
@@ -108,29 +109,36 @@ inline std::string sums_name(size_t gi) {
   return "kiln_sums" + std::to_string(gi);
 }
 
-/** The identifiers of `text` that match `keep`, once each. */
-inline std::set<std::string> identifiers(const std::string& text,
-                                         const std::function<bool(const std::string&)>& keep) {
-  std::set<std::string> out;
+/** Names in the generated source, ordered, looked up by string_view as well. */
+using NameSet = std::set<std::string, std::less<>>;
+
+/**
+ * The identifiers of `text` that match `keep`, once each. Called on whole steps, several times
+ * per kernel, so a name costs an allocation only when kept.
+ */
+inline NameSet identifiers(std::string_view text,
+                           const std::function<bool(std::string_view)>& keep) {
+  auto start = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
+  auto inner = [&](char c) { return start(c) || (c >= '0' && c <= '9'); };
+  NameSet out;
   for (size_t i = 0; i < text.size();) {
-    if (std::isalpha(static_cast<unsigned char>(text[i])) || text[i] == '_') {
-      size_t j = i;
-      while (j < text.size() &&
-             (std::isalnum(static_cast<unsigned char>(text[j])) || text[j] == '_'))
-        ++j;
-      const std::string id = text.substr(i, j - i);
-      if (keep(id))
-        out.insert(id);
-      i = j;
-    } else {
+    if (!start(text[i])) {
       ++i;
+      continue;
     }
+    size_t j = i;
+    while (j < text.size() && inner(text[j]))
+      ++j;
+    const std::string_view id = text.substr(i, j - i);
+    if (keep(id) && out.find(id) == out.end())
+      out.emplace(id);
+    i = j;
   }
   return out;
 }
 
 /** Whether `id` has only digits from `from` on (and at least one). */
-inline bool digits_after(const std::string& id, size_t from) {
+inline bool digits_after(std::string_view id, size_t from) {
   if (id.size() <= from)
     return false;
   for (size_t i = from; i < id.size(); ++i)
@@ -140,7 +148,7 @@ inline bool digits_after(const std::string& id, size_t from) {
 }
 
 /** Whether `id` names a slot's buffer (b<k>) in the generated source. */
-inline bool is_slot(const std::string& id) {
+inline bool is_slot(std::string_view id) {
   return id.size() > 1 && id[0] == 'b' && digits_after(id, 1);
 }
 
