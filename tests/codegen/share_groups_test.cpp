@@ -9,16 +9,13 @@
 #include "ir/passes.h"
 #include "runtime/executable.h"
 #include "tests/support/compare.h"
+#include "tests/support/text.h"
 
 using namespace kiln;
 
 namespace {
-size_t count(const std::string& s, const std::string& what) {
-  size_t n = 0;
-  for (size_t p = s.find(what); p != std::string::npos; p = s.find(what, p + 1))
-    ++n;
-  return n;
-}
+
+using kiln::test::count;
 std::string type_of(const std::string&) {
   return "float* __restrict";
 }

@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 
 #include "tests/support/skip.h"
+#include "tests/support/text.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -19,6 +20,7 @@
 using kiln::runtime::KernelCache;
 using kiln::runtime::make_cache_key;
 using kiln::test::capture_stderr;
+using kiln::test::count;
 using kiln::test::read_file;
 using kiln::test::ScopedEnv;
 using kiln::test::TempDir;
@@ -32,13 +34,6 @@ constexpr uid_t kNobody = 65534;
 size_t files_in(const fs::path& dir) {
   size_t n = 0;
   for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir))
-    ++n;
-  return n;
-}
-
-size_t count(const std::string& text, const std::string& what) {
-  size_t n = 0;
-  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
     ++n;
   return n;
 }

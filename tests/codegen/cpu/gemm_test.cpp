@@ -20,6 +20,7 @@
 #include "runtime/executable.h"
 #include "tests/codegen/cpu/run_kernel.h"
 #include "tests/support/check_outputs.h"
+#include "tests/support/text.h"
 
 using namespace kiln;
 using namespace kiln::test;
@@ -95,14 +96,6 @@ ir::Bindings random_values(const ir::Graph& g, int64_t batch, uint64_t seed) {
       v.emplace(g.node(id).name(), std::move(x));
     }
   return v;
-}
-
-/** Occurrences of `what` in the kernel's source (the GEMM's header comment names its choices). */
-size_t count(const std::string& source, const std::string& what) {
-  size_t n = 0;
-  for (size_t at = source.find(what); at != std::string::npos; at = source.find(what, at + 1))
-    ++n;
-  return n;
 }
 
 /** Runs `exe` on `values` and checks every output against the interpreter. */

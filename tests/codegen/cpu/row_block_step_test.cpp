@@ -5,18 +5,14 @@
 
 #include "base/error.h"
 #include "codegen/cpu/row_block_step.h"
+#include "tests/support/text.h"
 
 using namespace kiln;
 using namespace kiln::codegen;
 
 namespace {
 
-size_t count(const std::string& text, const std::string& what) {
-  size_t n = 0;
-  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
-    ++n;
-  return n;
-}
+using kiln::test::count;
 
 std::string param_type(const std::string& id) {
   return id == "b9" ? "" : "float* __restrict"; // b9: a row array of the block
