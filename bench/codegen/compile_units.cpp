@@ -1,9 +1,11 @@
 // compile_units: how long the CPU JIT takes to build sources dumped with KILN_DUMP_DIR, with no
 // kernel cache, so that a change to the generated code can be measured on its own. The files
 // are the units of one module (a split step: `<name>.cpp <name>_part1.cpp ...`), compiled side
-// by side as Executable does, with the passes Executable runs (--clang-passes: clang's -O2).
+// by side as Executable does. Each unit runs clang's -O2 pipeline unless --passes names the
+// pipeline of each unit in order (`kernel` or `clang`): Executable runs `kernel` on unit 0 of a
+// split row-block step (CpuKernel::vectorizer_only), `--passes kernel,clang`.
 //
-//   compile_units [--reps R] [--clang-passes] [--flag F]... unit.cpp [unit_part1.cpp ...]
+//   compile_units [--reps R] [--passes P,P...] [--flag F]... unit.cpp [unit_part1.cpp ...]
 //
 // Prints the minimum and median wall time of R compiles (after one warm-up). Under valgrind
 // (`valgrind --tool=callgrind compile_units --reps 1 --flag -march=icelake-client ...`) the
@@ -24,15 +26,23 @@
 
 int main(int argc, char** argv) {
   int reps = 7;
-  kiln::runtime::CpuCompileOptions options{.name = "units",
-                                           .passes = kiln::runtime::CpuPasses::Kernel};
+  kiln::runtime::CpuCompileOptions options{.name = "units"};
   std::vector<std::string> sources;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--reps" && i + 1 < argc) {
       reps = std::max(1, std::atoi(argv[++i]));
-    } else if (a == "--clang-passes") {
-      options.passes = kiln::runtime::CpuPasses::Clang;
+    } else if (a == "--passes" && i + 1 < argc) {
+      std::stringstream list(argv[++i]);
+      for (std::string p; std::getline(list, p, ',');) {
+        if (p != "kernel" && p != "clang") {
+          std::fprintf(stderr, "compile_units: --passes takes kernel or clang, got %s\n",
+                       p.c_str());
+          return 2;
+        }
+        options.unit_passes.push_back(p == "kernel" ? kiln::runtime::CpuPasses::Kernel
+                                                    : kiln::runtime::CpuPasses::Clang);
+      }
     } else if (a == "--flag" && i + 1 < argc) {
       options.extra_flags.emplace_back(argv[++i]);
     } else {
@@ -47,8 +57,8 @@ int main(int argc, char** argv) {
     }
   }
   if (sources.empty()) {
-    std::fprintf(stderr, "usage: compile_units [--reps R] [--clang-passes] [--flag F]... unit.cpp "
-                         "[unit_part1.cpp ...]\n");
+    std::fprintf(stderr, "usage: compile_units [--reps R] [--passes P,P...] [--flag F]... "
+                         "unit.cpp [unit_part1.cpp ...]\n");
     return 2;
   }
   auto& jit = kiln::runtime::CpuJit::instance();
