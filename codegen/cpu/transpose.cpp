@@ -66,25 +66,31 @@ private:
   std::vector<bool> loaded_;
 };
 
+// Vector `v`, declared here: `count` elements from `from` (C pointer expressions), zero past
+// them, stored whole at `to`, one store for the vector loads that read it back.
+void copy_padded_vector(CodeWriter& w, ir::DType t, const std::string& v, const std::string& from,
+                        int64_t count, const std::string& to) {
+  w.line(row_block::vector_type(t) + " " + v + " = {};");
+  if (count > 0)
+    w.line("__builtin_memcpy(&" + v + ", " + from + ", sizeof(" + c_type_of(t) + ") * " +
+           std::to_string(count) + ");");
+  w.line(row_block::store(t, to, v));
+}
+
 } // namespace
 
 void emit_transpose(CodeWriter& w, ir::DType t, const std::string& src, int64_t rows, int64_t cols,
                     const std::string& dst, int64_t pitch) {
   const int64_t lanes = row_block::lanes(t);
   const std::string vec = row_block::vector_type(t), shuffle = row_block::shuffle_macro(t);
-  const std::string type = c_type_of(t);
   if (cols == 1) {
     // One column: its transpose is the same floats in a row, so whole vectors are copied. (The
     // network below would spend a shuffle per row; each costs compile time, ~0.3 ms.)
     w.line("// one column: copied as a row");
     for (int64_t bi = 0; bi * lanes < pitch; ++bi) {
+      const std::string at = " + " + std::to_string(bi * lanes);
       w.open("");
-      w.line(vec + " kiln_s = {};");
-      if (bi * lanes < rows)
-        w.line("__builtin_memcpy(&kiln_s, " + src + " + " + std::to_string(bi * lanes) +
-               ", sizeof(" + type + ") * " + std::to_string(std::min(lanes, rows - bi * lanes)) +
-               ");");
-      w.line("*(" + vec + "*)(" + dst + " + " + std::to_string(bi * lanes) + ") = kiln_s;");
+      copy_padded_vector(w, t, "kiln_s", src + at, std::min(lanes, rows - bi * lanes), dst + at);
       w.close();
     }
     return;
@@ -184,12 +190,9 @@ void emit_padded_rows(CodeWriter& w, ir::DType t, const std::string& src, int64_
   w.line("KILN_ROWS");
   w.open("for (long long kiln_k = 0; kiln_k < " + std::to_string(rows) + "; ++kiln_k)");
   for (int64_t c = 0; c < pitch; c += lanes) {
-    const std::string v = "kiln_v" + std::to_string(c / lanes), at = std::to_string(c);
-    w.line(row_block::vector_type(t) + " " + v + " = {};");
-    if (c < cols)
-      w.line("__builtin_memcpy(&" + v + ", " + src + " + kiln_k*" + n + " + " + at + ", sizeof(" +
-             c_type_of(t) + ") * " + std::to_string(std::min(lanes, cols - c)) + ");");
-    w.line(row_block::store(t, dst + " + kiln_k*" + p + " + " + at, v));
+    const std::string at = " + " + std::to_string(c);
+    copy_padded_vector(w, t, "kiln_v" + std::to_string(c / lanes), src + " + kiln_k*" + n + at,
+                       std::min(lanes, cols - c), dst + " + kiln_k*" + p + at);
   }
   w.close();
   w.close();
