@@ -60,8 +60,9 @@ struct RowBlockCode {
 };
 
 /**
- * Renders the step under `plan` with `ge`. With max_units > 1 the weight copies and the results
- * go to a second unit when they are worth one (split_units.h). `usual(group)` renders a Pre or Post
+ * Renders the step under `plan` with `ge`. With max_units > 1 what runs before the loop over
+ * rows (Pre groups, weight copies) and after it (the results) goes to a second unit when it is
+ * worth one (split_units.h; codegen/cpu/row_block_step.h). `usual(group)` renders a Pre or Post
  * group (and a Reduce group's epilogue needs nothing else) as the group-by-group path does;
  * `buffer_type(name)` is the C type of an outer buffer of share_repeated_groups, kiln_acc<g>,
  * kiln_sums<g> and kiln_bt<g> included (row_block_buffer_type).

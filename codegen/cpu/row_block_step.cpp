@@ -99,11 +99,12 @@ RowStep assemble_row_step(const RowStepText& t, bool split,
     if (!out.functions.empty())
       out.functions += "\n";
   }
+  // The calls of the outlined ends name what their code names.
   const std::string text = before + t.loop + results;
   // The step takes every buffer it names as a __restrict parameter: LLVM 14 ignores restrict on
   // the step's local pointers and would guard each vectorized loop with alias checks and a
   // scalar copy of it. Not inlined: Clang would simplify it twice.
-  const Params p = params_of(t.pre + t.copies + t.loop + t.results, is_slot, param_type, true);
+  const Params p = params_of(text, is_slot, param_type, true);
   out.functions +=
       "// The step: Pre groups and padded weights, the rows in blocks (Row groups and\n"
       "// partial sums), the sums' results with their epilogues, the Post groups.\n"

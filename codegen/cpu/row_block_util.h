@@ -1,7 +1,6 @@
 #pragma once
 // Internal to the row-block path (codegen/cpu/row_block.h): sizes and names its files share.
 
-#include <cctype>
 #include <cstdint>
 #include <functional>
 #include <set>
