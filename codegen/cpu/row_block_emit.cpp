@@ -2,8 +2,6 @@
 // over blocks of rows, and the step assembled from them.
 
 #include <algorithm>
-#include <cctype>
-#include <set>
 
 #include "base/error.h"
 #include "codegen/c_like.h"
@@ -777,11 +775,13 @@ RowBlockCode render_row_block(GroupEmitter& ge, const RowBlockPlan& plan, int ma
   RowStepText t{.setup = setup,
                 .pre = step_shared.body,
                 .copies = copy_shared.body,
-                .loop = row_loop(plan.rows, row_shared.body),
-                .results = sums + after_shared.body};
+                .rows = plan.rows,
+                .block = row_shared.body,
+                .results = sums + after_shared.body,
+                .block_function = split && plan.per_batch};
   // Padded rows, at zero once per call: whole vectors of them are read (the padding reaches
   // only the padding of partial sums) and it is never written.
-  for (const std::string& id : identifiers(t.loop, is_slot))
+  for (const std::string& id : identifiers(t.block, is_slot))
     if (const size_t s = std::stoul(id.substr(1)); plan.local[s])
       t.locals += c_type_of(sc.slots[s].type.dtype) + " " + id + "[" +
                   std::to_string(plan.rows * rb.pitch_of(s)) +

@@ -99,8 +99,23 @@ RowStep assemble_row_step(const RowStepText& t, bool split,
     if (!out.functions.empty())
       out.functions += "\n";
   }
+  std::string loop = t.block_function ? "" : row_loop(t.rows, t.block), locals = t.locals;
+  if (t.block_function) {
+    // The row arrays are the block's; the rest it takes from kiln_row_step.
+    const Params p = params_of(t.block, slot_or_array, param_type, true);
+    const std::string rest = p.params.substr(std::string_view("long long N").size());
+    const std::string r = std::to_string(t.rows);
+    out.functions += "__attribute__((noinline)) static void kiln_row_block(long long N, long long "
+                     "kiln_r0, long long kiln_rows" +
+                     rest + ") {\n  (void)N;\n" + indented(t.locals + t.block) + "}\n\n";
+    loop = "// the rows, in blocks of " + r +
+           ", a call each\nKILN_ROWS\nfor (long long kiln_r0 = 0; " +
+           "kiln_r0 < N; kiln_r0 += " + r + ")\n  kiln_row_block(N, kiln_r0, N - kiln_r0 < " + r +
+           " ? N - kiln_r0 : " + r + p.args.substr(1) + ");\n";
+    locals.clear();
+  }
   // The calls of the outlined ends name what their code names.
-  const std::string text = before + t.loop + results;
+  const std::string text = before + loop + results;
   // The step takes every buffer it names as a __restrict parameter: LLVM 14 ignores restrict on
   // the step's local pointers and would guard each vectorized loop with alias checks and a
   // scalar copy of it. Not inlined: Clang would simplify it twice.
@@ -109,7 +124,7 @@ RowStep assemble_row_step(const RowStepText& t, bool split,
       "// The step: Pre groups and padded weights, the rows in blocks (Row groups and\n"
       "// partial sums), the sums' results with their epilogues, the Post groups.\n"
       "__attribute__((noinline)) static void kiln_row_step(" +
-      p.params + ") {\n  (void)N;\n" + indented(t.setup + t.locals + text) + "}\n\n";
+      p.params + ") {\n  (void)N;\n" + indented(t.setup + locals + text) + "}\n\n";
   out.call = "kiln_row_step(" + p.args + ");\n";
   return out;
 }

@@ -27,8 +27,19 @@ struct RowStepText {
   std::string locals;  ///< the block's row arrays
   std::string pre;     ///< the Pre groups
   std::string copies;  ///< the padded (transposed) weights, filled
-  std::string loop;    ///< the loop over blocks of rows
+  int64_t rows = 1;    ///< rows per block
+  std::string block;   ///< one block of rows (kiln_r0 its first, kiln_rows how many)
   std::string results; ///< the partial sums' results, their epilogues, the Post groups
+  /**
+   * Each block a call of kiln_row_block, with the row arrays its own, instead of the loop's
+   * body: for a split step of a block or two per call, whose loop unit runs kiln's short pass
+   * pipeline. Inside a loop over blocks, LLVM's machine LICM hoists the math's vector constants
+   * out of it and, with too few registers left for them, spills and reloads them (19 zmm in
+   * W2's step). kiln_bench, alternating with the previous code: W1's step 0.393 -> 0.370 us,
+   * its cold compile 57-61 -> 51-53 ms. Not for the whole step under -O2: its W1 got slower
+   * (dumped and called in a loop, 0.362 -> 0.385 us).
+   */
+  bool block_function = false;
 };
 
 /** What assemble_row_step renders. */

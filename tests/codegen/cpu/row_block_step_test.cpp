@@ -24,7 +24,8 @@ RowStepText step_text() {
   t.locals = "float b9[16] = {};\n";
   t.pre = "b3[0] = (float)N;\n";
   t.copies = "copy(kiln_bt1, b4);\n";
-  t.loop = "for (;;) { b9[0] = b0[0] * kiln_bt1[0] + b3[0]; kiln_acc2[0] += b9[0]; }\n";
+  t.rows = 4;
+  t.block = "b9[0] = b0[kiln_r0] * kiln_bt1[0] + b3[0];\nkiln_acc2[0] += b9[kiln_rows - 1];\n";
   t.results = "b5[0] -= kiln_acc2[0] * b6[0];\n";
   return t;
 }
@@ -62,8 +63,10 @@ TEST_CASE("the row-block step renders whole or with its ends in a second unit") 
   CHECK(f.find("kiln_acc2[16]") < f.find("float b9[16]"));
   CHECK(f.find("float b9[16]") < f.find("b3[0] = (float)N"));
   CHECK(f.find("b3[0] = (float)N") < f.find("copy(kiln_bt1, b4)"));
-  CHECK(f.find("copy(kiln_bt1, b4)") < f.find("for (;;)"));
-  CHECK(f.find("for (;;)") < f.find("b5[0] -="));
+  CHECK(f.find("copy(kiln_bt1, b4)") < f.find("kiln_r0 < N; kiln_r0 += 4"));
+  CHECK(f.find("kiln_r0 < N; kiln_r0 += 4") < f.find("b9[0] = b0[kiln_r0]"));
+  CHECK(f.find("b9[0] = b0[kiln_r0]") < f.find("b5[0] -="));
+  CHECK(f.find("kiln_row_block") == std::string::npos);
 
   const RowStep split = assemble_row_step(t, true, param_type);
   CHECK(split.call == whole.call);
@@ -81,8 +84,8 @@ TEST_CASE("the row-block step renders whole or with its ends in a second unit") 
   CHECK(count(g, "extern \"C\" void kiln_before_") == 1);
   CHECK(g.find("b3[0] = (float)N") == std::string::npos);
   CHECK(g.find("b5[0] -=") == std::string::npos);
-  CHECK(g.find("(N, b3, b4, kiln_bt1);") < g.find("for (;;)"));
-  CHECK(g.find("for (;;)") < g.find("(N, b5, b6, kiln_acc2);"));
+  CHECK(g.find("(N, b3, b4, kiln_bt1);") < g.find("b9[0] = b0[kiln_r0]"));
+  CHECK(g.find("b9[0] = b0[kiln_r0]") < g.find("(N, b5, b6, kiln_acc2);"));
   CHECK(g.find("float kiln_acc2[16];") != std::string::npos);
   // The ends are named after their code: equal code, equal names.
   CHECK(assemble_row_step(t, true, param_type).second_unit == split.second_unit);
@@ -92,4 +95,32 @@ TEST_CASE("the row-block step renders whole or with its ends in a second unit") 
   bad.results += "b5[0] += b9[0];\n";
   CHECK_THROWS_AS(assemble_row_step(bad, true, param_type), InternalError);
   CHECK_NOTHROW(assemble_row_step(bad, false, param_type));
+}
+
+TEST_CASE("the row-block step may run each block as a call of its own") {
+  RowStepText t = step_text();
+  t.block_function = true;
+  for (bool split : {false, true}) {
+    INFO((split ? "split" : "whole"));
+    const RowStep s = assemble_row_step(t, split, param_type);
+    CHECK(s.call == "kiln_row_step(N, b0, b3, b4, b5, b6);\n");
+    const std::string& f = s.functions;
+    // The block takes its rows and what it names from the step; its row arrays are its own.
+    const size_t block = f.find("static void kiln_row_block(long long N, long long kiln_r0, long "
+                                "long kiln_rows, float* __restrict b0, float* __restrict b3, "
+                                "float* __restrict kiln_acc2, float* __restrict kiln_bt1) {");
+    const size_t step = f.find("static void kiln_row_step(");
+    REQUIRE(block != std::string::npos);
+    REQUIRE(step != std::string::npos);
+    CHECK(block < f.find("float b9[16] = {};"));
+    CHECK(f.find("float b9[16] = {};") < f.find("b9[0] = b0[kiln_r0]"));
+    CHECK(f.find("b9[0] = b0[kiln_r0]") < step);
+    CHECK(count(f, "float b9[16]") == 1);
+    CHECK(f.find("kiln_acc2[16]") > step);
+    // The step loops over the blocks, the last one short.
+    CHECK(f.find("for (long long kiln_r0 = 0; kiln_r0 < N; kiln_r0 += 4)\n    kiln_row_block(N, "
+                 "kiln_r0, N - kiln_r0 < 4 ? N - kiln_r0 : 4, b0, b3, kiln_acc2, kiln_bt1);") >
+          step);
+    CHECK(s.second_unit.empty() != split);
+  }
 }

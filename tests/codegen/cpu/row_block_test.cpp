@@ -316,6 +316,11 @@ TEST_CASE("a row-block step split in two units matches the interpreter and the w
           CHECK(split.kernel().source.find(fn) != std::string::npos);
           CHECK(part.find(std::string("extern \"C\" void ") + fn) != std::string::npos);
         }
+        // A step for mini-batches (a batch hint) runs each block of rows as a call of its own
+        // in the loop's unit; the whole step keeps the loop's body inline.
+        CHECK((split.kernel().source.find("static void kiln_row_block(") != std::string::npos) ==
+              hint.has_value());
+        CHECK(whole.kernel().source.find("kiln_row_block") == std::string::npos);
         // The optimizer's bias corrections (kiln_pow) run after the loop, in the second unit.
         CHECK(split.kernel().source.find("= kiln_pow(") == std::string::npos);
         CHECK(part.find("= kiln_pow(") != std::string::npos);
