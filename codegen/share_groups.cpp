@@ -6,7 +6,9 @@
 #include <set>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 
+#include "base/error.h"
 #include "base/hash.h"
 
 namespace kiln::codegen {
@@ -39,12 +41,15 @@ bool digits_from(std::string_view id, size_t from) {
 bool is_outer(std::string_view id) {
   if (id == "N" || id == "kiln_ws" || id == "kiln_rows" || id == "kiln_r0")
     return true;
-  // Buffers b<k>, and a row-block step's partial sums and padded weights (cpu/row_block.h).
-  return (id[0] == 'b' && digits_from(id, 1)) ||
-         (id.starts_with("kiln_acc") && digits_from(id, 8)) ||
-         (id.starts_with("kiln_bt") && digits_from(id, 7)) ||
-         (id.starts_with("kiln_sums") && digits_from(id, 9));
+  // Buffers b<k>, and a row-block step's arrays (cpu/row_block.h).
+  return (id[0] == 'b' && digits_from(id, 1)) || row_block_array(id).kind != RowBlockArray::None;
 }
+
+constexpr std::pair<RowBlockArray, std::string_view> kRowBlockArrays[] = {
+    {RowBlockArray::Acc, "kiln_acc"},
+    {RowBlockArray::Bt, "kiln_bt"},
+    {RowBlockArray::Sums, "kiln_sums"},
+};
 
 /** A generated temporary or loop variable: lower-case letters, digits, '_' (not kiln_*). */
 bool is_local(std::string_view id) {
@@ -163,6 +168,20 @@ std::string comments_of(const std::string& block) {
 }
 
 } // namespace
+
+RowBlockArrayName row_block_array(std::string_view id) {
+  for (const auto& [kind, prefix] : kRowBlockArrays)
+    if (id.starts_with(prefix) && digits_from(id, prefix.size()))
+      return {kind, static_cast<size_t>(std::stoul(std::string(id.substr(prefix.size()))))};
+  return {};
+}
+
+std::string row_block_array_name(RowBlockArray kind, size_t gi) {
+  for (const auto& [k, prefix] : kRowBlockArrays)
+    if (k == kind)
+      return std::string(prefix) + std::to_string(gi);
+  throw InternalError("[share_groups] no name for RowBlockArray::None");
+}
 
 SharedGroups
 share_repeated_groups(const std::vector<std::string>& blocks,

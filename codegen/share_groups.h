@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace kiln::codegen {
@@ -22,6 +23,22 @@ struct SharedGroups {
   /** Each shared function's definition (a part of `functions`), by name. */
   std::map<std::string, std::string> function_text;
 };
+
+/** A row-block step's arrays that live across its loop over rows (cpu/row_block.h). */
+enum class RowBlockArray {
+  None,
+  Acc,  ///< a group's partial sums, kiln_acc<g>
+  Bt,   ///< a product's padded (transposed) weights, kiln_bt<g>
+  Sums, ///< a flat result's partial sums in row-major order, kiln_sums<g>
+};
+/** The array `id` names, and the group <g> its name ends with. */
+struct RowBlockArrayName {
+  RowBlockArray kind = RowBlockArray::None;
+  size_t group = 0;
+};
+RowBlockArrayName row_block_array(std::string_view id);
+/** The name of group gi's array of `kind` (not None). */
+std::string row_block_array_name(RowBlockArray kind, size_t gi);
 
 /**
  * Rewrites a sequence of group code blocks (statements at one nesting level, as rendered by

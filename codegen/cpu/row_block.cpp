@@ -101,14 +101,10 @@ std::optional<RowBlockPlan> plan_row_block(const Schedule& sc, std::optional<int
   return plan;
 }
 std::string row_block_buffer_type(const Schedule& sc, const std::string& name) {
-  size_t digits = 0;
-  for (const std::string_view prefix : {"kiln_acc", "kiln_bt", "kiln_sums"})
-    if (name.starts_with(prefix) && digits_after(name, prefix.size()))
-      digits = prefix.size();
-  if (digits == 0)
+  const RowBlockArrayName a = row_block_array(name);
+  if (a.kind == RowBlockArray::None)
     return "";
-  const size_t gi = std::stoul(name.substr(digits));
-  const ir::DType dt = sc.graph.node(sc.groups[gi].roots[0]).type.dtype;
+  const ir::DType dt = sc.graph.node(sc.groups[a.group].roots[0]).type.dtype;
   return c_type_of(dt) + "* __restrict";
 }
 } // namespace kiln::codegen

@@ -12,7 +12,6 @@ namespace kiln::codegen {
 
 namespace {
 
-using row_block::digits_after;
 using row_block::identifiers;
 using row_block::is_slot;
 
@@ -21,12 +20,11 @@ struct Params {
   std::string params = "long long N", args = "N";
 };
 
-// What outlined code takes from kiln_row_step: slots and the arrays that live across the loop.
+// What outlined code takes from kiln_row_step: slots and the arrays that live across the loop
+// (the results declare their row-major sums themselves).
 bool slot_or_array(std::string_view id) {
-  for (const std::string_view prefix : {"kiln_acc", "kiln_bt"})
-    if (id.starts_with(prefix) && digits_after(id, prefix.size()))
-      return true;
-  return is_slot(id);
+  const RowBlockArray a = row_block_array(id).kind;
+  return is_slot(id) || a == RowBlockArray::Acc || a == RowBlockArray::Bt;
 }
 
 // The parameters for the names in `text` that `outer` picks, in name order.

@@ -98,14 +98,14 @@ inline void merge_functions(const SharedGroups& s, SharedGroups& out) {
 
 /** Group gi's partial sums and padded weights in the generated source. */
 inline std::string acc_name(size_t gi) {
-  return "kiln_acc" + std::to_string(gi);
+  return row_block_array_name(RowBlockArray::Acc, gi);
 }
 inline std::string bt_name(size_t gi) {
-  return "kiln_bt" + std::to_string(gi);
+  return row_block_array_name(RowBlockArray::Bt, gi);
 }
 /** A flat result's partial sums copied to row-major order (row_major_sums). */
 inline std::string sums_name(size_t gi) {
-  return "kiln_sums" + std::to_string(gi);
+  return row_block_array_name(RowBlockArray::Sums, gi);
 }
 
 /** Names in the generated source, ordered, looked up by string_view as well. */

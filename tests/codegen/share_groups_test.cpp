@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "base/error.h"
 #include "codegen/share_groups.h"
 #include "codegen/split_units.h"
 #include "frontend/kiln.h"
@@ -116,4 +117,23 @@ TEST_CASE("a step splits into runs of consecutive groups of about equal size") {
   small.blocks = {lines(30, "a"), lines(30, "b")};
   small.calls = {"", ""};
   CHECK(codegen::unit_starts(small, 4) == std::vector<size_t>{0});
+}
+
+TEST_CASE("a row-block step's arrays are known by name, and named once") {
+  using kiln::codegen::row_block_array;
+  using kiln::codegen::row_block_array_name;
+  using kiln::codegen::RowBlockArray;
+  for (RowBlockArray kind : {RowBlockArray::Acc, RowBlockArray::Bt, RowBlockArray::Sums})
+    for (size_t g : {0u, 7u, 123u}) {
+      const std::string name = row_block_array_name(kind, g);
+      CHECK(row_block_array(name).kind == kind);
+      CHECK(row_block_array(name).group == g);
+    }
+  CHECK(row_block_array_name(RowBlockArray::Acc, 12) == "kiln_acc12");
+  CHECK(row_block_array_name(RowBlockArray::Bt, 3) == "kiln_bt3");
+  CHECK(row_block_array_name(RowBlockArray::Sums, 5) == "kiln_sums5");
+  // Anything else is not one: a slot, a bare prefix, a prefix with more letters, a sign.
+  for (const char* id : {"b12", "kiln_acc", "kiln_accx1", "kiln_bt-1", "kiln_sum5", "kiln_r0"})
+    CHECK(row_block_array(id).kind == RowBlockArray::None);
+  CHECK_THROWS_AS(row_block_array_name(RowBlockArray::None, 1), kiln::InternalError);
 }
