@@ -779,8 +779,8 @@ RowBlockCode render_row_block(GroupEmitter& ge, const RowBlockPlan& plan, int ma
                 .block = row_shared.body,
                 .results = sums + after_shared.body,
                 .block_function = split && plan.per_batch};
-  // Padded rows, at zero once per call: whole vectors of them are read (the padding reaches
-  // only the padding of partial sums) and it is never written.
+  // Padded rows, at zero once per call (of the block function, if any): whole vectors of them
+  // are read (the padding reaches only the padding of partial sums) and it is never written.
   for (const std::string& id : identifiers(t.block, is_slot))
     if (const size_t s = std::stoul(id.substr(1)); plan.local[s])
       t.locals += c_type_of(sc.slots[s].type.dtype) + " " + id + "[" +
