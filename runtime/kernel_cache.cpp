@@ -203,7 +203,6 @@ int KernelCache::open_dir(bool create) {
   }
   dir_state_ = DirState::Usable;
   dir_fd_ = fd;
-  remove_stale_temporaries(dir_.string(), {}, dir_fd_);
   return dir_fd_;
 }
 
@@ -286,6 +285,16 @@ void KernelCache::store(std::string_view key, std::string_view bytes) {
   if (dir < 0) {
     ++store_failures_;
     return;
+  }
+  {
+    // What killed writers left goes on the first store, not the first load: reading a
+    // directory of thousands of entries took 2-3 ms, which every process paid before its first
+    // kernel came from the cache (and its other threads' loads waited for).
+    std::lock_guard<std::mutex> lock(dir_mutex_);
+    if (!swept_) {
+      swept_ = true;
+      remove_stale_temporaries(dir_.string(), {}, dir);
+    }
   }
   std::string header(kMagic, sizeof kMagic);
   put_u32(header, kFormatVersion);

@@ -42,6 +42,8 @@ std::string xxh3_128_hex(std::string_view bytes);
  * the cache. A missing directory is created, mode 0700. An entry is opened without following
  * symlinks or blocking and must be a regular file of this user that group and others cannot write;
  * one that is not (a FIFO, a directory, another user's file) is refused as corrupt, never read.
+ * The first store removes the temporary files that killed writers left (loads never read the
+ * directory itself: with thousands of entries that took milliseconds).
  *
  * load() and store() never throw for I/O problems: a cache that cannot be read is a miss, and
  * one that cannot be written is skipped (with one warning on stderr when KILN_DEBUG is set), so
@@ -118,6 +120,8 @@ private:
   DirState dir_state_ = DirState::Unchecked;
   int dir_fd_ = -1;
   std::string refusal_;
+  /** Whether the first store swept the directory of killed writers' temporaries. */
+  bool swept_ = false;
   std::atomic<int64_t> hits_{0}, misses_{0}, corrupt_{0}, stores_{0}, store_failures_{0};
   std::atomic<bool> warned_{false};
 };
