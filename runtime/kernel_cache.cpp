@@ -1,14 +1,17 @@
 #include "runtime/kernel_cache.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <system_error>
+#include <vector>
 
 #include <xxhash.h>
 
@@ -116,7 +119,11 @@ std::string make_cache_key(std::string_view source, std::string_view flags,
   return all;
 }
 
-KernelCache::KernelCache(fs::path dir) : dir_(std::move(dir)) {}
+KernelCache::KernelCache(fs::path dir, int64_t max_bytes)
+    : dir_(std::move(dir)), max_bytes_(max_bytes) {
+  if (max_bytes < 0)
+    throw Error(str("[kernel_cache] the size bound must be 0 (none) or positive, got ", max_bytes));
+}
 
 KernelCache::~KernelCache() {
   if (dir_fd_ >= 0)
@@ -139,8 +146,22 @@ fs::path KernelCache::default_dir() {
   return (ec ? fs::path("/tmp") : tmp) / ("kiln-cache-" + std::to_string(::geteuid()));
 }
 
+int64_t KernelCache::default_max_bytes() {
+  const char* mb = std::getenv("KILN_CACHE_MAX_MB");
+  if (mb == nullptr || *mb == '\0')
+    return kDefaultMaxBytes;
+  char* end = nullptr;
+  errno = 0;
+  const long long v = std::strtoll(mb, &end, 10);
+  if (errno != 0 || *end != '\0' || v < 0 || v > (int64_t{1} << 43))
+    throw Error(str("[kernel_cache] KILN_CACHE_MAX_MB must be a whole number of mebibytes (0: no "
+                    "bound), got '",
+                    mb, "'"));
+  return static_cast<int64_t>(v) << 20;
+}
+
 KernelCache& KernelCache::default_cache() {
-  static KernelCache cache(default_dir());
+  static KernelCache cache(default_dir(), default_max_bytes());
   return cache;
 }
 
@@ -240,6 +261,10 @@ std::optional<std::string> KernelCache::load(std::string_view key) {
     if (!read_all(fd, file.data(), file.size()))
       refuse = "cannot read it whole";
   }
+  // Used now: the size bound removes the least recently used entries first (by modification
+  // time, which every mount keeps; a failure only makes the entry look older).
+  if (refuse.empty())
+    ::futimens(fd, nullptr);
   ::close(fd);
   if (!refuse.empty()) {
     count_corrupt(dir, name, refuse);
@@ -286,16 +311,6 @@ void KernelCache::store(std::string_view key, std::string_view bytes) {
     ++store_failures_;
     return;
   }
-  {
-    // What killed writers left goes on the first store, not the first load: reading a
-    // directory of thousands of entries took 2-3 ms, which every process paid before its first
-    // kernel came from the cache (and its other threads' loads waited for).
-    std::lock_guard<std::mutex> lock(dir_mutex_);
-    if (!swept_) {
-      swept_ = true;
-      remove_stale_temporaries(dir_.string(), {}, dir);
-    }
-  }
   std::string header(kMagic, sizeof kMagic);
   put_u32(header, kFormatVersion);
   put_u32(header, 0);
@@ -319,11 +334,70 @@ void KernelCache::store(std::string_view key, std::string_view bytes) {
     return;
   }
   ++stores_;
+  // The directory is read on stores only, after a compile of tens of milliseconds: on loads,
+  // reading a directory of thousands of entries took 2-3 ms before every process's first
+  // kernel came from the cache.
+  std::lock_guard<std::mutex> lock(dir_mutex_);
+  stored_since_sweep_ += static_cast<int64_t>(header.size() + bytes.size());
+  if (!swept_ || (max_bytes_ > 0 && stored_since_sweep_ > max_bytes_ / 8)) {
+    swept_ = true;
+    stored_since_sweep_ = 0;
+    sweep(dir, entry_name(key));
+  }
+}
+
+void KernelCache::sweep(int dir, const std::string& keep) {
+  remove_stale_temporaries(dir_.string(), {}, dir);
+  if (max_bytes_ == 0)
+    return;
+  // fdopendir takes the descriptor it is given: a copy of the directory's, which shares its
+  // offset (hence the rewind).
+  const int fd = ::fcntl(dir, F_DUPFD_CLOEXEC, 0);
+  DIR* d = fd >= 0 ? ::fdopendir(fd) : nullptr;
+  if (d == nullptr) {
+    if (fd >= 0)
+      ::close(fd);
+    return;
+  }
+  ::rewinddir(d);
+  struct Entry {
+    struct timespec used;
+    int64_t bytes;
+    std::string name;
+  };
+  std::vector<Entry> entries;
+  int64_t total = 0;
+  while (const dirent* e = ::readdir(d)) {
+    const std::string_view name = e->d_name;
+    struct stat st {};
+    if (!name.ends_with(".kc") || name.starts_with(".") ||
+        ::fstatat(dir, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+      continue;
+    total += st.st_size;
+    entries.push_back({st.st_mtim, st.st_size, std::string(name)});
+  }
+  ::closedir(d);
+  if (total <= max_bytes_)
+    return;
+  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+    return a.used.tv_sec != b.used.tv_sec ? a.used.tv_sec < b.used.tv_sec
+                                          : a.used.tv_nsec < b.used.tv_nsec;
+  });
+  // Down to nine tenths, so that the next stores do not each remove one entry.
+  const int64_t target = max_bytes_ - max_bytes_ / 10;
+  for (const Entry& e : entries) {
+    if (total <= target)
+      break;
+    if (e.name == keep || ::unlinkat(dir, e.name.c_str(), 0) != 0)
+      continue;
+    total -= e.bytes;
+    ++evicted_;
+  }
 }
 
 KernelCache::Stats KernelCache::stats() const {
-  return Stats{hits_.load(), misses_.load(), corrupt_.load(), stores_.load(),
-               store_failures_.load()};
+  return Stats{hits_.load(),   misses_.load(),         corrupt_.load(),
+               stores_.load(), store_failures_.load(), evicted_.load()};
 }
 
 void KernelCache::count_corrupt(int dir, std::string_view name, std::string_view why) {

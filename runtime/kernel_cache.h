@@ -43,7 +43,10 @@ std::string xxh3_128_hex(std::string_view bytes);
  * symlinks or blocking and must be a regular file of this user that group and others cannot write;
  * one that is not (a FIFO, a directory, another user's file) is refused as corrupt, never read.
  * The first store removes the temporary files that killed writers left (loads never read the
- * directory itself: with thousands of entries that took milliseconds).
+ * directory itself: with thousands of entries that took milliseconds), and keeps the entries
+ * under the cache's size bound: past it, the least recently used go (a load marks an entry used
+ * by its modification time) until nine tenths of the bound are left. Further stores do the same
+ * after every eighth of the bound written.
  *
  * load() and store() never throw for I/O problems: a cache that cannot be read is a miss, and
  * one that cannot be written is skipped (with one warning on stderr when KILN_DEBUG is set), so
@@ -58,10 +61,17 @@ public:
     int64_t corrupt = 0;
     int64_t stores = 0;
     int64_t store_failures = 0;
+    int64_t evicted = 0; ///< entries removed to keep the size bound
   };
 
-  /** A cache in `dir`, created on the first store. An empty path gives a disabled cache. */
-  explicit KernelCache(std::filesystem::path dir);
+  /** The default size bound, 1 GiB: some 20,000 of the course's kernels. */
+  static constexpr int64_t kDefaultMaxBytes = int64_t{1} << 30;
+
+  /**
+   * A cache in `dir`, created on the first store, whose entries stay under `max_bytes` in all
+   * (0: no bound). An empty path gives a disabled cache.
+   */
+  explicit KernelCache(std::filesystem::path dir, int64_t max_bytes = kDefaultMaxBytes);
   KernelCache(const KernelCache&) = delete;
   KernelCache& operator=(const KernelCache&) = delete;
   ~KernelCache();
@@ -78,6 +88,13 @@ public:
    * KILN_CACHE=0.
    */
   static std::filesystem::path default_dir();
+
+  /**
+   * The default cache's size bound from the environment as it is now: $KILN_CACHE_MAX_MB
+   * mebibytes (0: no bound), else kDefaultMaxBytes. Throws on a value that is not a whole
+   * number of mebibytes, naming the variable.
+   */
+  static int64_t default_max_bytes();
 
   /**
    * The payload stored under `key`, or nullopt on a miss. An entry that fails any check (owner,
@@ -120,9 +137,16 @@ private:
   DirState dir_state_ = DirState::Unchecked;
   int dir_fd_ = -1;
   std::string refusal_;
-  /** Whether the first store swept the directory of killed writers' temporaries. */
+  /** Removes killed writers' temporaries and, past the bound, the least recently used entries
+      but `keep`. Called with dir_mutex_ held. */
+  void sweep(int dir, const std::string& keep);
+
+  int64_t max_bytes_ = 0;
+  /** Whether a store swept the directory yet, and the bytes stored since. */
   bool swept_ = false;
-  std::atomic<int64_t> hits_{0}, misses_{0}, corrupt_{0}, stores_{0}, store_failures_{0};
+  int64_t stored_since_sweep_ = 0;
+  std::atomic<int64_t> hits_{0}, misses_{0}, corrupt_{0}, stores_{0}, store_failures_{0},
+      evicted_{0};
   std::atomic<bool> warned_{false};
 };
 

@@ -1,10 +1,12 @@
 #include "runtime/kernel_cache.h"
 
+#include "base/error.h"
 #include "cpu/jit_test_util.h"
 
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -248,4 +250,62 @@ TEST_CASE("KernelCache::default_dir follows the environment") {
   }
   ScopedEnv disabled("KILN_CACHE", "0");
   CHECK(KernelCache::default_dir().empty());
+}
+
+TEST_CASE("KernelCache keeps its entries under its size bound, the least recently used first") {
+  TempDir tmp;
+  KernelCache cache(tmp.path(), 100000);
+  const std::string p = payload(25000, 1);
+  for (const char* k : {"k0", "k1", "k2"})
+    cache.store(k, p);
+  CHECK(cache.stats().evicted == 0);
+  // k0 stored first but read last; k1 is then the least recently used, k2 the next.
+  const auto now = fs::file_time_type::clock::now();
+  fs::last_write_time(cache.entry_path("k0"), now - std::chrono::hours(3));
+  fs::last_write_time(cache.entry_path("k1"), now - std::chrono::hours(2));
+  fs::last_write_time(cache.entry_path("k2"), now - std::chrono::hours(1));
+  CHECK(cache.load("k0") == p);
+  cache.store("k3", p); // past 100,000 bytes: down to 90,000, oldest first
+  CHECK(cache.stats().evicted == 1);
+  CHECK_FALSE(fs::exists(cache.entry_path("k1")));
+  for (const char* k : {"k0", "k2", "k3"})
+    CHECK(cache.load(k) == p);
+  int64_t total = 0;
+  for (const auto& e : fs::directory_iterator(tmp.path()))
+    total += static_cast<int64_t>(e.file_size());
+  CHECK(total <= 90000);
+  // An entry larger than the bound stays while it is the one just stored.
+  cache.store("big", payload(150000, 2));
+  CHECK(cache.load("big") == payload(150000, 2));
+  CHECK(cache.stats().evicted == 4);
+}
+
+TEST_CASE("KernelCache without a size bound keeps every entry") {
+  TempDir tmp;
+  KernelCache cache(tmp.path(), 0);
+  for (int i = 0; i < 20; ++i)
+    cache.store("k" + std::to_string(i), payload(10000, i));
+  CHECK(cache.stats().evicted == 0);
+  CHECK(files_in(tmp.path()) == 20);
+  CHECK_THROWS_AS(KernelCache(tmp.path(), -1), kiln::Error);
+}
+
+TEST_CASE("KernelCache::default_max_bytes follows KILN_CACHE_MAX_MB") {
+  {
+    ScopedEnv unset("KILN_CACHE_MAX_MB", std::nullopt);
+    CHECK(KernelCache::default_max_bytes() == KernelCache::kDefaultMaxBytes);
+  }
+  {
+    ScopedEnv mb("KILN_CACHE_MAX_MB", "512");
+    CHECK(KernelCache::default_max_bytes() == int64_t{512} << 20);
+  }
+  {
+    ScopedEnv none("KILN_CACHE_MAX_MB", "0");
+    CHECK(KernelCache::default_max_bytes() == 0);
+  }
+  for (const char* bad : {"1.5", "-3", "lots", "12MB"}) {
+    ScopedEnv mb("KILN_CACHE_MAX_MB", bad);
+    CHECK_THROWS_WITH(KernelCache::default_max_bytes(),
+                      Catch::Contains("KILN_CACHE_MAX_MB") && Catch::Contains(bad));
+  }
 }
