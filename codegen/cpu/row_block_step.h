@@ -2,7 +2,8 @@
 // The row-block step (codegen/cpu/row_block.h) assembled from its rendered pieces: one function,
 // kiln_row_step, or, split, the same function with what runs before the loop (the Pre groups and
 // the weight copies) and after it (the results) called from a second translation unit, so that
-// the unit with the loop over rows and the unit with the rest compile side by side on two cores.
+// the unit with the loop over rows and the unit with the rest compile side by side on two cores;
+// each block of rows may be a call of its own (RowStepText::block_function).
 
 #include <cstdint>
 #include <functional>
@@ -44,7 +45,8 @@ struct RowStepText {
 
 /** What assemble_row_step renders. */
 struct RowStep {
-  /** Unit 0's definitions: declarations of unit 1's functions, then kiln_row_step. */
+  /** Unit 0's definitions: declarations of unit 1's functions, kiln_row_block if any, then
+      kiln_row_step. */
   std::string functions;
   /** The statement that runs the step: a call of kiln_row_step. */
   std::string call;
@@ -57,7 +59,9 @@ struct RowStep {
  * extern "C" functions of their own (named after their content, so equal code shares one name),
  * defined in `second_unit`. Every function takes N and the outer buffers its code names (slots
  * `b<k>`, kiln_acc<g>, kiln_bt<g>) as parameters typed by `param_type(name)` ("" for a name that is
- * not one, such as a local row array); the outlined code may not name local row arrays. Pure.
+ * not one, such as a local row array); the outlined code may not name local row arrays. With
+ * `t.block_function`, kiln_row_block(N, kiln_r0, kiln_rows, ...) holds `t.locals` and `t.block`
+ * and kiln_row_step calls it once per block. Pure.
  */
 RowStep assemble_row_step(const RowStepText& t, bool split,
                           const std::function<std::string(const std::string&)>& param_type);
