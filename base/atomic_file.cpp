@@ -108,7 +108,8 @@ void AtomicFile::commit() {
   if (renamed != 0)
     fail("renaming " + tmp_ + " to " + path_);
   committed_ = true;
-  remove_stale_temporaries(dir_, name_, options_.dir_fd);
+  if (options_.sweep)
+    remove_stale_temporaries(dir_, name_, options_.dir_fd);
   if (!options_.sync)
     return;
   // Makes the rename itself durable. The new file is in place already, so a filesystem that

@@ -32,6 +32,12 @@ public:
      * the caller's to close.
      */
     int dir_fd = -1;
+    /**
+     * After the rename, remove the temporary files of `path` that killed writers left. That
+     * reads the whole directory: a caller that keeps thousands of files in one (the kernel
+     * cache) sweeps them itself, less often.
+     */
+    bool sweep = true;
   };
 
   AtomicFile(std::string path, Options options);

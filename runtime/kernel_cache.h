@@ -42,11 +42,12 @@ std::string xxh3_128_hex(std::string_view bytes);
  * the cache. A missing directory is created, mode 0700. An entry is opened without following
  * symlinks or blocking and must be a regular file of this user that group and others cannot write;
  * one that is not (a FIFO, a directory, another user's file) is refused as corrupt, never read.
- * The first store removes the temporary files that killed writers left (loads never read the
- * directory itself: with thousands of entries that took milliseconds), and keeps the entries
- * under the cache's size bound: past it, the least recently used go (a load marks an entry used
- * by its modification time) until nine tenths of the bound are left. Further stores do the same
- * after every eighth of the bound written.
+ * Stores keep the entries under the cache's size bound: past it, the least recently used go (a
+ * load marks an entry used by its modification time) until nine tenths of the bound are left,
+ * and the temporary files of killed writers go too. That reads the whole directory, a stat per
+ * entry, so it is done on a process's first store when no process did it in the last ten
+ * minutes (the ".swept" file's time), and after every eighth of the bound a process stores;
+ * loads never read the directory.
  *
  * load() and store() never throw for I/O problems: a cache that cannot be read is a miss, and
  * one that cannot be written is skipped (with one warning on stderr when KILN_DEBUG is set), so

@@ -133,3 +133,13 @@ TEST_CASE("remove_stale_temporaries without a name removes every dead writer's f
   CHECK(entries(dir.path()) == 1);
   CHECK(kiln::remove_stale_temporaries(dir.file("missing")) == 0);
 }
+
+TEST_CASE("an atomic file told not to sweep leaves dead writers' temporary files to its caller") {
+  const kiln::test::TempDir dir("atomic-nosweep");
+  const std::string stale = ".f.txt.tmp-" + dead_pid() + "-0";
+  dir.write(stale, "half");
+  kiln::write_file_atomically(dir.file("f.txt"), "whole",
+                              {.prefix = "[test] ", .sync = false, .sweep = false});
+  CHECK(read(dir.file("f.txt")) == "whole");
+  CHECK(fs::exists(dir.file(stale)));
+}

@@ -9,6 +9,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
+
 #include "tests/support/skip.h"
 #include "tests/support/text.h"
 
@@ -19,6 +21,7 @@
 
 using kiln::runtime::KernelCache;
 using kiln::runtime::make_cache_key;
+using kiln::test::cache_files_in;
 using kiln::test::capture_stderr;
 using kiln::test::count;
 using kiln::test::read_file;
@@ -30,13 +33,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr uid_t kNobody = 65534;
-
-size_t files_in(const fs::path& dir) {
-  size_t n = 0;
-  for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir))
-    ++n;
-  return n;
-}
 
 const std::string kKey = make_cache_key("int f() { return 1; }", "-O2", "clang 14", "x86-64");
 
@@ -54,7 +50,7 @@ TEST_CASE("a cache directory writable by others stays empty and the run says why
     CHECK_FALSE(cache.load(kKey).has_value());
     cache.store(kKey, "object code");
   });
-  CHECK(files_in(dir) == 0);
+  CHECK(cache_files_in(dir) == 0);
   CHECK(err == "[kernel_cache] " + dir.string() +
                    ": not used: it is writable by group or others (mode 0777); kernels are "
                    "compiled without the cache (make the directory yours and not writable by "
@@ -74,7 +70,7 @@ TEST_CASE("an entry planted in a directory writable by others is never loaded") 
   KernelCache cache(tmp.path());
   std::string err = capture_stderr([&] { CHECK_FALSE(cache.load(kKey).has_value()); });
   CHECK(count(err, "not used: it is writable by group or others (mode 0775)") == 1);
-  CHECK(files_in(tmp.path()) == 1); // refused, not touched
+  CHECK(cache_files_in(tmp.path()) == 1); // refused, not touched
 }
 
 TEST_CASE("a cache directory of another user is not used") {
@@ -97,7 +93,7 @@ TEST_CASE("a cache directory of another user is not used") {
                                std::to_string(::geteuid()) + ")");
   CHECK(count(err, "[kernel_cache] " + dir.string() + ": not used: it is owned by uid") == 1);
   if (::geteuid() == 0)
-    CHECK(files_in(dir) == 0);
+    CHECK(cache_files_in(dir) == 0);
 }
 
 TEST_CASE("the cache creates a missing directory for this user only (mode 0700)") {
@@ -191,4 +187,18 @@ TEST_CASE("the cache removes the temporary files of killed writers on its first 
   cache.store(kKey, "object code");
   CHECK_FALSE(fs::exists(tmp.path() / (".abc.kc.tmp-" + dead + "-3")));
   CHECK(fs::exists(tmp.path() / (".abc.kc.tmp-" + std::to_string(::getppid()) + "-3")));
+
+  // A process that stores within ten minutes of the last sweep does not read the directory
+  // again; after that, its first store does.
+  write_file(tmp.path() / (".def.kc.tmp-" + dead + "-1"), "half an entry");
+  {
+    KernelCache next(tmp.path());
+    next.store("another key", "more code");
+  }
+  CHECK(fs::exists(tmp.path() / (".def.kc.tmp-" + dead + "-1")));
+  fs::last_write_time(tmp.path() / ".swept",
+                      fs::file_time_type::clock::now() - std::chrono::minutes(11));
+  KernelCache later(tmp.path());
+  later.store("a third key", "code");
+  CHECK_FALSE(fs::exists(tmp.path() / (".def.kc.tmp-" + dead + "-1")));
 }

@@ -13,6 +13,7 @@
 using kiln::runtime::KernelCache;
 using kiln::runtime::make_cache_key;
 using kiln::runtime::xxh3_128_hex;
+using kiln::test::cache_files_in;
 using kiln::test::read_file;
 using kiln::test::ScopedEnv;
 using kiln::test::TempDir;
@@ -27,13 +28,6 @@ std::string payload(size_t n, int seed) {
   for (size_t i = 0; i < n; ++i)
     s[i] = static_cast<char>((i * 131 + seed * 7) & 0xff);
   return s;
-}
-
-size_t files_in(const fs::path& dir) {
-  size_t n = 0;
-  for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir))
-    ++n;
-  return n;
 }
 
 } // namespace
@@ -129,7 +123,7 @@ TEST_CASE("KernelCache store leaves no temporary files and concurrent stores are
   auto last = cache.load("shared");
   REQUIRE(last.has_value());
   CHECK((*last == a || *last == b));
-  CHECK(files_in(tmp.path()) == 1);
+  CHECK(cache_files_in(tmp.path()) == 1);
 }
 
 TEST_CASE("KernelCache detects, counts and removes corrupt entries") {
@@ -286,7 +280,7 @@ TEST_CASE("KernelCache without a size bound keeps every entry") {
   for (int i = 0; i < 20; ++i)
     cache.store("k" + std::to_string(i), payload(10000, i));
   CHECK(cache.stats().evicted == 0);
-  CHECK(files_in(tmp.path()) == 20);
+  CHECK(cache_files_in(tmp.path()) == 20);
   CHECK_THROWS_AS(KernelCache(tmp.path(), -1), kiln::Error);
 }
 

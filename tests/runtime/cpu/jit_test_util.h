@@ -79,4 +79,12 @@ std::string capture_stderr(Fn&& fn) {
   return read_file(file);
 }
 
+/** The files in kernel cache directory `dir`, but the ".swept" file that dates its sweeps. */
+inline size_t cache_files_in(const std::filesystem::path& dir) {
+  size_t n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    n += e.path().filename() != ".swept";
+  return n;
+}
+
 } // namespace kiln::test
