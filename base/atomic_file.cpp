@@ -136,7 +136,8 @@ void write_file_atomically(const std::string& path, std::string_view text,
   f.commit();
 }
 
-int remove_stale_temporaries(const std::string& dir, std::string_view name, int dir_fd) {
+int remove_stale_temporaries(const std::string& dir, std::string_view name, int dir_fd,
+                             const std::function<void(const char*)>& keep) {
   // fdopendir takes the descriptor it is given, so it gets a copy of the caller's.
   const int fd = dir_fd >= 0 ? ::fcntl(dir_fd, F_DUPFD_CLOEXEC, 0)
                              : ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -154,6 +155,8 @@ int remove_stale_temporaries(const std::string& dir, std::string_view name, int 
     const long pid = temporary_pid(e->d_name, name);
     if (pid > 0 && pid != self && process_gone(pid) && ::unlinkat(fd, e->d_name, 0) == 0)
       ++removed;
+    else if (keep)
+      keep(e->d_name);
   }
   ::closedir(d);
   return removed;

@@ -3,6 +3,7 @@
 // are written through it, so a crash, a full disk or a second process writing the same file
 // never leaves half a file behind.
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -71,8 +72,10 @@ void write_file_atomically(const std::string& path, std::string_view text,
  * not -1, the directory it refers to) whose process no longer runs: what a writer killed
  * between creating and renaming its file leaves. Only those of `name` when it is not empty,
  * else every name's. A process of this pid that still runs, this one included, keeps its files.
- * Returns how many were removed; never throws.
+ * `keep`, when given, sees the name of every other entry, in the same pass over the directory
+ * (the kernel cache sizes its entries there). Returns how many were removed; never throws.
  */
-int remove_stale_temporaries(const std::string& dir, std::string_view name = {}, int dir_fd = -1);
+int remove_stale_temporaries(const std::string& dir, std::string_view name = {}, int dir_fd = -1,
+                             const std::function<void(const char*)>& keep = {});
 
 } // namespace kiln

@@ -1,6 +1,5 @@
 #include "runtime/kernel_cache.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -317,6 +316,7 @@ void KernelCache::store(std::string_view key, std::string_view bytes) {
     ++store_failures_;
     return;
   }
+  const std::string name = entry_name(key);
   std::string header(kMagic, sizeof kMagic);
   put_u32(header, kFormatVersion);
   put_u32(header, 0);
@@ -329,7 +329,7 @@ void KernelCache::store(std::string_view key, std::string_view bytes) {
   // descriptor) so that the rename is atomic; readers see the old entry or the new one, never a
   // partial file. No fsync: after a crash a torn entry fails its checksum and is rebuilt.
   try {
-    AtomicFile f((dir_ / entry_name(key)).string(),
+    AtomicFile f((dir_ / name).string(),
                  {.prefix = "", .sync = false, .mode = 0644, .dir_fd = dir, .sweep = false});
     f.write(header);
     f.write(bytes);
@@ -354,7 +354,7 @@ void KernelCache::store(std::string_view key, std::string_view bytes) {
   }
   if (due) {
     stored_since_sweep_ = 0;
-    sweep(dir, entry_name(key));
+    sweep(dir, name);
   }
 }
 
@@ -364,19 +364,6 @@ void KernelCache::sweep(int dir, const std::string& keep) {
     ::futimens(marker, nullptr);
     ::close(marker);
   }
-  remove_stale_temporaries(dir_.string(), {}, dir);
-  if (max_bytes_ == 0)
-    return;
-  // fdopendir takes the descriptor it is given: a copy of the directory's, which shares its
-  // offset (hence the rewind).
-  const int fd = ::fcntl(dir, F_DUPFD_CLOEXEC, 0);
-  DIR* d = fd >= 0 ? ::fdopendir(fd) : nullptr;
-  if (d == nullptr) {
-    if (fd >= 0)
-      ::close(fd);
-    return;
-  }
-  ::rewinddir(d);
   struct Entry {
     struct timespec used;
     int64_t bytes;
@@ -384,17 +371,16 @@ void KernelCache::sweep(int dir, const std::string& keep) {
   };
   std::vector<Entry> entries;
   int64_t total = 0;
-  while (const dirent* e = ::readdir(d)) {
-    const std::string_view name = e->d_name;
+  // One pass over the directory: the temporaries go, the entries are sized.
+  remove_stale_temporaries(dir_.string(), {}, dir, [&](const char* name) {
     struct stat st {};
-    if (!name.ends_with(".kc") || name.starts_with(".") ||
-        ::fstatat(dir, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
-      continue;
+    if (max_bytes_ == 0 || name[0] == '.' || !std::string_view(name).ends_with(".kc") ||
+        ::fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+      return;
     total += st.st_size;
-    entries.push_back({st.st_mtim, st.st_size, std::string(name)});
-  }
-  ::closedir(d);
-  if (total <= max_bytes_)
+    entries.push_back({st.st_mtim, st.st_size, name});
+  });
+  if (max_bytes_ == 0 || total <= max_bytes_)
     return;
   std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
     return a.used.tv_sec != b.used.tv_sec ? a.used.tv_sec < b.used.tv_sec

@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -132,6 +133,16 @@ TEST_CASE("remove_stale_temporaries without a name removes every dead writer's f
   CHECK(kiln::remove_stale_temporaries(dir.path().string()) == 2);
   CHECK(entries(dir.path()) == 1);
   CHECK(kiln::remove_stale_temporaries(dir.file("missing")) == 0);
+
+  // In the same pass, the caller sees every entry that stays and none that goes.
+  dir.write(".d.tmp-" + dead + "-1", "half");
+  dir.write("e.kc", "an entry");
+  std::vector<std::string> kept;
+  CHECK(kiln::remove_stale_temporaries(dir.path().string(), {}, -1,
+                                       [&](const char* name) { kept.push_back(name); }) == 1);
+  std::sort(kept.begin(), kept.end());
+  CHECK(kept ==
+        std::vector<std::string>{".", "..", ".c.tmp-" + std::to_string(::getpid()) + "-0", "e.kc"});
 }
 
 TEST_CASE("an atomic file told not to sweep leaves dead writers' temporary files to its caller") {
