@@ -97,20 +97,18 @@ RowStep assemble_row_step(const RowStepText& t, bool split,
     if (!out.functions.empty())
       out.functions += "\n";
   }
-  std::string loop = t.block_function ? "" : row_loop(t.rows, t.block), locals = t.locals;
+  std::string loop, locals = t.locals;
   if (t.block_function) {
     // The row arrays are the block's; the rest it takes from kiln_row_step.
     const Params p = params_of(t.block, slot_or_array, param_type, true);
     const std::string rest = p.params.substr(std::string_view("long long N").size());
-    const std::string r = std::to_string(t.rows);
     out.functions += "__attribute__((noinline)) static void kiln_row_block(long long N, long long "
                      "kiln_r0, long long kiln_rows" +
                      rest + ") {\n  (void)N;\n" + indented(t.locals + t.block) + "}\n\n";
-    loop = "// the rows, in blocks of " + r +
-           ", a call each\nKILN_ROWS\nfor (long long kiln_r0 = 0; " +
-           "kiln_r0 < N; kiln_r0 += " + r + ")\n  kiln_row_block(N, kiln_r0, N - kiln_r0 < " + r +
-           " ? N - kiln_r0 : " + r + p.args.substr(1) + ");\n";
+    loop = row_loop(t.rows, "kiln_row_block(N, kiln_r0, kiln_rows" + p.args.substr(1) + ");\n");
     locals.clear();
+  } else {
+    loop = row_loop(t.rows, t.block);
   }
   // The calls of the outlined ends name what their code names.
   const std::string text = before + loop + results;
